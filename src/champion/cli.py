@@ -1,0 +1,193 @@
+"""The command line: parses arguments, dispatches to `commands/`, maps errors to exit codes.
+
+Exit codes: 0 ok, 1 gate failed, 2 bad input or usage, 3 unexpected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from champion._version import __version__
+from champion.errors import ChampionError
+
+EXIT_UNEXPECTED = 3
+
+
+@contextmanager
+def error_handler() -> Iterator[None]:
+    try:
+        yield
+    except ChampionError as e:
+        sys.stderr.write(f"error: {e}\n")
+        raise SystemExit(e.exit_code) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
+    except Exception as e:
+        log = Path(tempfile.gettempdir()) / "champion-error.log"
+        try:
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            where = f"; the traceback is in {log}"
+        except OSError:
+            where = ""
+        if os.environ.get("CHAMPION_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(
+            f"unexpected error: {type(e).__name__}: {e}{where}. This is a bug in champion; "
+            "please report it with that file\n"
+        )
+        raise SystemExit(EXIT_UNEXPECTED) from None
+
+
+def _add_write_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--push", action="store_true", help="push the tags with one atomic push")
+    p.add_argument("--remote", default="origin", help="the remote to push to (default: origin)")
+    p.add_argument(
+        "--github-output", metavar="FILE", help="append outputs here (default: $GITHUB_OUTPUT)"
+    )
+
+
+def _add_read_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON (a stable shape, see README)")
+    p.add_argument(
+        "--remote",
+        nargs="?",
+        const="origin",
+        default=None,
+        metavar="NAME",
+        help="read the remote's tags with git ls-remote, without fetching (default NAME: origin)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="champion",
+        description="Release discipline for ML models: versions, stages and rollbacks as git tags.",
+    )
+    parser.add_argument("--version", action="version", version=f"champion {__version__}")
+    parser.add_argument(
+        "-C", dest="cwd", default=".", metavar="DIR", help="run as if started in DIR"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("register", help="register a new version of a model on a commit")
+    p.add_argument("model")
+    p.add_argument(
+        "ref", nargs="?", default="HEAD", help="the commit holding the artifact (default HEAD)"
+    )
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--version", dest="set_version", metavar="V", help="explicit version, 1.2.3 or v1.2.3"
+    )
+    group.add_argument(
+        "--bump", choices=["major", "minor", "patch"], help="bump from the latest (default patch)"
+    )
+    p.add_argument("-m", "--message", help="a note stored in the version's metadata")
+    _add_write_options(p)
+
+    p = sub.add_parser("promote", help="make a version the live one in a stage")
+    p.add_argument("model")
+    p.add_argument("version")
+    p.add_argument("--stage", required=True)
+    p.add_argument("--reason", default="", help="recorded in the tag's metadata")
+    _add_write_options(p)
+
+    p = sub.add_parser("unassign", help="take the live version out of a stage")
+    p.add_argument("model")
+    p.add_argument("--stage", required=True)
+    p.add_argument("--reason", default="")
+    _add_write_options(p)
+
+    p = sub.add_parser("deregister", help="mark a version as withdrawn (it is never reused)")
+    p.add_argument("model")
+    p.add_argument("version")
+    p.add_argument("--reason", default="")
+    _add_write_options(p)
+
+    p = sub.add_parser("status", help="the live version in each stage, per model")
+    p.add_argument("model", nargs="?")
+    _add_read_options(p)
+
+    p = sub.add_parser("versions", help="a model's registered versions")
+    p.add_argument("model")
+    _add_read_options(p)
+
+    p = sub.add_parser("history", help="a model's events in order")
+    p.add_argument("model")
+    _add_read_options(p)
+
+    p = sub.add_parser("demo", help="run the whole flow on an embedded example in a temp folder")
+    p.add_argument("--workdir", help="build the example here instead of a temp folder (kept)")
+    return parser
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    # Commands are imported here so `champion status` never pays for another command's imports.
+    if args.command == "demo":
+        from champion.commands.demo import demo
+
+        return demo(workdir=args.workdir)
+
+    from champion.project import open_project
+
+    if args.command in ("status", "versions", "history"):
+        project = open_project(args.cwd)
+        if args.command == "status":
+            from champion.commands.status import status
+
+            return status(project, args.model, as_json=args.json, remote=args.remote)
+        if args.command == "versions":
+            from champion.commands.versions import versions
+
+            return versions(project, args.model, as_json=args.json, remote=args.remote)
+        from champion.commands.history import history
+
+        return history(project, args.model, as_json=args.json, remote=args.remote)
+
+    project = open_project(args.cwd, remote=args.remote)
+    if args.command == "register":
+        from champion.commands.register import register
+
+        return register(
+            project,
+            args.model,
+            args.ref,
+            version=args.set_version,
+            bump=args.bump,
+            message=args.message,
+            push=args.push,
+            github_output=args.github_output,
+        )
+    if args.command == "promote":
+        from champion.commands.promote import promote
+
+        return promote(
+            project,
+            args.model,
+            args.version,
+            stage=args.stage,
+            reason=args.reason,
+            push=args.push,
+            github_output=args.github_output,
+        )
+    if args.command == "unassign":
+        from champion.commands.unassign import unassign
+
+        return unassign(project, args.model, stage=args.stage, reason=args.reason, push=args.push)
+    from champion.commands.deregister import deregister
+
+    return deregister(project, args.model, args.version, reason=args.reason, push=args.push)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    with error_handler():
+        return _dispatch(args)
+    return EXIT_UNEXPECTED  # unreachable: the handler returns or raises

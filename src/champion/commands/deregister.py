@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from champion import output
+from champion.project import Project
+from champion.registry import Version
+
+
+def deregister(
+    project: Project, model: str, version: str, *, reason: str = "", push: bool = False
+) -> int:
+    spec = project.config.model(model)
+    result = project.registry.deregister(
+        spec.name, Version.parse(version), reason=reason, push=push
+    )
+    if not result.written:
+        output.line(f"{spec.name} {result.version} is {result.plan.note}; nothing to do")
+        return 0
+    where = f", pushed to {result.remote}" if result.pushed else ""
+    output.line(f"deregistered {spec.name} {result.version}: {result.written[0]}{where}")
+    return 0

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from champion import output
+from champion.project import Project
+from champion.registry import views
+
+
+def history(
+    project: Project, model: str, *, as_json: bool = False, remote: str | None = None
+) -> int:
+    state = project.registry.state(project.config.model(model).name, remote)
+    for warning in state.warnings:
+        output.warn(warning)
+    view = views.history_view(state)
+    if as_json:
+        output.dump_json(view)
+        return 0
+    if not view["events"]:
+        output.line(f"{state.model} has no history yet: champion register {state.model}")
+        return 0
+    rows = []
+    for e in view["events"]:
+        meta = e["metadata"]
+        detail = meta.get("reason") or meta.get("message") or ""
+        if meta.get("mark") == "rolled-back":
+            detail = f"rolled back: {detail}".rstrip(": ")
+        rows.append(
+            [
+                e["created_at"] or "-",
+                e["event"],
+                e["version"] or "-",
+                e["stage"] or "",
+                e["tag"],
+                meta.get("actor") or "",
+                detail,
+            ]
+        )
+    for text in output.table(rows, ["when", "event", "version", "stage", "tag", "by", "note"]):
+        output.line(text)
+    return 0

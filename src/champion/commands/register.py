@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from champion import artifacts, output
+from champion.project import Project
+from champion.registry import Version
+
+
+def register(
+    project: Project,
+    model: str,
+    ref: str = "HEAD",
+    *,
+    version: str | None = None,
+    bump: str | None = None,
+    message: str | None = None,
+    push: bool = False,
+    github_output: str | None = None,
+) -> int:
+    spec = project.config.model(model)
+    wanted = Version.parse(version) if version is not None else None
+    commit = project.registry.git.resolve_commit(ref)
+    # The artifact must exist at that commit: a version that cannot be fetched is worse than none.
+    artifact = artifacts.describe(project.root, spec.path, commit)
+    result = project.registry.register(
+        spec.name,
+        commit,
+        version=wanted,
+        bump=bump,
+        first_version=project.config.first_version,
+        message=message,
+        metadata={"artifact": artifact.as_metadata()},
+        push=push,
+    )
+    tag = result.plan.tags[0].tag
+    where = f", pushed to {result.remote}" if result.pushed else ""
+    output.line(f"registered {spec.name} {result.version} as {tag} on {commit[:12]}{where}")
+    output.write_github_output(
+        output.github_output_path(github_output),
+        {
+            "version": result.version,
+            "tag": tag,
+            "previous-version": result.plan.previous or "",
+            "bump": result.plan.bump or "",
+            "commit": commit,
+        },
+    )
+    return 0

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from champion import output
+from champion.project import Project
+
+
+def unassign(
+    project: Project, model: str, *, stage: str, reason: str = "", push: bool = False
+) -> int:
+    spec = project.config.model(model)
+    project.config.check_stage(stage)
+    result = project.registry.unassign(spec.name, stage, reason=reason, push=push)
+    where = f", pushed to {result.remote}" if result.pushed else ""
+    output.line(f"unassigned {spec.name} {result.version} from {stage}: {result.written[0]}{where}")
+    return 0

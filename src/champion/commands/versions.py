@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from champion import output
+from champion.project import Project
+from champion.registry import views
+
+
+def versions(
+    project: Project, model: str, *, as_json: bool = False, remote: str | None = None
+) -> int:
+    state = project.registry.state(project.config.model(model).name, remote)
+    for warning in state.warnings:
+        output.warn(warning)
+    view = views.versions_view(state)
+    if as_json:
+        output.dump_json(view)
+        return 0
+    if not view["versions"]:
+        output.line(f"{state.model} has no versions yet: champion register {state.model}")
+        return 0
+    rows = []
+    for v in reversed(view["versions"]):
+        notes = []
+        if v["deregistered"]:
+            notes.append("deregistered")
+        if v["rolled_back"]:
+            notes.append("rolled back")
+        rows.append(
+            [
+                v["version"],
+                ",".join(v["stages"]) or "-",
+                v["commit"][:12],
+                v["created_at"] or "-",
+                " ".join(notes),
+            ]
+        )
+    for text in output.table(rows, ["version", "live in", "commit", "created", "notes"]):
+        output.line(text)
+    return 0

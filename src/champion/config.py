@@ -1,0 +1,420 @@
+"""`champion.yaml`, the user's contract, and models declared in `dvc.yaml` `artifacts:`.
+
+Validation names the file, the line and the key, and suggests the key that was probably meant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from champion.errors import ConfigError, RegistryError
+from champion.registry.tags import FIRST_VERSION, Version, validate_model_name, validate_stage_name
+
+CONFIG_FILE = "champion.yaml"
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    path: str
+    description: str = ""
+    labels: tuple[str, ...] = ()
+    source: str = CONFIG_FILE  # the file that declared it
+    # The sections later commands read (data, metrics, gate, release, pointer, ...), as validated.
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def promote_to(self) -> str | None:
+        release = self.sections.get("release") or {}
+        value = release.get("promote")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    stages: tuple[str, ...] = ("prod",)
+    gate_stage: str = "prod"
+    first_version: Version = FIRST_VERSION
+    models: Mapping[str, ModelConfig] = field(default_factory=dict)
+    path: Path | None = None  # the champion.yaml read, if any
+
+    def model(self, name: str) -> ModelConfig:
+        try:
+            canonical = validate_model_name(name)
+        except RegistryError:
+            canonical = name
+        if canonical in self.models:
+            return self.models[canonical]
+        known = ", ".join(sorted(self.models)) or "none"
+        hint = _did_you_mean(name, self.models)
+        raise ConfigError(
+            f"unknown model {name!r}{hint}: declare it under models: in {CONFIG_FILE} "
+            f"(or artifacts: in dvc.yaml); declared models: {known}"
+        )
+
+    def check_stage(self, stage: str) -> str:
+        if stage not in self.stages:
+            hint = _did_you_mean(stage, self.stages)
+            raise ConfigError(
+                f"stage {stage!r} is not allowed{hint}: {CONFIG_FILE} allows "
+                f"{', '.join(self.stages)}; add it to stages: to use it"
+            )
+        return stage
+
+
+# --- the schema -------------------------------------------------------------------------------
+
+
+class _Spec:
+    what = "a value"
+
+    def check(self, value: Any) -> bool:
+        return True
+
+
+class _Type(_Spec):
+    def __init__(self, types: tuple[type, ...], what: str, nullable: bool = False) -> None:
+        self.types, self.what, self.nullable = types, what, nullable
+
+    def check(self, value: Any) -> bool:
+        if value is None:
+            return self.nullable
+        # bool is an int in Python; YAML `yes` must not pass for a number.
+        return isinstance(value, self.types) and not (
+            isinstance(value, bool) and bool not in self.types
+        )
+
+
+class _OneOf(_Spec):
+    def __init__(self, *choices: str) -> None:
+        self.choices = choices
+        self.what = "one of " + ", ".join(choices)
+
+    def check(self, value: Any) -> bool:
+        return value in self.choices
+
+
+class _ListOf(_Spec):
+    def __init__(self, item: _Spec) -> None:
+        self.item = item
+        self.what = f"a list of {item.what}s"
+
+
+class _MapOf(_Spec):
+    """A mapping with free keys (model names, metric names)."""
+
+    def __init__(self, value: _Spec, what: str = "a mapping") -> None:
+        self.value, self.what = value, what
+
+
+class _Fields(_Spec):
+    def __init__(
+        self, fields: dict[str, _Spec], required: tuple[str, ...] = (), what: str = "a mapping"
+    ) -> None:
+        self.fields, self.required, self.what = fields, required, what
+
+
+_STR = _Type((str,), "a string")
+_OPT_STR = _Type((str,), "a string", nullable=True)
+_NUMBER = _Type((int, float), "a number")
+_BOOL = _Type((bool,), "true or false")
+_ANY = _Spec()
+
+_GATE_RULE = _Fields(
+    {
+        "min": _NUMBER,
+        "max": _NUMBER,
+        "max_regression": _NUMBER,
+        "max_regression_rel": _NUMBER,
+        "min_improvement": _NUMBER,
+        "min_improvement_rel": _NUMBER,
+        "significance": _BOOL,
+    }
+)
+_MODEL = _Fields(
+    {
+        "path": _STR,
+        "description": _STR,
+        "labels": _ListOf(_STR),
+        "train": _STR,
+        "format": _OneOf("joblib", "pickle", "skops", "metrics"),
+        "task": _OneOf("classification", "regression"),
+        "data": _Fields(
+            {
+                "path": _STR,
+                "target": _STR,
+                "slices": _ListOf(_STR),
+                "weight": _OPT_STR,
+            },
+            required=("path", "target"),
+        ),
+        "metrics": _ListOf(_STR),
+        "gate": _MapOf(_ANY, "a mapping of metric names to rules"),
+        "release": _Fields({"promote": _STR, "bump": _OneOf("auto", "major", "minor", "patch")}),
+        "pointer": _STR,
+    }
+)
+_TOP = _Fields(
+    {
+        "stages": _ListOf(_STR),
+        "gate_stage": _STR,
+        "first_version": _STR,
+        "models": _MapOf(_MODEL, "a mapping of model names to their settings"),
+    }
+)
+_SLICE_GATE = _Fields({"min_size": _NUMBER, "rules": _MapOf(_GATE_RULE)})
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _dotted(path: KeyPath) -> str:
+    return ".".join(str(p) for p in path) or "the top level"
+
+
+class _Document:
+    """YAML parsed once, keeping the line of every key so errors can point at it."""
+
+    def __init__(self, text: str, filename: str) -> None:
+        self.filename = filename
+        self.lines: dict[KeyPath, int] = {}
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            self.data = loader.construct_document(node) if node is not None else None
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark is not None else ""
+            problem = getattr(e, "problem", None) or str(e)
+            raise ConfigError(f"{filename}{where}: invalid YAML: {problem}") from e
+        finally:
+            loader.dispose()
+        if node is not None:
+            self._index(node, ())
+
+    def _index(self, node: yaml.Node, path: KeyPath) -> None:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in seen:
+                    raise ConfigError(
+                        f"{self.filename}:{key_node.start_mark.line + 1}: key {_dotted((*path, key))!r} "
+                        "appears twice: keep one"
+                    )
+                seen.add(key)
+                key_path: KeyPath = (*path, key)
+                self._index(value_node, key_path)
+                self.lines[key_path] = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._index(item, (*path, i))
+
+    def error(self, path: KeyPath, message: str) -> ConfigError:
+        line = self.lines.get(path)
+        while line is None and path:
+            path = path[:-1]
+            line = self.lines.get(path)
+        where = f":{line}" if line else ""
+        return ConfigError(f"{self.filename}{where}: {message}")
+
+    def validate(self, value: Any, spec: _Spec, path: KeyPath) -> None:
+        if isinstance(spec, _Fields):
+            self._expect(isinstance(value, dict), value, spec, path)
+            for key in value:
+                if key not in spec.fields:
+                    hint = _did_you_mean(str(key), spec.fields)
+                    raise self.error(
+                        (*path, key),
+                        f"unknown key {key!r} in {_dotted(path)}{hint}; "
+                        f"known keys: {', '.join(spec.fields)}",
+                    )
+                self.validate(value[key], spec.fields[key], (*path, key))
+            for key in spec.required:
+                if key not in value:
+                    raise self.error(path, f"{_dotted(path)} needs {key!r}")
+        elif isinstance(spec, _MapOf):
+            self._expect(isinstance(value, dict), value, spec, path)
+            for key, item in value.items():
+                self.validate(item, spec.value, (*path, key))
+        elif isinstance(spec, _ListOf):
+            self._expect(isinstance(value, list), value, spec, path)
+            for i, item in enumerate(value):
+                self.validate(item, spec.item, (*path, i))
+        else:
+            self._expect(spec.check(value), value, spec, path)
+
+    def _expect(self, ok: bool, value: Any, spec: _Spec, path: KeyPath) -> None:
+        if not ok:
+            got = "nothing" if value is None else f"{type(value).__name__} {value!r}"
+            raise self.error(path, f"{_dotted(path)} must be {spec.what}, got {got}")
+
+
+def load_config(root: str | Path, config_path: str | Path | None = None) -> Config:
+    """Reads `champion.yaml` at the repository root plus `dvc.yaml` artifacts; validates both."""
+    root = Path(root)
+    path = Path(config_path) if config_path else root / CONFIG_FILE
+    dvc_models = _dvc_models(root)
+    if not path.is_file():
+        if config_path or not dvc_models:
+            raise ConfigError(
+                f"no {CONFIG_FILE} at {path}: create one that declares your models "
+                "(see the README), or declare them under artifacts: in dvc.yaml"
+            )
+        return Config(root=root, models=dvc_models)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read {path}: {e}") from e
+    doc = _Document(text, str(path.relative_to(root) if path.is_relative_to(root) else path))
+    data = doc.data if doc.data is not None else {}
+    doc.validate(data, _TOP, ())
+    return _build(doc, data, root, path, dvc_models)
+
+
+def _build(
+    doc: _Document, data: dict[str, Any], root: Path, path: Path, dvc_models: dict[str, ModelConfig]
+) -> Config:
+    stages = tuple(data.get("stages") or ("prod",))
+    for i, stage in enumerate(stages):
+        _checked(doc, ("stages", i), validate_stage_name, stage)
+    if len(set(stages)) != len(stages):
+        raise doc.error(("stages",), "stages lists a stage twice: keep each once")
+    gate_stage = data.get("gate_stage", "prod" if "prod" in stages else stages[0])
+    if gate_stage not in stages:
+        raise doc.error(
+            ("gate_stage",),
+            f"gate_stage {gate_stage!r} is not one of stages ({', '.join(stages)}): add it there",
+        )
+    first_version = _checked(
+        doc, ("first_version",), Version.parse, data.get("first_version", "0.1.0")
+    )
+    models = dict(dvc_models)
+    for raw_name, section in (data.get("models") or {}).items():
+        key: KeyPath = ("models", raw_name)
+        name = _checked(doc, key, validate_model_name, str(raw_name))
+        section = section or {}
+        inherited = dvc_models.get(name)
+        model_path = section.get("path") or (inherited.path if inherited else None)
+        if not model_path:
+            raise doc.error(
+                key, f"model {name!r} needs a path: (the artifact file, e.g. models/{name}.joblib)"
+            )
+        _check_relative(doc, (*key, "path"), model_path)
+        data_path = (section.get("data") or {}).get("path")
+        if data_path:
+            _check_relative(doc, (*key, "data", "path"), data_path)
+        promote = (section.get("release") or {}).get("promote")
+        if promote is not None and promote not in stages:
+            raise doc.error(
+                (*key, "release", "promote"),
+                f"release.promote {promote!r} is not one of stages ({', '.join(stages)})",
+            )
+        gate = section.get("gate") or {}
+        for metric, rule in gate.items():
+            doc.validate(
+                rule, _SLICE_GATE if metric == "slices" else _GATE_RULE, (*key, "gate", metric)
+            )
+        models[name] = ModelConfig(
+            name=name,
+            path=model_path,
+            description=section.get("description") or (inherited.description if inherited else ""),
+            labels=tuple(section.get("labels") or (inherited.labels if inherited else ())),
+            source=doc.filename,
+            sections={
+                k: v for k, v in section.items() if k not in ("path", "description", "labels")
+            },
+        )
+    return Config(
+        root=root,
+        stages=stages,
+        gate_stage=gate_stage,
+        first_version=first_version,
+        models=models,
+        path=path,
+    )
+
+
+def _checked(doc: _Document, path: KeyPath, check: Any, value: Any) -> Any:
+    try:
+        return check(value)
+    except RegistryError as e:
+        raise doc.error(path, f"{_dotted(path)}: {e}") from e
+
+
+def _check_relative(doc: _Document, path: KeyPath, value: str) -> None:
+    p = PurePosixPath(value)
+    if p.is_absolute() or ".." in p.parts:
+        raise doc.error(
+            path,
+            f"{_dotted(path)} {value!r} must be a path inside the repository, relative to its root",
+        )
+
+
+# --- dvc.yaml artifacts -----------------------------------------------------------------------
+
+
+def _dvc_yaml_files(root: Path) -> list[Path]:
+    # Nested dvc.yaml files are found through git so an untracked tree is never walked.
+    found = [root / "dvc.yaml"] if (root / "dvc.yaml").is_file() else []
+    proc = subprocess.run(
+        ["git", "ls-files", "-z", "--", "*/dvc.yaml"], cwd=root, capture_output=True, text=True
+    )
+    if proc.returncode == 0:
+        found += [root / p for p in proc.stdout.split("\0") if p and (root / p).is_file()]
+    return found
+
+
+def _dvc_models(root: Path) -> dict[str, ModelConfig]:
+    models: dict[str, ModelConfig] = {}
+    for dvc_yaml in _dvc_yaml_files(root):
+        rel_dir = dvc_yaml.parent.relative_to(root).as_posix()
+        filename = dvc_yaml.relative_to(root).as_posix()
+        doc = _Document(dvc_yaml.read_text(encoding="utf-8"), filename)
+        artifacts = doc.data.get("artifacts") if isinstance(doc.data, dict) else None
+        if not artifacts:
+            continue
+        doc.validate(
+            artifacts,
+            _MapOf(
+                _Fields(
+                    {
+                        "path": _STR,
+                        "type": _STR,
+                        "desc": _STR,
+                        "labels": _ListOf(_STR),
+                        "meta": _ANY,
+                    },
+                    required=("path",),
+                )
+            ),
+            ("artifacts",),
+        )
+        for raw_name, section in artifacts.items():
+            short = _checked(doc, ("artifacts", raw_name), validate_model_name, str(raw_name))
+            name = short if rel_dir == "." else f"{rel_dir}:{short}"
+            path = section["path"] if rel_dir == "." else f"{rel_dir}/{section['path']}"
+            models[name] = ModelConfig(
+                name=name,
+                path=PurePosixPath(path).as_posix(),
+                description=section.get("desc") or "",
+                labels=tuple(section.get("labels") or ()),
+                source=filename,
+            )
+    return models

@@ -1,0 +1,50 @@
+"""Console and `$GITHUB_OUTPUT` writing; commands present results, the core never prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def line(text: str = "") -> None:
+    sys.stdout.write(f"{text}\n")
+
+
+def warn(text: str) -> None:
+    sys.stderr.write(f"warning: {text}\n")
+
+
+def dump_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def github_output_path(explicit: str | None) -> Path | None:
+    chosen = explicit or os.environ.get("GITHUB_OUTPUT")
+    return Path(chosen) if chosen else None
+
+
+def write_github_output(path: Path | None, values: Mapping[str, Any]) -> None:
+    """Appends `name=value` lines; a multiline value gets a random delimiter it cannot contain."""
+    if path is None:
+        return
+    chunks = []
+    for key, value in values.items():
+        text = "" if value is None else str(value)
+        if "\n" in text or "\r" in text:
+            delimiter = f"CHAMPION_{secrets.token_hex(8)}"
+            chunks.append(f"{key}<<{delimiter}\n{text}\n{delimiter}\n")
+        else:
+            chunks.append(f"{key}={text}\n")
+    with path.open("a", encoding="utf-8") as f:
+        f.write("".join(chunks))
+
+
+def table(rows: list[list[str]], headers: list[str]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return [fmt.format(*headers).rstrip(), *(fmt.format(*map(str, r)).rstrip() for r in rows)]

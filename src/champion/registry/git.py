@@ -1,0 +1,201 @@
+"""The git edge: every git process champion starts goes through `Git.run`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from champion.errors import GitError
+
+# One record per ref; fields split by NUL, records end with NUL NUL (a tag message holds no NUL).
+_FIELDS = (
+    "%(refname)",
+    "%(objecttype)",
+    "%(objectname)",
+    "%(*objectname)",
+    "%(taggerdate:unix)",
+    "%(taggername) %(taggeremail)",
+    "%(contents:subject)",
+    "%(contents:body)",
+)
+_FORMAT = "%00".join(_FIELDS) + "%00%00"
+
+# Used only when the repository has no identity configured (a bare CI runner); never overrides one.
+_FALLBACK_IDENTITY = {"name": "champion", "email": "champion@localhost"}
+
+
+@dataclass(frozen=True)
+class RefRecord:
+    """One tag ref as git reports it; `commit` is the peeled commit, `annotated` False for a
+    lightweight tag. Refs read from a remote carry no date, tagger or message."""
+
+    name: str  # without refs/tags/
+    annotated: bool
+    commit: str
+    timestamp: int | None = None
+    tagger: str = ""
+    subject: str = ""
+    body: str = ""
+
+
+class Git:
+    def __init__(self, path: str | os.PathLike[str] = ".") -> None:
+        self.path = Path(path)
+
+    def run(
+        self,
+        *args: str,
+        input: str | None = None,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = None
+        if env:
+            full_env = {**os.environ, **env}
+        try:
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=self.path,
+                input=input,
+                capture_output=True,
+                text=True,
+                env=full_env,
+            )
+        except FileNotFoundError as e:
+            if not self.path.is_dir():
+                raise GitError(
+                    f"{self.path} is not a directory: run champion inside a git repository"
+                ) from e
+            raise GitError("git is not installed or not on PATH: install git") from e
+        if check and proc.returncode != 0:
+            raise GitError(f"git {' '.join(args[:2])} failed in {self.path}: {proc.stderr.strip()}")
+        return proc
+
+    def toplevel(self) -> Path:
+        proc = self.run("rev-parse", "--show-toplevel", check=False)
+        if proc.returncode != 0:
+            raise GitError(
+                f"{self.path.resolve()} is not a git repository: run champion inside one (git init)"
+            )
+        return Path(proc.stdout.strip())
+
+    def resolve_commit(self, ref: str) -> str:
+        proc = self.run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
+        )
+        if proc.returncode != 0:
+            if ref == "HEAD" and not self.has_commits():
+                raise GitError(
+                    f"the repository {self.toplevel()} has no commits yet: commit your model first"
+                )
+            raise GitError(
+                f"{ref!r} is not a commit in {self.toplevel()}: pass a branch, tag or sha"
+            )
+        return proc.stdout.strip()
+
+    def has_commits(self) -> bool:
+        return self.run("rev-parse", "--verify", "--quiet", "HEAD", check=False).returncode == 0
+
+    def config(self, key: str) -> str | None:
+        proc = self.run("config", "--get", key, check=False)
+        return proc.stdout.strip() or None
+
+    def for_each_ref(self, patterns: Sequence[str]) -> list[RefRecord]:
+        out = self.run("for-each-ref", f"--format={_FORMAT}", *patterns).stdout
+        records = []
+        for raw in out.split("\0\0\n"):
+            if not raw:
+                continue
+            name, otype, oid, peeled, date, tagger, subject, body = raw.split("\0")
+            annotated = otype == "tag"
+            records.append(
+                RefRecord(
+                    name=name.removeprefix("refs/tags/"),
+                    annotated=annotated,
+                    commit=peeled if annotated else oid,
+                    timestamp=int(date) if date else None,
+                    tagger=tagger.strip() if annotated else "",
+                    subject=subject,
+                    body=body,
+                )
+            )
+        return records
+
+    def ls_remote(self, remote: str, patterns: Sequence[str]) -> list[RefRecord]:
+        proc = self.run("ls-remote", "--tags", remote, *patterns, check=False)
+        if proc.returncode != 0:
+            raise GitError(f"cannot list the tags of remote {remote!r}: {proc.stderr.strip()}")
+        direct: dict[str, str] = {}
+        peeled: dict[str, str] = {}
+        for line in proc.stdout.splitlines():
+            oid, _, ref = line.partition("\t")
+            name = ref.removeprefix("refs/tags/")
+            if name.endswith("^{}"):
+                peeled[name[:-3]] = oid
+            else:
+                direct[name] = oid
+        # Only annotated tags have a peeled line; that is how ls-remote tells the two apart.
+        return [
+            RefRecord(name=n, annotated=n in peeled, commit=peeled.get(n, oid))
+            for n, oid in direct.items()
+        ]
+
+    def identity_env(self) -> dict[str, str]:
+        env = {}
+        if self.config("user.name") is None and "GIT_COMMITTER_NAME" not in os.environ:
+            env["GIT_COMMITTER_NAME"] = _FALLBACK_IDENTITY["name"]
+        if self.config("user.email") is None and "GIT_COMMITTER_EMAIL" not in os.environ:
+            env["GIT_COMMITTER_EMAIL"] = _FALLBACK_IDENTITY["email"]
+        return env
+
+    def create_tags(self, tags: Iterable[tuple[str, str, str]]) -> None:
+        """Creates annotated tags (name, commit, message); never moves an existing one."""
+        env = self.identity_env()
+        created: list[str] = []
+        for name, commit, message in tags:
+            proc = self.run(
+                "tag",
+                "-a",
+                "--cleanup=whitespace",
+                "-F",
+                "-",
+                "--",
+                name,
+                commit,
+                input=message,
+                check=False,
+                env=env,
+            )
+            if proc.returncode != 0:
+                self.delete_tags(created)
+                raise GitError(f"cannot create tag {name}: {proc.stderr.strip()}")
+            created.append(name)
+
+    def delete_tags(self, names: Sequence[str]) -> None:
+        if names:
+            self.run("tag", "-d", *names, check=False)
+
+    def push_atomic(self, remote: str, tags: Sequence[str]) -> tuple[bool, str]:
+        """Pushes the tags all-or-nothing. Returns (ok, stderr); never forces."""
+        refspecs = [f"refs/tags/{t}:refs/tags/{t}" for t in tags]
+        proc = self.run("push", "--atomic", "--porcelain", remote, *refspecs, check=False)
+        return proc.returncode == 0, (proc.stderr + proc.stdout).strip()
+
+    def fetch_tags(self, remote: str, patterns: Sequence[str]) -> None:
+        """Fetches only the refs matching the patterns; a local tag is never clobbered."""
+        refspecs = [f"{p}:{p}" for p in patterns]
+        proc = self.run("fetch", "--no-tags", "--quiet", remote, *refspecs, check=False)
+        if proc.returncode != 0:
+            raise GitError(f"cannot fetch tags from remote {remote!r}: {proc.stderr.strip()}")
+
+    def remote_exists(self, remote: str) -> bool:
+        return self.run("remote", "get-url", remote, check=False).returncode == 0
+
+    def show_blob(self, commit: str, path: str) -> bytes | None:
+        proc = subprocess.run(
+            ["git", "cat-file", "blob", f"{commit}:{path}"], cwd=self.path, capture_output=True
+        )
+        return proc.stdout if proc.returncode == 0 else None

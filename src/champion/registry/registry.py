@@ -1,0 +1,371 @@
+"""Registry operations on one repository: read a model's state; register, assign, unassign and
+deregister with all-or-nothing pushes that retry on contention and never overwrite a tag."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from champion._version import __version__
+from champion.errors import GitError, PushRejected, RegistryError
+from champion.registry.git import Git
+from champion.registry.state import ModelState, VersionInfo, build_state
+from champion.registry.tags import FIRST_VERSION, Action, TagName, Version, format_tag, ref_patterns
+
+MAX_ATTEMPTS = 12
+# A rejected ref for one of these reasons means someone else wrote first: refetch and recompute.
+_CONTENTION = ("already exists", "lock", "failed to update", "fetch first", "stale info")
+
+
+@dataclass(frozen=True)
+class NewTag:
+    name: TagName
+    commit: str
+    summary: str
+    metadata: dict[str, Any]
+
+    @property
+    def tag(self) -> str:
+        return format_tag(self.name)
+
+    def message(self) -> str:
+        body = json.dumps({"schema": 1, **self.metadata}, sort_keys=True, indent=2)
+        return f"{self.summary}\n\n{body}\n"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one operation writes; `tags` empty means it has nothing to do (e.g. already live)."""
+
+    version: Version
+    tags: tuple[NewTag, ...] = ()
+    stage: str | None = None
+    previous: Version | None = None
+    bump: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    model: str
+    plan: Plan
+    pushed: bool = False
+    attempts: int = 1
+    remote: str | None = None
+    written: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def version(self) -> Version:
+        return self.plan.version
+
+
+def bump_between(parent: Version | None, version: Version) -> str | None:
+    if parent is None:
+        return None
+    if version.major != parent.major:
+        return "major"
+    if version.minor != parent.minor:
+        return "minor"
+    return "patch"
+
+
+class Registry:
+    def __init__(self, root: str | os.PathLike[str], remote: str = "origin") -> None:
+        self.git = Git(root)
+        self.root = Path(root)
+        self.remote = remote
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def state(self, model: str, remote: str | None = None) -> ModelState:
+        return self.states([model], remote)[model]
+
+    def states(self, models: Sequence[str], remote: str | None = None) -> dict[str, ModelState]:
+        """One git call for all the models, listing only their own refs."""
+        patterns = [p for m in models for p in ref_patterns(m)]
+        if not patterns:
+            return {}
+        refs = self.git.ls_remote(remote, patterns) if remote else self.git.for_each_ref(patterns)
+        return {m: build_state(m, refs) for m in models}
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def register(
+        self,
+        model: str,
+        commit: str,
+        *,
+        version: Version | None = None,
+        bump: str | None = None,
+        first_version: Version = FIRST_VERSION,
+        message: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        push: bool = False,
+    ) -> WriteResult:
+        if version is not None and bump is not None:
+            raise RegistryError("pass either a version or a bump, not both")
+        extra = dict(metadata or {})
+
+        def plan(state: ModelState) -> Plan:
+            taken = state.version_of_commit(commit)
+            if taken is not None:
+                raise RegistryError(
+                    f"commit {commit[:12]} already holds {model} {taken.version} ({taken.tag}): a commit "
+                    "has one version per model; commit the new artifact first, or deregister that version"
+                )
+            highest = max(
+                (v.version for v in state.versions), default=None
+            )  # deregistered count too
+            if version is not None:
+                existing = state.find(version)
+                if existing is not None:
+                    gone = (
+                        " and deregistered; versions are never reused"
+                        if existing.deregistered
+                        else ""
+                    )
+                    raise RegistryError(
+                        f"{model} {version} is already registered ({existing.tag}{gone}): choose another "
+                        "version, or use --bump"
+                    )
+                chosen, reason = version, "explicit version"
+            elif highest is None:
+                chosen, reason = first_version, "first version"
+            else:
+                part = bump or "patch"
+                chosen = highest.bump(part)
+                reason = f"--bump {part}" if bump else "default bump (patch)"
+            parent = state.latest.version if state.latest else None
+            kind = bump_between(parent, chosen)
+            meta = {
+                "event": "register",
+                "model": model,
+                "version": str(chosen),
+                "commit": commit,
+                "parent": str(parent) if parent else None,
+                "bump": kind,
+                "bump_reason": reason,
+                "after_counter": state.max_counter,
+                **_context(),
+                **extra,
+            }
+            if message:
+                meta["message"] = message
+            summary = f"Register {model} {chosen.tag_form}"
+            tag = NewTag(TagName(model, Action.REGISTER, version=chosen), commit, summary, meta)
+            return Plan(version=chosen, tags=(tag,), previous=parent, bump=kind)
+
+        return self._write(model, plan, push)
+
+    def assign(
+        self,
+        model: str,
+        version: Version,
+        stage: str,
+        *,
+        reason: str = "",
+        metadata: dict[str, Any] | None = None,
+        push: bool = False,
+    ) -> WriteResult:
+        """Makes `version` the one live version of `stage`: unassigns the current one first."""
+
+        def plan(state: ModelState) -> Plan:
+            target = _active(state, version)
+            current = state.live.get(stage)
+            if current is not None and current.version == version:
+                return Plan(version, stage=stage, previous=version, note=f"already live in {stage}")
+            counter = state.max_counter
+            tags = []
+            base = {**_context(), **(metadata or {})}
+            if reason:
+                base["reason"] = reason
+            if current is not None:
+                counter += 1
+                tags.append(
+                    NewTag(
+                        TagName(model, Action.UNASSIGN, stage=stage, counter=counter),
+                        current.commit,
+                        f"Unassign {model} {current.version.tag_form} from {stage}",
+                        {
+                            **base,
+                            "event": "unassign",
+                            "model": model,
+                            "stage": stage,
+                            "version": str(current.version),
+                            "replaced_by": str(version),
+                        },
+                    )
+                )
+            counter += 1
+            previous = current.version if current else None
+            tags.append(
+                NewTag(
+                    TagName(model, Action.ASSIGN, stage=stage, counter=counter),
+                    target.commit,
+                    f"Assign {model} {version.tag_form} to {stage}",
+                    {
+                        **base,
+                        "event": "assign",
+                        "model": model,
+                        "stage": stage,
+                        "version": str(version),
+                        "from": str(previous) if previous else None,
+                    },
+                )
+            )
+            return Plan(version, tags=tuple(tags), stage=stage, previous=previous)
+
+        return self._write(model, plan, push)
+
+    def unassign(
+        self, model: str, stage: str, *, reason: str = "", push: bool = False
+    ) -> WriteResult:
+        def plan(state: ModelState) -> Plan:
+            current = state.live.get(stage)
+            if current is None:
+                raise RegistryError(
+                    f"no version of {model} is live in {stage}: nothing to unassign"
+                )
+            meta = {
+                **_context(),
+                "event": "unassign",
+                "model": model,
+                "stage": stage,
+                "version": str(current.version),
+            }
+            if reason:
+                meta["reason"] = reason
+            tag = NewTag(
+                TagName(model, Action.UNASSIGN, stage=stage, counter=state.max_counter + 1),
+                current.commit,
+                f"Unassign {model} {current.version.tag_form} from {stage}",
+                meta,
+            )
+            return Plan(current.version, tags=(tag,), stage=stage, previous=current.version)
+
+        return self._write(model, plan, push)
+
+    def deregister(
+        self, model: str, version: Version, *, reason: str = "", push: bool = False
+    ) -> WriteResult:
+        def plan(state: ModelState) -> Plan:
+            info = state.find(version)
+            if info is None:
+                raise _unknown_version(model, version, state)
+            if info.deregistered:
+                return Plan(version, note="already deregistered")
+            live_in = state.stages_of(version)
+            if live_in:
+                raise RegistryError(
+                    f"{model} {version} is live in {', '.join(live_in)}: promote another version "
+                    "there (or unassign it) before deregistering it"
+                )
+            meta = {
+                **_context(),
+                "event": "deregister",
+                "model": model,
+                "version": str(version),
+                "after_counter": state.max_counter,
+            }
+            if reason:
+                meta["reason"] = reason
+            tag = NewTag(
+                TagName(model, Action.DEREGISTER, version=version),
+                info.commit,
+                f"Deregister {model} {version.tag_form}",
+                meta,
+            )
+            return Plan(version, tags=(tag,))
+
+        return self._write(model, plan, push)
+
+    # --- the write loop ------------------------------------------------------------------------
+
+    def _write(self, model: str, plan: Callable[[ModelState], Plan], push: bool) -> WriteResult:
+        patterns = ref_patterns(model)
+        if push:
+            if not self.git.remote_exists(self.remote):
+                raise GitError(
+                    f"the repository has no remote {self.remote!r} to push to: add one "
+                    f"(git remote add {self.remote} URL) or drop --push"
+                )
+            self.git.fetch_tags(self.remote, patterns)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            planned = plan(self.state(model))  # validates; raises before anything is written
+            if not planned.tags:
+                return WriteResult(model, planned, pushed=push, attempts=attempt)
+            names = [t.tag for t in planned.tags]
+            self.git.create_tags((t.tag, t.commit, t.message()) for t in planned.tags)
+            if not push:
+                return WriteResult(model, planned, attempts=attempt, written=tuple(names))
+            ok, output = self.git.push_atomic(self.remote, names)
+            if ok:
+                return WriteResult(
+                    model,
+                    planned,
+                    pushed=True,
+                    attempts=attempt,
+                    remote=self.remote,
+                    written=tuple(names),
+                )
+            # Nothing of ours reached the remote (the push is atomic): drop our local tags so the
+            # remote's can be fetched in their place, then plan again.
+            self.git.delete_tags(names)
+            if not _is_contention(output):
+                raise GitError(
+                    f"push of {', '.join(names)} to {self.remote!r} was refused: {output}"
+                )
+            time.sleep(random.uniform(0.02, 0.1) * min(attempt, 5))
+            self.git.fetch_tags(self.remote, patterns)
+        raise PushRejected(
+            f"{model}: the remote {self.remote!r} rejected the push {MAX_ATTEMPTS} times because others "
+            "kept writing first; nothing was written: run the command again"
+        )
+
+
+def _is_contention(output: str) -> bool:
+    rejected = [line for line in output.splitlines() if line.startswith("!")]
+    return any(reason in line for line in rejected for reason in _CONTENTION)
+
+
+def _active(state: ModelState, version: Version) -> VersionInfo:
+    info = state.find(version)
+    if info is None:
+        raise _unknown_version(state.model, version, state)
+    if info.deregistered:
+        raise RegistryError(f"{state.model} {version} was deregistered and cannot be assigned")
+    return info
+
+
+def _unknown_version(model: str, version: Version, state: ModelState) -> RegistryError:
+    known = ", ".join(str(v.version) for v in state.versions[-5:]) or "none yet"
+    return RegistryError(
+        f"{model} {version} is not registered: register it first (champion register {model} "
+        f"--version {version}); latest versions: {known}"
+    )
+
+
+def _context() -> dict[str, Any]:
+    """Who and where, for the audit trail; read from the CI environment when there is one."""
+    ctx: dict[str, Any] = {"tool": {"champion": __version__}}
+    ctx["actor"] = os.environ.get("GITHUB_ACTOR") or _local_user()
+    server, repo, run = (
+        os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    if server and repo and run:
+        ctx["run_url"] = f"{server}/{repo}/actions/runs/{run}"
+    return ctx
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary uid in a container
+        return "unknown"

@@ -1,0 +1,87 @@
+"""The `--json` shapes of status, versions and history: a documented, stable contract."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from champion.registry.state import Event, Live, ModelState, VersionInfo
+
+SCHEMA = 1
+
+
+def iso(timestamp: int | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def live_view(live: Live | None) -> dict[str, Any] | None:
+    if live is None:
+        return None
+    return {
+        "version": str(live.version),
+        "tag": live.tag,
+        "counter": live.counter,
+        "commit": live.commit,
+    }
+
+
+def version_view(state: ModelState, info: VersionInfo) -> dict[str, Any]:
+    return {
+        "version": str(info.version),
+        "tag": info.tag,
+        "commit": info.commit,
+        "created_at": iso(info.timestamp),
+        "deregistered": info.deregistered,
+        "rolled_back": info.rolled_back,
+        "stages": state.stages_of(info.version),
+        "metadata": info.metadata,
+    }
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    version = event.name.version or event.metadata.get("version")
+    return {
+        "event": event.action.value,
+        "version": str(version) if version is not None else None,
+        "stage": event.name.stage,
+        "counter": event.counter,
+        "tag": event.tag,
+        "commit": event.commit,
+        "created_at": iso(event.timestamp),
+        "tagger": event.tagger or None,
+        "summary": event.summary or None,
+        "metadata": event.metadata,
+    }
+
+
+def model_status(state: ModelState, stages: list[str]) -> dict[str, Any]:
+    all_stages = list(stages) + sorted(s for s in state.live if s not in stages)
+    latest = state.latest
+    return {
+        "model": state.model,
+        "latest": str(latest.version) if latest else None,
+        "versions": sum(1 for v in state.versions if not v.deregistered),
+        "stages": {s: live_view(state.live.get(s)) for s in all_stages},
+    }
+
+
+def status_view(states: list[ModelState], stages: list[str]) -> dict[str, Any]:
+    return {"schema": SCHEMA, "models": [model_status(s, stages) for s in states]}
+
+
+def versions_view(state: ModelState) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "model": state.model,
+        "versions": [version_view(state, v) for v in state.versions],
+    }
+
+
+def history_view(state: ModelState) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "model": state.model,
+        "events": [event_view(e) for e in state.history],
+    }
