@@ -77,14 +77,16 @@ class Config:
 
 class _Spec:
     what = "a value"
+    plural = "values"
 
     def check(self, value: Any) -> bool:
         return True
 
 
 class _Type(_Spec):
-    def __init__(self, types: tuple[type, ...], what: str, nullable: bool = False) -> None:
-        self.types, self.what, self.nullable = types, what, nullable
+    def __init__(self, types: tuple[type, ...], noun: str, nullable: bool = False) -> None:
+        self.types, self.nullable = types, nullable
+        self.what, self.plural = f"a {noun}", f"{noun}s"
 
     def check(self, value: Any) -> bool:
         if value is None:
@@ -107,7 +109,7 @@ class _OneOf(_Spec):
 class _ListOf(_Spec):
     def __init__(self, item: _Spec) -> None:
         self.item = item
-        self.what = f"a list of {item.what}s"
+        self.what = f"a list of {item.plural}"
 
 
 class _MapOf(_Spec):
@@ -124,10 +126,10 @@ class _Fields(_Spec):
         self.fields, self.required, self.what = fields, required, what
 
 
-_STR = _Type((str,), "a string")
-_OPT_STR = _Type((str,), "a string", nullable=True)
-_NUMBER = _Type((int, float), "a number")
-_BOOL = _Type((bool,), "true or false")
+_STR = _Type((str,), "string")
+_OPT_STR = _Type((str,), "string", nullable=True)
+_NUMBER = _Type((int, float), "number")
+_BOOL = _Type((bool,), "boolean")
 _ANY = _Spec()
 
 _GATE_RULE = _Fields(
