@@ -44,13 +44,17 @@ def test_version_already_registered(repo: Repo, capsys: Capsys) -> None:
     run_cli(capsys, repo.path, "register", "churn", "--version", "1.0.0")
     repo.commit_artifact("v2")
     before = repo.tags()
-    assert_refused(run_cli(capsys, repo.path, "register", "churn", "--version", "v1.0.0"), "already registered")
+    assert_refused(
+        run_cli(capsys, repo.path, "register", "churn", "--version", "v1.0.0"), "already registered"
+    )
     assert repo.tags() == before
 
 
 def test_one_version_per_commit(repo: Repo, capsys: Capsys) -> None:
     run_cli(capsys, repo.path, "register", "churn")
-    assert_refused(run_cli(capsys, repo.path, "register", "churn", "--bump", "minor"), "one version per model")
+    assert_refused(
+        run_cli(capsys, repo.path, "register", "churn", "--bump", "minor"), "one version per model"
+    )
     assert repo.tags() == ["churn@v0.1.0"]
 
 
@@ -66,7 +70,9 @@ def test_stage_not_allowed(repo: Repo, capsys: Capsys) -> None:
 
 def test_artifact_missing_at_the_commit(tmp_path: Path, capsys: Capsys) -> None:
     repo = make_repo(tmp_path, DEFAULT_CONFIG.replace("models/churn.bin", "models/missing.bin"))
-    assert_refused(run_cli(capsys, repo.path, "register", "churn"), "models/missing.bin is not at commit")
+    assert_refused(
+        run_cli(capsys, repo.path, "register", "churn"), "models/missing.bin is not at commit"
+    )
     assert repo.tags() == []
 
 
@@ -101,24 +107,56 @@ def test_a_refused_push_leaves_no_local_tag(repo: Repo, capsys: Capsys) -> None:
 @pytest.mark.parametrize(
     ("config", "needles"),
     [
-        ("models:\n  churn:\n    path: a.bin\n    descripton: x\n", ["champion.yaml:4:", "unknown key 'descripton'", "did you mean 'description'?"]),
+        (
+            "models:\n  churn:\n    path: a.bin\n    descripton: x\n",
+            ["champion.yaml:4:", "unknown key 'descripton'", "did you mean 'description'?"],
+        ),
         ("stagse: [prod]\n", ["champion.yaml:1:", "did you mean 'stages'?"]),
-        ("models:\n  churn:\n    path: a.bin\n    labels: tabular\n", ["champion.yaml:4:", "models.churn.labels must be a list of strings"]),
-        ("models:\n  churn:\n    path: 3\n", ["champion.yaml:3:", "models.churn.path must be a string, got int 3"]),
+        (
+            "models:\n  churn:\n    path: a.bin\n    labels: tabular\n",
+            ["champion.yaml:4:", "models.churn.labels must be a list of strings"],
+        ),
+        (
+            "models:\n  churn:\n    path: 3\n",
+            ["champion.yaml:3:", "models.churn.path must be a string, got int 3"],
+        ),
         ("models:\n  churn:\n    description: x\n", ["champion.yaml:2:", "needs a path"]),
         ("models: [churn]\n", ["champion.yaml:1:", "models must be a mapping"]),
-        ("models:\n  churn:\n    path: a.bin\n  churn:\n    path: b.bin\n", ["champion.yaml:4:", "appears twice"]),
-        ("models:\n  Churn:\n    path: a.bin\n", ["champion.yaml:2:", "invalid model name 'Churn'"]),
-        ("stages: [staging]\ngate_stage: prod\n", ["champion.yaml:2:", "gate_stage 'prod' is not one of stages"]),
+        (
+            "models:\n  churn:\n    path: a.bin\n  churn:\n    path: b.bin\n",
+            ["champion.yaml:4:", "appears twice"],
+        ),
+        (
+            "models:\n  Churn:\n    path: a.bin\n",
+            ["champion.yaml:2:", "invalid model name 'Churn'"],
+        ),
+        (
+            "stages: [staging]\ngate_stage: prod\n",
+            ["champion.yaml:2:", "gate_stage 'prod' is not one of stages"],
+        ),
         ("first_version: one\n", ["champion.yaml:1:", "invalid version 'one'"]),
-        ("models:\n  churn:\n    path: ../outside.bin\n", ["champion.yaml:3:", "must be a path inside the repository"]),
-        ("models:\n  churn:\n    path: a.bin\n    format: onnx\n", ["champion.yaml:4:", "must be one of joblib, pickle, skops, metrics"]),
-        ("models:\n  churn:\n    path: a.bin\n    gate:\n      f1: {minimum: 0.7}\n", ["champion.yaml:5:", "unknown key 'minimum'", "did you mean 'min'?"]),
-        ("models:\n  churn:\n    path: a.bin\n    release: {promote: live}\n", ["champion.yaml:4:", "release.promote 'live' is not one of stages"]),
+        (
+            "models:\n  churn:\n    path: ../outside.bin\n",
+            ["champion.yaml:3:", "must be a path inside the repository"],
+        ),
+        (
+            "models:\n  churn:\n    path: a.bin\n    format: onnx\n",
+            ["champion.yaml:4:", "must be one of joblib, pickle, skops, metrics"],
+        ),
+        (
+            "models:\n  churn:\n    path: a.bin\n    gate:\n      f1: {minimum: 0.7}\n",
+            ["champion.yaml:5:", "unknown key 'minimum'", "did you mean 'min'?"],
+        ),
+        (
+            "models:\n  churn:\n    path: a.bin\n    release: {promote: live}\n",
+            ["champion.yaml:4:", "release.promote 'live' is not one of stages"],
+        ),
         ("models:\n  churn: {path: a.bin\n", ["champion.yaml:", "invalid YAML"]),
     ],
 )
-def test_malformed_champion_yaml(tmp_path: Path, capsys: Capsys, config: str, needles: list[str]) -> None:
+def test_malformed_champion_yaml(
+    tmp_path: Path, capsys: Capsys, config: str, needles: list[str]
+) -> None:
     repo = make_repo(tmp_path, config=None)
     (repo.path / "champion.yaml").write_text(config)
     assert_refused(run_cli(capsys, repo.path, "register", "churn"), *needles)
@@ -133,7 +171,10 @@ def test_no_champion_yaml(tmp_path: Path, capsys: Capsys) -> None:
 def test_usage_errors_exit_2(repo: Repo) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "champion", "promote", "churn", "0.1.0"],
-        cwd=repo.path, capture_output=True, text=True, check=False,
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 2
     assert "--stage" in proc.stderr

@@ -12,15 +12,28 @@ from testing.repos import Repo, make_repo, run_cli
 Capsys = pytest.CaptureFixture[str]
 
 
-def test_register_then_promote_shows_in_status_versions_and_history(repo: Repo, capsys: Capsys) -> None:
+def test_register_then_promote_shows_in_status_versions_and_history(
+    repo: Repo, capsys: Capsys
+) -> None:
     assert run_cli(capsys, repo.path, "register", "churn").code == 0
     assert run_cli(capsys, repo.path, "promote", "churn", "0.1.0", "--stage", "prod").code == 0
     repo.commit_artifact("model v2")
-    assert run_cli(capsys, repo.path, "register", "churn", "--bump", "minor", "-m", "retrained").code == 0
-    result = run_cli(capsys, repo.path, "promote", "churn", "v0.2.0", "--stage", "prod", "--reason", "better")
+    assert (
+        run_cli(capsys, repo.path, "register", "churn", "--bump", "minor", "-m", "retrained").code
+        == 0
+    )
+    result = run_cli(
+        capsys, repo.path, "promote", "churn", "v0.2.0", "--stage", "prod", "--reason", "better"
+    )
     assert result.code == 0
     assert "churn#prod!#2, churn#prod#3" in result.out
-    assert repo.tags() == ["churn#prod!#2", "churn#prod#1", "churn#prod#3", "churn@v0.1.0", "churn@v0.2.0"]
+    assert repo.tags() == [
+        "churn#prod!#2",
+        "churn#prod#1",
+        "churn#prod#3",
+        "churn@v0.1.0",
+        "churn@v0.2.0",
+    ]
 
     status = json.loads(run_cli(capsys, repo.path, "status", "--json").out)
     assert status["schema"] == 1
@@ -82,8 +95,12 @@ def test_promote_is_idempotent(repo: Repo, capsys: Capsys) -> None:
     assert repo.tags() == before
 
 
-def test_bump_defaults_to_patch_and_first_version_is_configurable(tmp_path: Path, capsys: Capsys) -> None:
-    repo = make_repo(tmp_path, "first_version: 1.0.0\nmodels:\n  churn:\n    path: models/churn.bin\n")
+def test_bump_defaults_to_patch_and_first_version_is_configurable(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    repo = make_repo(
+        tmp_path, "first_version: 1.0.0\nmodels:\n  churn:\n    path: models/churn.bin\n"
+    )
     run_cli(capsys, repo.path, "register", "churn")
     repo.commit_artifact("v2")
     run_cli(capsys, repo.path, "register", "churn")
@@ -126,7 +143,10 @@ def test_deregister_withdraws_a_version_for_good(repo: Repo, capsys: Capsys) -> 
 
 def test_push_sends_all_tags_and_remote_reads_match(repo: Repo, capsys: Capsys) -> None:
     assert run_cli(capsys, repo.path, "register", "churn", "--push").code == 0
-    assert run_cli(capsys, repo.path, "promote", "churn", "0.1.0", "--stage", "prod", "--push").code == 0
+    assert (
+        run_cli(capsys, repo.path, "promote", "churn", "0.1.0", "--stage", "prod", "--push").code
+        == 0
+    )
     assert repo.remote_tags() == ["churn#prod#1", "churn@v0.1.0"]
     local = json.loads(run_cli(capsys, repo.path, "status", "--json").out)
     # Delete the local tags: --remote must read the remote's refs without fetching them.
@@ -138,7 +158,9 @@ def test_push_sends_all_tags_and_remote_reads_match(repo: Repo, capsys: Capsys) 
     assert [v["version"] for v in versions["versions"]] == ["0.1.0"]
 
 
-def test_a_stale_clone_recomputes_and_never_overwrites(repo: Repo, tmp_path: Path, capsys: Capsys) -> None:
+def test_a_stale_clone_recomputes_and_never_overwrites(
+    repo: Repo, tmp_path: Path, capsys: Capsys
+) -> None:
     other = repo.clone(tmp_path / "other")
     run_cli(capsys, repo.path, "register", "churn", "--push")
     repo.commit_artifact("v2 from the first clone")
@@ -175,7 +197,9 @@ def test_models_from_dvc_yaml_artifacts_are_registered(tmp_path: Path, capsys: C
         "artifacts:\n  churn:\n    path: models/churn.bin\n    type: model\n    desc: Churn\n"
     )
     (repo.path / "models" / "fraud").mkdir(parents=True)
-    (repo.path / "models" / "fraud" / "dvc.yaml").write_text("artifacts:\n  fraud:\n    path: fraud.bin\n")
+    (repo.path / "models" / "fraud" / "dvc.yaml").write_text(
+        "artifacts:\n  fraud:\n    path: fraud.bin\n"
+    )
     (repo.path / "models" / "fraud" / "fraud.bin").write_text("f1")
     repo.git("add", "dvc.yaml", "models/fraud")
     repo.commit_artifact("c1")

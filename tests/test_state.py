@@ -8,7 +8,13 @@ from champion.registry.git import RefRecord
 from champion.registry.state import build_state, order_events
 
 
-def ref(name: str, commit: str, ts: int = 0, meta: dict[str, object] | None = None, annotated: bool = True) -> RefRecord:
+def ref(
+    name: str,
+    commit: str,
+    ts: int = 0,
+    meta: dict[str, object] | None = None,
+    annotated: bool = True,
+) -> RefRecord:
     body = json.dumps({"schema": 1, **(meta or {})}) if meta is not None else "GTO wrote this"
     return RefRecord(name, annotated, commit, ts, "T <t@x>", "summary", body)
 
@@ -52,7 +58,10 @@ def test_stages_are_independent_and_counters_are_per_model() -> None:
         ref("churn#prod#2", "c1", 3),
     ]
     state = build_state("churn", refs)
-    assert {s: str(l.version) for s, l in state.live.items()} == {"staging": "1.1.0", "prod": "1.0.0"}
+    assert {s: str(live.version) for s, live in state.live.items()} == {
+        "staging": "1.1.0",
+        "prod": "1.0.0",
+    }
     assert state.max_counter == 2
 
 
@@ -76,9 +85,16 @@ def test_a_lightweight_tag_that_looks_like_ours_is_named_in_a_warning() -> None:
 
 
 def test_deregistered_versions_stay_listed_but_are_not_latest() -> None:
-    refs = [ref("churn@v1.0.0", "c1", 1), ref("churn@v1.1.0", "c2", 2), ref("churn@v1.1.0!", "c2", 3)]
+    refs = [
+        ref("churn@v1.0.0", "c1", 1),
+        ref("churn@v1.1.0", "c2", 2),
+        ref("churn@v1.1.0!", "c2", 3),
+    ]
     state = build_state("churn", refs)
-    assert [(str(v.version), v.deregistered) for v in state.versions] == [("1.0.0", False), ("1.1.0", True)]
+    assert [(str(v.version), v.deregistered) for v in state.versions] == [
+        ("1.0.0", False),
+        ("1.1.0", True),
+    ]
     assert state.latest is not None and str(state.latest.version) == "1.0.0"
 
 
@@ -96,7 +112,11 @@ def test_history_is_in_counter_order_with_registrations_anchored() -> None:
 
 
 def test_foreign_registrations_are_placed_by_date() -> None:
-    refs = [ref("churn#prod#1", "c1", 20), ref("churn@v1.0.0", "c1", 10), ref("churn@v2.0.0", "c2", 30)]
+    refs = [
+        ref("churn#prod#1", "c1", 20),
+        ref("churn@v1.0.0", "c1", 10),
+        ref("churn@v2.0.0", "c2", 30),
+    ]
     order = [e.tag for e in build_state("churn", refs).history]
     assert order == ["churn@v1.0.0", "churn#prod#1", "churn@v2.0.0"]
 

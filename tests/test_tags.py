@@ -31,7 +31,9 @@ def names(draw: st.DrawFn) -> str:
 def model_names(draw: st.DrawFn) -> str:
     name = draw(names())
     if draw(st.booleans()):
-        dirname = draw(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_./", min_size=1, max_size=10))
+        dirname = draw(
+            st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_./", min_size=1, max_size=10)
+        )
         return f"{dirname}:{name}"
     return name
 
@@ -49,7 +51,12 @@ versions = st.builds(
     _num,
     _num,
     st.one_of(st.just(""), st.lists(_ident, min_size=1, max_size=3).map(".".join)),
-    st.one_of(st.just(""), st.lists(st.text(alphabet="abc019-", min_size=1, max_size=4), min_size=1, max_size=2).map(".".join)),
+    st.one_of(
+        st.just(""),
+        st.lists(st.text(alphabet="abc019-", min_size=1, max_size=4), min_size=1, max_size=2).map(
+            ".".join
+        ),
+    ),
 )
 counters = st.integers(min_value=1, max_value=10**6)
 
@@ -89,7 +96,10 @@ def test_version_text_round_trips(version: Version) -> None:
     [
         ("churn@v1.4.0", TagName("churn", Action.REGISTER, version=Version(1, 4, 0))),
         ("churn@v1.4.0!", TagName("churn", Action.DEREGISTER, version=Version(1, 4, 0))),
-        ("churn@v1.4.0!#5", TagName("churn", Action.DEREGISTER, version=Version(1, 4, 0), counter=5)),
+        (
+            "churn@v1.4.0!#5",
+            TagName("churn", Action.DEREGISTER, version=Version(1, 4, 0), counter=5),
+        ),
         ("churn#prod#7", TagName("churn", Action.ASSIGN, stage="prod", counter=7)),
         ("churn#prod!#8", TagName("churn", Action.UNASSIGN, stage="prod", counter=8)),
         ("churn@deprecated#9", TagName("churn", Action.DEPRECATE, counter=9)),
@@ -106,7 +116,16 @@ def test_design_grammar(tag: str, expected: TagName) -> None:
 
 @pytest.mark.parametrize(
     "tag",
-    ["v1.0.0", "churn@1.4.0", "Churn@v1.4.0", "churn#prod", "churn@v1.4", "churn#prod#x", "a=b=c@v1.0.0", "release-2024"],
+    [
+        "v1.0.0",
+        "churn@1.4.0",
+        "Churn@v1.4.0",
+        "churn#prod",
+        "churn@v1.4",
+        "churn#prod#x",
+        "a=b=c@v1.0.0",
+        "release-2024",
+    ],
 )
 def test_foreign_tags_are_not_ours(tag: str) -> None:
     assert parse_tag(tag) is None
@@ -120,15 +139,31 @@ def test_versions_accept_a_leading_v_and_reject_the_rest() -> None:
 
 
 def test_version_order_follows_semver_precedence() -> None:
-    ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2",
-               "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.1.0", "2.0.0", "10.0.0"]
+    ordered = [
+        "1.0.0-alpha",
+        "1.0.0-alpha.1",
+        "1.0.0-alpha.beta",
+        "1.0.0-beta",
+        "1.0.0-beta.2",
+        "1.0.0-beta.11",
+        "1.0.0-rc.1",
+        "1.0.0",
+        "1.0.1",
+        "1.1.0",
+        "2.0.0",
+        "10.0.0",
+    ]
     parsed = [Version.parse(v) for v in ordered]
     assert sorted(reversed(parsed)) == parsed
 
 
 def test_bumps() -> None:
     v = Version(1, 4, 2)
-    assert (str(v.bump("major")), str(v.bump("minor")), str(v.bump("patch"))) == ("2.0.0", "1.5.0", "1.4.3")
+    assert (str(v.bump("major")), str(v.bump("minor")), str(v.bump("patch"))) == (
+        "2.0.0",
+        "1.5.0",
+        "1.4.3",
+    )
     with pytest.raises(RegistryError, match="invalid bump"):
         v.bump("huge")
 

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_runs_the_whole_flow_on_real_git_dvc_and_scikit_learn(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    proc = subprocess.run(
+        [sys.executable, "-m", "champion", "demo", "--workdir", str(workspace)],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "demo finished" in proc.stdout
+    assert "diagnosis@v0.1.0: " in proc.stdout and "matches the tag" in proc.stdout
+
+    status = subprocess.run(
+        [sys.executable, "-m", "champion", "status", "--json"],
+        cwd=workspace / "project",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    [model] = json.loads(status.stdout)["models"]
+    assert model["model"] == "diagnosis"
+    assert model["stages"]["prod"]["version"] == "0.2.0"
+    assert model["stages"]["staging"]["version"] == "0.2.0"
+    # The artifact is in DVC, not in git, and its remote copy is what the tag recorded.
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=workspace / "project", capture_output=True, text=True, check=True
+    )
+    assert "models/diagnosis.joblib.dvc" in tracked.stdout.split()
+    assert "models/diagnosis.joblib" not in tracked.stdout.split()
+    assert any((workspace / "dvc-remote").rglob("*")), "dvc push left the remote empty"
