@@ -151,11 +151,12 @@ class Git:
             env["GIT_COMMITTER_EMAIL"] = _FALLBACK_IDENTITY["email"]
         return env
 
-    def create_tags(self, tags: Iterable[tuple[str, str, str]]) -> None:
-        """Creates annotated tags (name, commit, message); never moves an existing one."""
-        env = self.identity_env()
+    def create_tags(self, tags: Iterable[tuple[str, str, str, int]]) -> None:
+        """Creates annotated tags (name, commit, message, unix date); never moves an existing one."""
+        identity = self.identity_env()
         created: list[str] = []
-        for name, commit, message in tags:
+        for name, commit, message, date in tags:
+            env = {**identity, "GIT_COMMITTER_DATE": f"@{date} +0000"}
             proc = self.run(
                 "tag",
                 "-a",

@@ -21,7 +21,17 @@ from champion.registry.tags import FIRST_VERSION, Action, TagName, Version, form
 
 MAX_ATTEMPTS = 12
 # A rejected ref for one of these reasons means someone else wrote first: refetch and recompute.
-_CONTENTION = ("already exists", "lock", "failed to update", "fetch first", "stale info")
+# The reasons can come on the `!` ref lines or on the remote's own `remote: error:` lines; an
+# atomic transaction that lost a race says only "atomic transaction failed" on the ref lines.
+_CONTENTION = (
+    "already exists",
+    "cannot lock ref",
+    "atomic transaction failed",
+    "failed to update",
+    "fetch first",
+    "stale info",
+)
+_REFUSAL = ("hook declined", "protected", "permission", "denied")
 
 
 @dataclass(frozen=True)
@@ -298,11 +308,15 @@ class Registry:
                 )
             self.git.fetch_tags(self.remote, patterns)
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            planned = plan(self.state(model))  # validates; raises before anything is written
+            state = self.state(model)
+            planned = plan(state)  # validates; raises before anything is written
             if not planned.tags:
                 return WriteResult(model, planned, pushed=push, attempts=attempt)
             names = [t.tag for t in planned.tags]
-            self.git.create_tags((t.tag, t.commit, t.message()) for t in planned.tags)
+            first = _next_tag_time(state)
+            self.git.create_tags(
+                (t.tag, t.commit, t.message(), first + i) for i, t in enumerate(planned.tags)
+            )
             if not push:
                 return WriteResult(model, planned, attempts=attempt, written=tuple(names))
             ok, output = self.git.push_atomic(self.remote, names)
@@ -330,9 +344,19 @@ class Registry:
         )
 
 
+def _next_tag_time(state: ModelState) -> int:
+    """GTO and DVC order a model's tags by their date, in whole seconds, where champion uses the
+    counter. Dating every new tag after the model's newest (one second apart within a batch)
+    keeps the two orders the same, so all readers agree even after several writes in a second."""
+    newest = max((e.timestamp or 0 for e in state.history), default=0)
+    return max(int(time.time()), newest + 1)
+
+
 def _is_contention(output: str) -> bool:
-    rejected = [line for line in output.splitlines() if line.startswith("!")]
-    return any(reason in line for line in rejected for reason in _CONTENTION)
+    text = output.lower()
+    if any(reason in text for reason in _REFUSAL):
+        return False
+    return any(reason in text for reason in _CONTENTION)
 
 
 def _active(state: ModelState, version: Version) -> VersionInfo:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from champion.errors import RegistryError
@@ -24,6 +24,12 @@ class Event:
     tagger: str = ""
     summary: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The version a stage event is about: not in its tag name, so resolved by `build_state`.
+    resolved: Version | None = None
+
+    @property
+    def version(self) -> Version | None:
+        return self.name.version or self.resolved
 
     @property
     def action(self) -> Action:
@@ -155,16 +161,14 @@ def order_events(events: Iterable[Event]) -> list[Event]:
     return sorted(events, key=key)
 
 
-def live_versions(history: Iterable[Event], versions: dict[str, Version]) -> dict[str, Live]:
+def live_versions(history: Iterable[Event]) -> dict[str, Live]:
     """The one rule: per stage, the version of the latest assign (by counter) that no later
-    unassign of that version retracted. `versions` maps a commit to the version on it."""
+    unassign of that version retracted."""
     assigns: dict[str, list[tuple[int, Version, Event]]] = {}
     last_unassign: dict[tuple[str, Version], int] = {}
     for event in history:
-        if event.counter is None or event.name.stage is None:
-            continue
-        version = _version_of_stage_event(event, versions)
-        if version is None:
+        version = event.version
+        if event.counter is None or event.name.stage is None or version is None:
             continue
         if event.action is Action.ASSIGN:
             assigns.setdefault(event.name.stage, []).append((event.counter, version, event))
@@ -206,13 +210,15 @@ def build_state(model: str, refs: Iterable[RefRecord]) -> ModelState:
             deregistered.add(e.name.version)
     # Commit -> version, for stage events; a deregistered version still names its commit.
     by_commit = {e.commit: v for v, e in sorted(registered.items(), key=lambda item: item[0])}
-    live = live_versions(history, by_commit)
+    history = [
+        replace(e, resolved=_version_of_stage_event(e, by_commit)) if e.name.stage else e
+        for e in history
+    ]
+    live = live_versions(history)
     rolled_back = {
-        v
+        e.version
         for e in history
         if e.action is Action.UNASSIGN and e.metadata.get("mark") == "rolled-back"
-        for v in [_version_of_stage_event(e, by_commit)]
-        if v is not None
     }
     versions = tuple(
         VersionInfo(

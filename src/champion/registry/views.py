@@ -41,10 +41,9 @@ def version_view(state: ModelState, info: VersionInfo) -> dict[str, Any]:
 
 
 def event_view(event: Event) -> dict[str, Any]:
-    version = event.name.version or event.metadata.get("version")
     return {
         "event": event.action.value,
-        "version": str(version) if version is not None else None,
+        "version": str(event.version) if event.version is not None else None,
         "stage": event.name.stage,
         "counter": event.counter,
         "tag": event.tag,
