@@ -208,3 +208,30 @@ def test_models_from_dvc_yaml_artifacts_are_registered(tmp_path: Path, capsys: C
     assert "models/fraud=fraud@v0.1.0" in repo.tags()
     status = json.loads(run_cli(capsys, repo.path, "status", "--json").out)
     assert [m["model"] for m in status["models"]] == ["churn", "models/fraud:fraud"]
+
+
+def test_remote_history_keeps_the_local_order(repo: Repo, capsys: Capsys) -> None:
+    def push(*args: str) -> None:
+        assert run_cli(capsys, repo.path, *args, "--push").code == 0
+
+    push("register", "churn")
+    push("promote", "churn", "0.1.0", "--stage", "prod")
+    repo.commit_artifact("v2")
+    push("register", "churn")
+    push("promote", "churn", "0.1.1", "--stage", "prod")
+    repo.commit_artifact("v3")
+    push("register", "churn")
+    push("promote", "churn", "0.1.2", "--stage", "staging")
+    push("promote", "churn", "0.1.0", "--stage", "prod")
+    repo.commit_artifact("v4")
+    push("register", "churn")  # never promoted: it goes last
+
+    def order(*extra: str) -> list[tuple[str, str | None, str | None]]:
+        events = json.loads(run_cli(capsys, repo.path, "history", "churn", "--json", *extra).out)
+        return [(e["event"], e["version"], e["stage"]) for e in events["events"]]
+
+    # Remote refs carry no dates: a registration is placed before its version's first stage event,
+    # which is where it was written when versions are promoted as they come.
+    local = order()
+    assert local[:3] == [("register", "0.1.0", None), ("assign", "0.1.0", "prod"), ("register", "0.1.1", None)]
+    assert order("--remote") == local

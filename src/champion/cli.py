@@ -8,8 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +29,9 @@ def error_handler() -> Iterator[None]:
         sys.stderr.write("interrupted\n")
         raise SystemExit(130) from None
     except Exception as e:
+        import tempfile
+        import traceback
+
         log = Path(tempfile.gettempdir()) / "champion-error.log"
         try:
             log.write_text(traceback.format_exc(), encoding="utf-8")

@@ -7,6 +7,7 @@ import getpass
 import json
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,11 +16,20 @@ from typing import Any
 
 from champion._version import __version__
 from champion.errors import GitError, PushRejected, RegistryError
-from champion.registry.git import Git
+from champion.registry.git import Git, RefRecord
 from champion.registry.state import ModelState, VersionInfo, build_state
-from champion.registry.tags import FIRST_VERSION, Action, TagName, Version, format_tag, ref_patterns
+from champion.registry.tags import (
+    FIRST_VERSION,
+    Action,
+    TagName,
+    Version,
+    format_tag,
+    model_in_tag,
+    ref_patterns,
+)
 
 MAX_ATTEMPTS = 12
+_MODEL_PART = re.compile("[@#]")
 # A rejected ref for one of these reasons means someone else wrote first: refetch and recompute.
 # The reasons can come on the `!` ref lines or on the remote's own `remote: error:` lines; an
 # atomic transaction that lost a race says only "atomic transaction failed" on the ref lines.
@@ -103,7 +113,11 @@ class Registry:
         if not patterns:
             return {}
         refs = self.git.ls_remote(remote, patterns) if remote else self.git.for_each_ref(patterns)
-        return {m: build_state(m, refs) for m in models}
+        # Group by the name's model part once, so each model parses only its own tags.
+        groups: dict[str, list[RefRecord]] = {}
+        for ref in refs:
+            groups.setdefault(_MODEL_PART.split(ref.name, maxsplit=1)[0], []).append(ref)
+        return {m: build_state(m, groups.get(model_in_tag(m), [])) for m in models}
 
     # --- writes --------------------------------------------------------------------------------
 

@@ -6,13 +6,17 @@ Everything here is pure so it can be tested on hand-built events.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
 from typing import Any
 
 from champion.errors import RegistryError
 from champion.registry.git import RefRecord
 from champion.registry.tags import Action, TagName, Version, parse_tag
+
+_ZERO = Version(0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -136,26 +140,58 @@ def events_from_refs(model: str, refs: Iterable[RefRecord]) -> tuple[list[Event]
 def order_events(events: Iterable[Event]) -> list[Event]:
     """Events with a counter (stage events) in counter order. An event without one (a registration)
     goes right after the counter that was the model's highest when it was written: champion records
-    it as `after_counter`; for tags other tools wrote, it is inferred from the tag dates."""
+    it as `after_counter`. For tags other tools wrote, the tag dates tell; for refs read from a
+    remote, which carry no date, a registration goes just before the first stage event of its
+    version (an approximation, kept in version order)."""
     events = list(events)
     counted = sorted((e for e in events if e.counter is not None), key=lambda e: e.counter or 0)
+    by_time = sorted(counted, key=lambda e: e.timestamp or 0)
+    times = [e.timestamp or 0 for e in by_time]
+    highest_before = list(accumulate((e.counter or 0 for e in by_time), max))
+    last = counted[-1].counter or 0 if counted else 0
 
-    def anchor(event: Event) -> int:
-        recorded = event.metadata.get("after_counter")
+    def dated(timestamp: int) -> int:
+        i = bisect_left(times, timestamp)  # stage events of the same second come after
+        return highest_before[i - 1] if i else 0
+
+    by_counter = {e.counter: e for e in counted}
+    first_use: dict[Version, int] = {}
+    for e in counted:
+        if e.version is not None:
+            first_use.setdefault(e.version, e.counter or 0)
+    anchors: dict[int, int] = {}
+    ceiling = last
+    # Highest version first, so an undated registration never sorts after a higher one's.
+    uncounted = sorted(
+        (e for e in events if e.counter is None), key=lambda e: e.version or _ZERO, reverse=True
+    )
+    for e in uncounted:
+        recorded = e.metadata.get("after_counter")
         if isinstance(recorded, int) and not isinstance(recorded, bool):
-            return recorded
-        ts = event.timestamp or 0
-        return max((c.counter or 0 for c in counted if (c.timestamp or 0) < ts), default=0)
+            anchors[id(e)] = recorded
+        elif e.timestamp is not None:
+            anchors[id(e)] = dated(e.timestamp)
+        elif e.action is Action.REGISTER:
+            use = first_use.get(e.version or _ZERO)
+            if use is not None:
+                # Before the unassigns that make way for its first assign, too.
+                use -= 1
+                while use in by_counter and by_counter[use].action is Action.UNASSIGN:
+                    use -= 1
+                ceiling = min(ceiling, use)
+            anchors[id(e)] = ceiling
+        else:
+            anchors[id(e)] = last
 
     def key(event: Event) -> tuple[int, int, int, bool, Version]:
         if event.counter is not None:
-            return (event.counter, 0, 0, False, Version(0, 0, 0))
+            return (event.counter, 0, 0, False, _ZERO)
         return (
-            anchor(event),
+            anchors[id(event)],
             1,
             event.timestamp or 0,
             event.action is not Action.REGISTER,
-            event.name.version or Version(0, 0, 0),
+            event.version or _ZERO,
         )
 
     return sorted(events, key=key)
@@ -198,22 +234,21 @@ def _version_of_stage_event(event: Event, versions: dict[str, Version]) -> Versi
 
 def build_state(model: str, refs: Iterable[RefRecord]) -> ModelState:
     events, warnings = events_from_refs(model, refs)
-    history = order_events(events)
     registered: dict[Version, Event] = {}
     deregistered: set[Version] = set()
-    for e in history:
+    for e in events:
         if e.name.version is None:
             continue
         if e.action is Action.REGISTER:
-            registered.setdefault(e.name.version, e)
+            registered[e.name.version] = e
         elif e.action is Action.DEREGISTER:
             deregistered.add(e.name.version)
     # Commit -> version, for stage events; a deregistered version still names its commit.
     by_commit = {e.commit: v for v, e in sorted(registered.items(), key=lambda item: item[0])}
-    history = [
+    history = order_events(
         replace(e, resolved=_version_of_stage_event(e, by_commit)) if e.name.stage else e
-        for e in history
-    ]
+        for e in events
+    )
     live = live_versions(history)
     rolled_back = {
         e.version
