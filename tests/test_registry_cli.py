@@ -233,5 +233,9 @@ def test_remote_history_keeps_the_local_order(repo: Repo, capsys: Capsys) -> Non
     # Remote refs carry no dates: a registration is placed before its version's first stage event,
     # which is where it was written when versions are promoted as they come.
     local = order()
-    assert local[:3] == [("register", "0.1.0", None), ("assign", "0.1.0", "prod"), ("register", "0.1.1", None)]
+    assert local[:3] == [
+        ("register", "0.1.0", None),
+        ("assign", "0.1.0", "prod"),
+        ("register", "0.1.1", None),
+    ]
     assert order("--remote") == local
