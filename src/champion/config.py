@@ -144,6 +144,34 @@ _GATE_RULE = _Fields(
         "significance": _BOOL,
     }
 )
+
+
+class _StrOr(_Spec):
+    """A plain string, or a mapping with the given fields (a custom metric)."""
+
+    def __init__(self, mapping: _Fields, what: str) -> None:
+        self.mapping, self.what, self.plural = mapping, what, what
+
+
+_METRIC = _StrOr(
+    _Fields(
+        {
+            "name": _STR,
+            "function": _STR,
+            "direction": _OneOf("higher", "lower"),
+            "input": _OneOf("labels", "proba", "values"),
+        },
+        required=("name", "direction"),
+    ),
+    "metric names or {name, function, direction, input} mappings",
+)
+_GATE_POLICY = _Fields(
+    {
+        "first_model": _OneOf("values", "pass", "fail"),
+        "missing": _OneOf("fail", "skip"),
+        "zero_baseline": _OneOf("absolute", "fail", "pass"),
+    }
+)
 _MODEL = _Fields(
     {
         "path": _STR,
@@ -161,8 +189,12 @@ _MODEL = _Fields(
             },
             required=("path", "target"),
         ),
-        "metrics": _ListOf(_STR),
+        "metrics": _ListOf(_METRIC),
         "gate": _MapOf(_ANY, "a mapping of metric names to rules"),
+        "stats": _Fields(
+            {"confidence": _NUMBER, "resamples": _NUMBER, "seed": _NUMBER},
+        ),
+        "trusted_types": _ListOf(_STR),
         "release": _Fields({"promote": _STR, "bump": _OneOf("auto", "major", "minor", "patch")}),
         "pointer": _STR,
     }
@@ -258,6 +290,10 @@ class _Document:
             self._expect(isinstance(value, dict), value, spec, path)
             for key, item in value.items():
                 self.validate(item, spec.value, (*path, key))
+        elif isinstance(spec, _StrOr):
+            if not isinstance(value, str):
+                self._expect(isinstance(value, dict), value, spec, path)
+                self.validate(value, spec.mapping, path)
         elif isinstance(spec, _ListOf):
             self._expect(isinstance(value, list), value, spec, path)
             for i, item in enumerate(value):
@@ -333,9 +369,8 @@ def _build(
             )
         gate = section.get("gate") or {}
         for metric, rule in gate.items():
-            doc.validate(
-                rule, _SLICE_GATE if metric == "slices" else _GATE_RULE, (*key, "gate", metric)
-            )
+            rule_spec = {"slices": _SLICE_GATE, "policy": _GATE_POLICY}.get(metric, _GATE_RULE)
+            doc.validate(rule, rule_spec, (*key, "gate", metric))
         models[name] = ModelConfig(
             name=name,
             path=model_path,
