@@ -124,6 +124,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     _add_read_options(p)
 
+    p = sub.add_parser(
+        "evaluate", help="the candidate against the champion, gated; writes a report"
+    )
+    p.add_argument("model")
+    p.add_argument(
+        "--candidate", metavar="PATH", help="default: the model's path in the working tree"
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="stage:S|VERSION|PATH",
+        help="default: stage:GATE_STAGE, the version live in the gating stage",
+    )
+    p.add_argument("--data", metavar="PATH", help="default: the model's data.path")
+    p.add_argument("--out", default="report.json", metavar="PATH", help="default: report.json")
+    p.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails")
+    p.add_argument("--github-output", metavar="FILE", help="default: $GITHUB_OUTPUT")
+
     p = sub.add_parser("demo", help="run the whole flow on an embedded example in a temp folder")
     p.add_argument("--workdir", help="build the example here instead of a temp folder (kept)")
     return parser
@@ -151,6 +168,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         from champion.commands.history import history
 
         return history(project, args.model, as_json=args.json, remote=args.remote)
+
+    if args.command == "evaluate":
+        from champion.commands.evaluate import evaluate
+
+        return evaluate(
+            open_project(args.cwd),
+            args.model,
+            candidate=args.candidate,
+            baseline=args.baseline,
+            data=args.data,
+            out=args.out,
+            no_fail=args.no_fail,
+            github_output=args.github_output,
+        )
 
     project = open_project(args.cwd, remote=args.remote)
     if args.command == "register":

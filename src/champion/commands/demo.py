@@ -141,8 +141,10 @@ def demo(workdir: str | None = None) -> int:
         d.champion("register", MODEL, "-m", "logistic-regression baseline", "--push")
         d.champion("promote", MODEL, "0.1.0", "--stage", "prod", "--push")
 
-        d.step("train a second model, register it as a minor bump, promote it")
+        d.step("train a second model, gate it, register it as a minor bump, promote it")
         d.train_and_commit("forest", "Retrain as a random forest")
+        d.step("evaluate the new model (the candidate) against the live one (v0.1.0 in prod)")
+        d.champion("evaluate", MODEL, "--out", str(d.workspace / "report.json"))
         d.champion("register", MODEL, "--bump", "minor", "-m", "random forest", "--push")
         d.champion("promote", MODEL, "0.2.0", "--stage", "staging", "--push")
         d.champion(

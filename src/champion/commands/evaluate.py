@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from champion import output
+from champion.errors import GateFailed
+from champion.evaluation.report import write_report
+from champion.evaluation.run import evaluate as run_evaluation
+from champion.project import Project
+from champion.render.terminal import summary
+
+
+def evaluate(
+    project: Project,
+    model: str,
+    *,
+    candidate: str | None = None,
+    baseline: str | None = None,
+    data: str | None = None,
+    out: str = "report.json",
+    no_fail: bool = False,
+    github_output: str | None = None,
+) -> int:
+    report = run_evaluation(project, model, candidate=candidate, baseline=baseline, data=data)
+    path = write_report(out, report)
+    for text in summary(report, str(path)):
+        output.line(text)
+    output.write_github_output(
+        output.github_output_path(github_output),
+        {
+            "verdict": report["gate"]["verdict"],
+            "bump": report["suggested"]["bump"],
+            "version": report["suggested"]["version"],
+            "previous-version": report["suggested"]["from"] or "",
+            "report-path": str(path),
+        },
+    )
+    if not report["gate"]["passed"] and not no_fail:
+        raise GateFailed(f"{report['model']}: the gate failed; the report is in {path}")
+    return 0

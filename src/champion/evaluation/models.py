@@ -1,0 +1,157 @@
+"""Loading a model: only from bytes whose sha256 is known, in the declared format.
+
+joblib and pickle run code when loaded, so an artifact from the registry is unpickled only after
+its sha256 matches the one its tag recorded. skops loads only types the user trusts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from champion.errors import ChampionError
+from champion.evaluation.metricsfile import read_metrics_file
+
+FORMATS = ("joblib", "pickle", "skops", "metrics")
+
+
+class ModelLoadError(ChampionError):
+    pass
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """`obj` is the estimator, or the metrics mapping in metrics-only mode."""
+
+    label: str  # "candidate" or "champion", for messages
+    source: str  # a path or `TAG:path`
+    sha256: str
+    size: int
+    format: str
+    obj: Any
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def copy_hashed(stream: Any, dest: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with dest.open("wb") as out:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def load(
+    path: Path,
+    *,
+    label: str,
+    source: str,
+    fmt: str,
+    expected_sha256: str | None = None,
+    trusted_types: Sequence[str] = (),
+) -> LoadedModel:
+    if not path.is_file():
+        raise ModelLoadError(
+            f"{label} {source} does not exist: train it, `dvc pull` it, or pass its path"
+        )
+    sha256, size = sha256_of(path)
+    if expected_sha256 is not None and sha256 != expected_sha256:
+        raise ModelLoadError(
+            f"{label} {source}: sha256 mismatch, refusing to load it: the registry recorded "
+            f"{expected_sha256}, the artifact has {sha256}"
+        )
+    if size == 0:
+        raise ModelLoadError(
+            f"{label} {source} is empty (0 bytes): is it a DVC placeholder? `dvc pull` it"
+        )
+    obj = _deserialize(path, label=label, source=source, fmt=fmt, trusted_types=trusted_types)
+    if fmt != "metrics":
+        _check_estimator(obj, label, source)
+    return LoadedModel(label, source, sha256, size, fmt, obj)
+
+
+def _deserialize(
+    path: Path, *, label: str, source: str, fmt: str, trusted_types: Sequence[str]
+) -> Any:
+    if fmt == "metrics":
+        return read_metrics_file(path, what=f"{label} metrics {source}")
+    if fmt == "skops":
+        return _load_skops(path, label=label, source=source, trusted_types=trusted_types)
+    try:
+        if fmt == "joblib":
+            import joblib
+
+            return joblib.load(path)
+        with path.open("rb") as f:
+            return pickle.load(f)
+    except ModuleNotFoundError as e:
+        raise ModelLoadError(
+            f"{label} {source} needs the module {e.name!r}, which is not installed here: install it"
+        ) from e
+    except Exception as e:  # a corrupt or truncated file raises anything from EOFError to KeyError
+        raise ModelLoadError(
+            f"{label} {source} cannot be loaded as {fmt}: it is corrupt, truncated or not a {fmt} "
+            f"file ({type(e).__name__}: {e})"
+        ) from e
+
+
+def _load_skops(path: Path, *, label: str, source: str, trusted_types: Sequence[str]) -> Any:
+    try:
+        import skops.io as sio
+    except ImportError as e:
+        raise ModelLoadError(f"{label} {source} is a skops file: install skops to load it") from e
+    try:
+        untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(trusted_types))
+    except Exception as e:
+        raise ModelLoadError(
+            f"{label} {source} is not a readable skops file ({type(e).__name__}: {e})"
+        ) from e
+    if untrusted:
+        raise ModelLoadError(
+            f"{label} {source} contains types that are not trusted: {', '.join(untrusted)}. If you "
+            "trust them, list them under trusted_types: for this model in champion.yaml"
+        )
+    try:
+        return sio.load(path, trusted=list(trusted_types))
+    except Exception as e:
+        raise ModelLoadError(
+            f"{label} {source} cannot be loaded as skops ({type(e).__name__}: {e})"
+        ) from e
+
+
+def _check_estimator(obj: Any, label: str, source: str) -> None:
+    if not any(hasattr(obj, m) for m in ("predict", "predict_proba", "decision_function")):
+        raise ModelLoadError(
+            f"{label} {source} holds a {type(obj).__name__}, which has no predict, predict_proba or "
+            "decision_function: save the fitted estimator itself (joblib.dump(model, path))"
+        )
+
+
+class Workspace:
+    """A temp folder for artifacts read from git or DVC; removed when done."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="champion-eval-"))
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)

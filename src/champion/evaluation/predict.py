@@ -1,0 +1,292 @@
+"""Both models predict the same rows, one chunk at a time; what is kept is compact and per row.
+
+A classifier with predict_proba is called once per chunk; its labels are the argmax of the
+probabilities (calling predict as well would repeat the work).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from champion.evaluation.data import DataError, Reader, column_values, numeric_matrix
+from champion.evaluation.outputs import FloatArray, IntArray, Predictions, Truth
+
+LATENCY_BATCH_ROWS = 1_000
+LATENCY_BATCHES = 20
+
+
+@dataclass(frozen=True)
+class FeaturePlan:
+    names: tuple[str, ...]
+    numeric: bool  # all numeric: a float matrix; otherwise a DataFrame with column names
+
+
+def infer_task(model: Any) -> str:
+    from sklearn.base import is_classifier, is_regressor
+
+    if is_classifier(model) or hasattr(model, "classes_") or hasattr(model, "predict_proba"):
+        return "classification"
+    if is_regressor(model):
+        return "regression"
+    return "regression" if not hasattr(model, "decision_function") else "classification"
+
+
+def feature_plan(model: Any, reader: Reader, who: str) -> FeaturePlan:
+    columns = {c.name: c for c in reader.columns}
+    names_in = getattr(model, "feature_names_in_", None)
+    if names_in is not None:
+        names = [str(n) for n in names_in]
+        missing = [n for n in names if n not in columns]
+        if missing:
+            raise DataError(
+                f"{who} expects feature columns that evaluation data {reader.spec.display} lacks: "
+                f"{', '.join(missing[:20])}; its columns are {', '.join(list(columns)[:30])}"
+            )
+        leaked = [n for n in names if n in (reader.spec.target, reader.spec.weight)]
+        if leaked:
+            raise DataError(
+                f"{who} uses {leaked[0]!r} as a feature, but it is the target or weight column"
+            )
+    else:
+        names = [c.name for c in reader.feature_columns]
+        expected = getattr(model, "n_features_in_", None)
+        if expected is not None and expected != len(names):
+            raise DataError(
+                f"{who} expects {expected} features, but evaluation data {reader.spec.display} has "
+                f"{len(names)} feature columns ({', '.join(names[:20])}) besides the target, weight "
+                "and slices: the feature columns do not match the model"
+            )
+    return FeaturePlan(tuple(names), all(columns[n].numeric for n in names))
+
+
+@dataclass
+class _Side:
+    """One model's running outputs."""
+
+    who: str
+    model: Any
+    plan: FeaturePlan
+    task: str
+    method: str = ""
+    chunks: list[Any] = field(default_factory=list)  # codes into the model's classes, or raw labels
+    scores: list[FloatArray] = field(default_factory=list)  # proba (m, k) or decision scores (m,)
+    seconds: float = 0.0
+    sample: Any = None  # the first rows, for latency
+
+    def __post_init__(self) -> None:
+        m = self.model
+        if self.task == "regression":
+            self.method = "predict"
+        elif hasattr(m, "predict_proba"):
+            self.method = "predict_proba"
+        elif hasattr(m, "decision_function"):
+            self.method = "decision_function"
+        else:
+            self.method = "predict"
+
+    def call(self, x: Any) -> Any:
+        with warnings.catch_warnings():
+            # A model fitted on a DataFrame warns when given the same columns as a plain matrix.
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return getattr(self.model, self.method)(x)
+
+    def predict(self, x: Any, offset: int) -> None:
+        start = time.perf_counter()
+        try:
+            out = np.asarray(self.call(x))
+        except Exception as e:
+            raise DataError(
+                f"{self.who} failed to predict on the evaluation data ({type(e).__name__}: {e}): "
+                "do the feature columns match the model?"
+            ) from e
+        self.seconds += time.perf_counter() - start
+        if self.method == "predict" and self.task == "classification":
+            self.chunks.append(out)
+            return
+        values = out.astype(np.float64, copy=False)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            first = int(np.argwhere(bad)[0][0]) + offset
+            raise DataError(
+                f"{self.who} produced {int(bad.sum())} NaN or infinite predictions (first at data row "
+                f"{first}): check the model and the data's missing values"
+            )
+        if self.task == "regression":
+            self.scores.append(values.ravel())
+        elif self.method == "predict_proba":
+            self.scores.append(values)
+            self.chunks.append(values.argmax(axis=1))
+        else:
+            self.scores.append(values)
+            self.chunks.append(
+                values.argmax(axis=1) if values.ndim == 2 else (values > 0).astype(np.int64)
+            )
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    truth: Truth
+    candidate: Predictions
+    champion: Predictions | None
+    slices: dict[str, tuple[IntArray, list[str]]]  # column -> (per-row codes, code -> value)
+    latency_ms: dict[str, list[float]]  # "candidate"/"champion" -> per-row ms of each fixed batch
+    predict_seconds: dict[str, float]
+    read_seconds: float
+
+
+def _matrix(batch: Any, plan: FeaturePlan) -> Any:
+    if plan.numeric:
+        return numeric_matrix(batch, plan.names)
+    return batch.select(list(plan.names)).to_pandas()
+
+
+def evaluate_rows(
+    reader: Reader,
+    task: str,
+    candidate: tuple[Any, FeaturePlan],
+    champion: tuple[Any, FeaturePlan] | None,
+    *,
+    latency: bool = False,
+) -> Evaluated:
+    sides = [_Side("candidate", candidate[0], candidate[1], task)]
+    if champion is not None:
+        sides.append(_Side("champion", champion[0], champion[1], task))
+    spec = reader.spec
+    ys: list[Any] = []
+    weights: list[FloatArray] = []
+    slice_codes: dict[str, list[IntArray]] = {s: [] for s in spec.slices}
+    slice_values: dict[str, dict[str, int]] = {s: {} for s in spec.slices}
+    offset = 0
+    start = time.perf_counter()
+    for batch in reader.batches():
+        target = batch.column(spec.target)
+        if target.null_count:
+            raise DataError(
+                f"evaluation data {spec.display}: target column {spec.target!r} has "
+                f"{target.null_count} missing values in rows {offset}..{offset + batch.num_rows - 1}"
+            )
+        ys.append(target.to_numpy(zero_copy_only=False))
+        if spec.weight:
+            w = column_values(batch, spec.weight).astype(np.float64)
+            if not np.isfinite(w).all() or (w < 0).any():
+                raise DataError(
+                    f"evaluation data {spec.display}: weight column {spec.weight!r} has missing, "
+                    "infinite or negative values"
+                )
+            weights.append(w)
+        for s in spec.slices:
+            slice_codes[s].append(_encode(column_values(batch, s), slice_values[s]))
+        matrices: dict[tuple[str, ...], Any] = {}
+        for side in sides:
+            x = matrices.get(side.plan.names)
+            if x is None:
+                x = matrices[side.plan.names] = _matrix(batch, side.plan)
+            if latency and side.sample is None:
+                side.sample = x[: LATENCY_BATCH_ROWS * LATENCY_BATCHES]
+            side.predict(x, offset)
+        offset += batch.num_rows
+    total = time.perf_counter() - start
+    if offset == 0:
+        raise DataError(
+            f"evaluation data {spec.display} has no rows: an empty evaluation set gates nothing"
+        )
+    y_raw = np.concatenate(ys)
+    truth, outputs = _align(task, y_raw, sides, spec.display)
+    weight = np.concatenate(weights) if weights else None
+    if weight is not None and weight.sum() <= 0:
+        raise DataError(
+            f"evaluation data {spec.display}: the weights in {spec.weight!r} sum to zero"
+        )
+    truth = Truth(truth.task, truth.y, truth.classes, weight)
+    slices = {s: (np.concatenate(slice_codes[s]), list(slice_values[s])) for s in spec.slices}
+    return Evaluated(
+        truth=truth,
+        candidate=outputs[0],
+        champion=outputs[1] if len(outputs) > 1 else None,
+        slices=slices,
+        latency_ms=_latency(sides) if latency else {},
+        predict_seconds={side.who: side.seconds for side in sides},
+        read_seconds=total - sum(side.seconds for side in sides),
+    )
+
+
+def _encode(values: Any, codes: dict[str, int]) -> IntArray:
+    uniques, inverse = np.unique(values.astype(str), return_inverse=True)
+    mapping = np.array([codes.setdefault(str(u), len(codes)) for u in uniques], dtype=np.int64)
+    return mapping[inverse.ravel()]
+
+
+def _sorted_union(*groups: Sequence[Any]) -> list[Any]:
+    union = {v for g in groups for v in g}
+    try:
+        return sorted(union)
+    except TypeError:
+        return sorted(union, key=str)
+
+
+def _align(task: str, y_raw: Any, sides: list[_Side], data: str) -> tuple[Truth, list[Predictions]]:
+    if task == "regression":
+        try:
+            y = y_raw.astype(np.float64)
+        except (TypeError, ValueError) as e:
+            raise DataError(
+                f"evaluation data {data}: the target is not numeric, but the task is regression"
+            ) from e
+        return Truth("regression", y), [Predictions(values=np.concatenate(s.scores)) for s in sides]
+    uniques = np.unique(y_raw)
+    y_values = uniques.tolist()
+    model_classes = [list(getattr(s.model, "classes_", [])) for s in sides]
+    raw_predicted = [
+        np.unique(np.concatenate(s.chunks)).tolist() for s in sides if s.method == "predict"
+    ]
+    classes = _sorted_union(y_values, *model_classes, *raw_predicted)
+    for side, own in zip(sides, model_classes, strict=True):
+        if own and not set(own) & set(y_values):
+            raise DataError(
+                f"the target's values in {data} ({', '.join(map(str, y_values[:10]))}) share none "
+                f"with the classes of the {side.who} ({', '.join(map(str, own[:10]))}): is the target "
+                "column the right one, with the same encoding?"
+            )
+    index = {c: i for i, c in enumerate(classes)}
+    codes = np.array([index[v] for v in y_values], dtype=np.int64)
+    y = codes[np.searchsorted(uniques, y_raw)]
+    outputs = []
+    for side, own in zip(sides, model_classes, strict=True):
+        outputs.append(_predictions(side, own, index, len(classes)))
+    return Truth("classification", y, tuple(classes)), outputs
+
+
+def _predictions(side: _Side, own: list[Any], index: dict[Any, int], k: int) -> Predictions:
+    if side.method == "predict":
+        raw = np.concatenate(side.chunks)
+        return Predictions(labels=np.array([index[v] for v in raw.tolist()], dtype=np.int64))
+    to_union = np.array([index[c] for c in own], dtype=np.int64)
+    labels = to_union[np.concatenate(side.chunks)]
+    scores = np.concatenate(side.scores)
+    if side.method == "predict_proba":
+        proba = np.zeros((scores.shape[0], k), dtype=np.float64)
+        proba[:, to_union] = scores
+        return Predictions(labels=labels, proba=proba)
+    if scores.ndim == 1:
+        return Predictions(labels=labels, score=scores if k == 2 else None)
+    return Predictions(labels=labels)
+
+
+def _latency(sides: list[_Side]) -> dict[str, list[float]]:
+    """Per-row milliseconds over fixed batches, both models on the same batches, in turn."""
+    per_row: dict[str, list[float]] = {side.who: [] for side in sides}
+    rows = min(len(side.sample) for side in sides)
+    size = min(LATENCY_BATCH_ROWS, rows)
+    for lo in range(0, rows - size + 1, size):
+        for side in sides:
+            batch = side.sample[lo : lo + size]
+            start = time.perf_counter()
+            side.call(batch)
+            per_row[side.who].append((time.perf_counter() - start) * 1000 / size)
+    return per_row

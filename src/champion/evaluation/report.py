@@ -1,0 +1,92 @@
+"""`report.json`: the contract between `evaluate` and everything that renders or decides.
+
+Its JSON Schema ships inside the package (champion/schemas/report.schema.json). A report from a
+pull request is untrusted: `read_report` checks its size and its schema before anything uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from champion.errors import ChampionError
+
+MAX_REPORT_BYTES = 8 << 20
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = (resources.files("champion") / "schemas" / "report.schema.json").read_text(
+        encoding="utf-8"
+    )
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def problems(report: Any) -> str | None:
+    """The first way the report breaks the schema, or None."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(report), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return None
+    first = errors[0]
+    where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return f"at {where}: {first.message[:300]}{more}"
+
+
+def write_report(path: str | Path, report: dict[str, Any]) -> Path:
+    """Validates, then writes atomically: a temp file beside the target, then a rename."""
+    clean = _finite(report)
+    problem = problems(clean)
+    if problem:  # champion built it: a bug, not bad input
+        raise RuntimeError(f"the report champion built does not match its schema {problem}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".json", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(clean, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def read_report(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ChampionError(f"report {p} does not exist: run champion evaluate first")
+    if p.stat().st_size > MAX_REPORT_BYTES:
+        raise ChampionError(f"report {p} is over {MAX_REPORT_BYTES >> 20} MiB: refusing to read it")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ChampionError(f"report {p} is not valid JSON: {e}") from e
+    problem = problems(data)
+    if problem or not isinstance(data, dict):
+        raise ChampionError(
+            f"report {p} does not match the report schema {problem}: refusing to use it"
+        )
+    return data

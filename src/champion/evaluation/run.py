@@ -1,0 +1,453 @@
+"""One evaluation, end to end: resolve both models, read the data once, measure, judge, report.
+
+Everything is validated before the (long) prediction pass; nothing is written here: the caller
+writes the report.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from champion._version import __version__
+from champion.config import ModelConfig
+from champion.errors import ConfigError
+from champion.evaluation import baseline as baselines
+from champion.evaluation import gate, metrics, signature
+from champion.evaluation.data import DataSpec, Reader
+from champion.evaluation.metricsfile import from_files
+from champion.evaluation.models import LoadedModel, Workspace, load
+from champion.evaluation.outputs import Predictions, Truth
+from champion.evaluation.predict import Evaluated, evaluate_rows, feature_plan, infer_task
+from champion.project import Project
+from champion.registry import ModelState
+
+REPORT_SCHEMA = 1
+MAX_SLICE_VALUES = 50
+DEFAULT_METRICS = {
+    "classification": ["accuracy", "f1", "roc_auc", "log_loss"],
+    "regression": ["mae", "rmse", "r2"],
+}
+_SPECIAL_GATE_KEYS = ("slices", "policy")
+
+
+@dataclass(frozen=True)
+class Measured:
+    task: str | None
+    data: dict[str, Any] | None
+    values: list[metrics.MetricValue]
+    signatures: tuple[signature.Signature | None, signature.Signature | None]
+    slices: list[SliceResult]
+
+
+@dataclass(frozen=True)
+class Stats:
+    level: float = 0.95
+    resamples: int = 2000
+    seed: int = 0
+
+
+def _format_of(model: ModelConfig, candidate: Path) -> str:
+    fmt = model.sections.get("format")
+    if isinstance(fmt, str):
+        return fmt
+    suffix = candidate.suffix.lower()
+    return {
+        ".pkl": "pickle",
+        ".pickle": "pickle",
+        ".skops": "skops",
+        ".json": "metrics",
+        ".yaml": "metrics",
+        ".yml": "metrics",
+    }.get(suffix, "joblib")
+
+
+def _stats(model: ModelConfig) -> Stats:
+    raw = model.sections.get("stats") or {}
+    level = float(raw.get("confidence", 0.95))
+    if not 0.5 <= level < 1:
+        raise ConfigError(f"models.{model.name}.stats.confidence {level} must be in [0.5, 1)")
+    return Stats(level, int(raw.get("resamples", 2000)), int(raw.get("seed", 0)))
+
+
+def evaluate(
+    project: Project,
+    model_name: str,
+    *,
+    candidate: str | None = None,
+    baseline: str | None = None,
+    data: str | None = None,
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    model = project.config.model(model_name)
+    candidate_path = Path(candidate) if candidate else project.root / model.path
+    fmt = _format_of(model, candidate_path)
+    stats = _stats(model)
+    base, state = baselines.resolve(project.config, project.registry, model, baseline)
+    trusted = tuple(model.sections.get("trusted_types") or ())
+    with Workspace() as ws:
+        t = time.perf_counter()
+        cand = load(
+            candidate_path,
+            label="candidate",
+            source=_display(candidate_path, project.root),
+            fmt=fmt,
+            trusted_types=trusted,
+        )
+        champ = None
+        if base.kind != "none":
+            path = baselines.materialize(project.root, base, ws.path)
+            champ = load(
+                path,
+                label="champion",
+                source=base.source,
+                fmt=fmt,
+                expected_sha256=base.expected_sha256,
+                trusted_types=trusted,
+            )
+        timings["load_s"] = time.perf_counter() - t
+        if fmt == "metrics":
+            measured = _metrics_only(model, cand, champ)
+        else:
+            measured = _measure(project, model, cand, champ, base, data, stats, timings)
+    report = _header(model, cand, champ, base, stats)
+    report["task"] = measured.task
+    report["data"] = measured.data
+    report.update(_verdicts(project, model, measured, champ is not None, state))
+    timings["total_s"] = time.perf_counter() - started
+    report["timings"] = {k: round(v, 4) for k, v in timings.items()}
+    return report
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _data_spec(project: Project, model: ModelConfig, override: str | None) -> DataSpec:
+    section = model.sections.get("data") or {}
+    if not section.get("target"):
+        raise ConfigError(
+            f"model {model.name} has no evaluation data: add data: {{path: ..., target: ...}} to it "
+            "in champion.yaml"
+        )
+    path = Path(override) if override else project.root / section["path"]
+    return DataSpec(
+        path=path,
+        target=section["target"],
+        slices=tuple(section.get("slices") or ()),
+        weight=section.get("weight"),
+    )
+
+
+def _measure(
+    project: Project,
+    model: ModelConfig,
+    cand: LoadedModel,
+    champ: LoadedModel | None,
+    base: baselines.Baseline,
+    data_override: str | None,
+    stats: Stats,
+    timings: dict[str, float],
+) -> Measured:
+    task = model.sections.get("task") or infer_task(cand.obj)
+    reader = Reader(_data_spec(project, model, data_override))
+    k = len(getattr(cand.obj, "classes_", ())) or 2
+    names = model.sections.get("metrics") or DEFAULT_METRICS[task]
+    specs = metrics.resolve_metrics(names, task, k)
+    cand_plan = feature_plan(cand.obj, reader, f"candidate {cand.source}")
+    champ_plan = feature_plan(champ.obj, reader, f"champion {champ.source}") if champ else None
+    operational = [s for s in specs if s.name.startswith("latency_") or s.name == "size_bytes"]
+    measured = [s for s in specs if s not in operational]
+    ev = evaluate_rows(
+        reader,
+        task,
+        (cand.obj, cand_plan),
+        (champ.obj, champ_plan) if champ and champ_plan else None,
+        latency=any(s.name.startswith("latency_") for s in operational),
+    )
+    timings["read_s"] = ev.read_seconds
+    for who, seconds in ev.predict_seconds.items():
+        timings[f"predict_{who}_s"] = seconds
+    t = time.perf_counter()
+    values = metrics.compute(
+        measured,
+        ev.truth,
+        ev.candidate,
+        ev.champion,
+        level=stats.level,
+        resamples=stats.resamples,
+        seed=stats.seed,
+    )
+    values += _operational(operational, ev, cand, champ, stats)
+    timings["metrics_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    slices = _slices(model, ev, specs=measured, stats=stats)
+    timings["slices_s"] = time.perf_counter() - t
+    dtypes = {c.name: c.dtype for c in reader.columns}
+    cand_sig = signature.of_model(cand.obj, task, cand_plan.names, dtypes)
+    champ_sig = None
+    if champ is not None and champ_plan is not None:
+        recorded = (base.metadata or {}).get("signature")
+        champ_sig = (
+            signature.Signature.from_dict(recorded)
+            if isinstance(recorded, dict)
+            else signature.of_model(champ.obj, task, champ_plan.names, dtypes)
+        )
+    data = {
+        "path": _display(reader.spec.path, project.root),
+        "sha256": reader.sha256,
+        "bytes": reader.size,
+        "rows": ev.truth.n,
+        "target": reader.spec.target,
+        "weight": reader.spec.weight,
+        "slices": list(reader.spec.slices),
+        "classes": [str(c) for c in ev.truth.classes],
+    }
+    return Measured(task, data, values, (champ_sig, cand_sig), slices)
+
+
+def _operational(
+    specs: Sequence[metrics.MetricSpec],
+    ev: Evaluated,
+    cand: LoadedModel,
+    champ: LoadedModel | None,
+    stats: Stats,
+) -> list[metrics.MetricValue]:
+    out = []
+    for spec in specs:
+        if spec.name == "size_bytes":
+            out.append(metrics.size_metric(champ.size if champ else None, cand.size))
+        else:
+            q = 0.5 if spec.name == "latency_p50_ms" else 0.95
+            out.append(
+                metrics.latency_metric(
+                    spec.name,
+                    q,
+                    ev.latency_ms.get("champion"),
+                    ev.latency_ms["candidate"],
+                    level=stats.level,
+                    resamples=stats.resamples,
+                    seed=stats.seed,
+                )
+            )
+    return out
+
+
+def _subset(p: Predictions | None, mask: np.ndarray[Any, Any]) -> Predictions | None:
+    if p is None:
+        return None
+    return Predictions(
+        labels=p.labels[mask] if p.labels is not None else None,
+        proba=p.proba[mask] if p.proba is not None else None,
+        score=p.score[mask] if p.score is not None else None,
+        values=p.values[mask] if p.values is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class SliceResult:
+    column: str
+    value: str
+    rows: int
+    values: list[metrics.MetricValue]
+
+    @property
+    def label(self) -> str:
+        return f"{self.column}={self.value}"
+
+
+def _slices(
+    model: ModelConfig, ev: Evaluated, specs: Sequence[metrics.MetricSpec], stats: Stats
+) -> list[SliceResult]:
+    gate_section = model.sections.get("gate") or {}
+    wanted = set((gate_section.get("slices") or {}).get("rules") or {}) | {
+        k for k in gate_section if k not in _SPECIAL_GATE_KEYS
+    }
+    slice_specs = [s for s in specs if s.name in wanted] or list(specs)
+    results = []
+    for column, (codes, values) in ev.slices.items():
+        counts = np.bincount(codes, minlength=len(values))
+        for code in np.argsort(-counts)[:MAX_SLICE_VALUES]:
+            mask = codes == code
+            truth = Truth(
+                ev.truth.task,
+                ev.truth.y[mask],
+                ev.truth.classes,
+                ev.truth.weight[mask] if ev.truth.weight is not None else None,
+            )
+            cand = _subset(ev.candidate, mask)
+            assert cand is not None
+            measured = metrics.compute(
+                slice_specs,
+                truth,
+                cand,
+                _subset(ev.champion, mask),
+                level=stats.level,
+                resamples=stats.resamples,
+                seed=stats.seed,
+            )
+            results.append(SliceResult(column, values[code], int(counts[code]), measured))
+    return results
+
+
+def _metrics_only(model: ModelConfig, cand: LoadedModel, champ: LoadedModel | None) -> Measured:
+    items = model.sections.get("metrics")
+    if not items:
+        raise ConfigError(
+            f"model {model.name} is metrics-only (format: metrics): list the metrics to compare under "
+            "metrics:, each a known name or {name, direction}"
+        )
+    values = from_files(items, cand.obj, champ.obj if champ else None, cand.source)
+    return Measured(model.sections.get("task"), None, values, (None, None), [])
+
+
+def _header(
+    model: ModelConfig,
+    cand: LoadedModel,
+    champ: LoadedModel | None,
+    base: baselines.Baseline,
+    stats: Stats,
+) -> dict[str, Any]:
+    import sklearn
+
+    champion = None
+    if champ is not None:
+        champion = {
+            "version": str(base.version) if base.version else None,
+            "tag": base.tag,
+            "stage": base.stage,
+            "commit": base.commit,
+            "source": champ.source,
+            "sha256": champ.sha256,
+            "bytes": champ.size,
+        }
+    return {
+        "schema": REPORT_SCHEMA,
+        "model": model.name,
+        "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tool": {
+            "champion": __version__,
+            "python": platform.python_version(),
+            "scikit_learn": sklearn.__version__,
+            "numpy": np.__version__,
+        },
+        "format": cand.format,
+        "candidate": {"source": cand.source, "sha256": cand.sha256, "bytes": cand.size},
+        "champion": champion,
+        "initial": champ is None,
+        "stats": {"level": stats.level, "resamples": stats.resamples, "seed": stats.seed},
+    }
+
+
+def _verdicts(
+    project: Project, model: ModelConfig, measured: Measured, has_champion: bool, state: ModelState
+) -> dict[str, Any]:
+    values, slices = measured.values, measured.slices
+    section = model.sections.get("gate") or {}
+    rules = {k: v for k, v in section.items() if k not in _SPECIAL_GATE_KEYS}
+    slice_section = section.get("slices") or {}
+    min_size = int(slice_section.get("min_size", 0))
+    judged = {s.label: s.values for s in slices if s.rows >= min_size}
+    unjudged = {
+        s.label: f"{s.rows} rows, under min_size {min_size}: not judged"
+        for s in slices
+        if s.rows < min_size and slice_section.get("rules")
+    }
+    result = gate.judge(
+        values,
+        rules,
+        section.get("policy") or {},
+        has_champion=has_champion,
+        slice_metrics=judged,
+        slice_rules=slice_section.get("rules") or {},
+        unjudged_slices=unjudged,
+    )
+    champ_sig, cand_sig = measured.signatures
+    improved = gate.significantly_improved(values, list(rules))
+    if cand_sig is not None:
+        sig_diff = signature.diff(champ_sig, cand_sig, improved)
+    else:  # metrics-only: no signature, the metrics alone decide
+        bump = "minor" if improved or not has_champion else "patch"
+        reason = (
+            ("initial version",)
+            if not has_champion
+            else tuple(f"{m} improved significantly" for m in improved)
+            or ("no significant improvement",)
+        )
+        sig_diff = signature.SignatureDiff(bump, reason)
+    highest = max((v.version for v in state.versions), default=None)
+    suggested = highest.bump(sig_diff.bump) if highest else project.config.first_version
+    return {
+        "metrics": [_metric_dict(v, rules.get(v.name), result.verdict_of(v.name)) for v in values],
+        "slices": [
+            {
+                "column": s.column,
+                "value": s.value,
+                "rows": s.rows,
+                "judged": s.label in judged,
+                "metrics": [
+                    _metric_dict(
+                        v,
+                        (slice_section.get("rules") or {}).get(v.name),
+                        result.verdict_of(v.name, s.label),
+                    )
+                    for v in s.values
+                ],
+            }
+            for s in slices
+        ],
+        "signature": {
+            "champion": champ_sig.as_dict() if champ_sig else None,
+            "candidate": cand_sig.as_dict() if cand_sig else None,
+            "changes": list(sig_diff.changes),
+            "bump": sig_diff.bump,
+            "reasons": list(sig_diff.reasons),
+        },
+        "suggested": {
+            "bump": sig_diff.bump,
+            "from": str(highest) if highest else None,
+            "version": str(suggested),
+        },
+        "gate": {
+            "verdict": "passed" if result.passed else "failed",
+            "passed": result.passed,
+            "findings": [f.as_dict() for f in result.findings],
+            "reasons": [f.message for f in result.failures],
+            "policy": {**gate.DEFAULT_POLICY, **(section.get("policy") or {})},
+        },
+    }
+
+
+def _metric_dict(
+    v: metrics.MetricValue, rule: Mapping[str, Any] | None, verdict: str
+) -> dict[str, Any]:
+    interval = None
+    if v.interval is not None:
+        interval = {
+            "low": v.interval.low,
+            "high": v.interval.high,
+            "level": v.interval.level,
+            "method": v.interval.method,
+        }
+    return {
+        "name": v.name,
+        "direction": v.direction,
+        "champion": v.champion,
+        "candidate": v.candidate,
+        "delta": v.delta,
+        "interval": interval,
+        "rule": dict(rule) if rule else None,
+        "verdict": verdict,
+        "note": v.note or None,
+    }

@@ -1,0 +1,1 @@
+"""Renderers: they read report.json and never load a model."""

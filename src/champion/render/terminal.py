@@ -1,0 +1,77 @@
+"""The short human summary of a report, for the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from champion.output import table
+
+VERDICT = {"none": "-"}  # no rule on that metric
+
+
+def num(x: float | None, signed: bool = False) -> str:
+    if x is None:
+        return "-"
+    return f"{x:+.4g}" if signed else f"{x:.4g}"
+
+
+def interval(metric: dict[str, Any]) -> str:
+    iv = metric.get("interval")
+    if not iv:
+        return "-"
+    return f"[{num(iv['low'], True)}, {num(iv['high'], True)}]"
+
+
+def headline(report: dict[str, Any]) -> str:
+    suggested = report["suggested"]
+    change = (
+        f"{suggested['from']} → {suggested['version']}"
+        if suggested["from"]
+        else suggested["version"]
+    )
+    verdict = report["gate"]["verdict"]
+    if report["initial"]:
+        verdict += " (initial version)"
+    return f"{report['model']} {change} ({suggested['bump']}): gate {verdict}"
+
+
+def summary(report: dict[str, Any], report_path: str | None = None) -> list[str]:
+    champion = report.get("champion")
+    against = (
+        f"champion {champion['version'] or champion['source']}"
+        + (f" ({champion['stage']})" if champion.get("stage") else "")
+        if champion
+        else "no champion (initial version)"
+    )
+    data = report.get("data")
+    on = f" on {data['path']} ({data['rows']} rows)" if data else " (metrics files)"
+    lines = [f"{report['model']}: candidate vs {against}{on}"]
+    level = round(report["stats"]["level"] * 100)
+    rows = [
+        [
+            m["name"],
+            num(m["champion"]),
+            num(m["candidate"]),
+            num(m["delta"], True),
+            interval(m),
+            VERDICT.get(m["verdict"], m["verdict"]),
+        ]
+        for m in report["metrics"]
+    ]
+    lines += table(
+        rows, ["metric", "champion", "candidate", "delta", f"{level}% interval", "verdict"]
+    )
+    failed_slices = [
+        s for s in report["slices"] if any(m["verdict"] == "fail" for m in s["metrics"])
+    ]
+    for s in failed_slices[:5]:
+        lines.append(f"slice {s['column']}={s['value']} ({s['rows']} rows) failed")
+    lines.append(headline(report))
+    for reason in report["gate"]["reasons"]:
+        lines.append(f"  - {reason}")
+    lines.append(
+        f"suggested bump {report['suggested']['bump']}: {'; '.join(report['signature']['reasons'])}"
+    )
+    if report_path:
+        lines.append(f"report: {report_path}")
+    return lines
