@@ -130,3 +130,42 @@ def test_metrics_only_mode_gates_models_champion_cannot_load(
         "eval.rouge",
         "eval.toxicity",
     }
+
+
+def test_custom_metric_from_a_module(tmp_path: Path, capsys: Capsys) -> None:
+    config = (
+        "models:\n  churn:\n    path: models/churn.joblib\n"
+        "    data: {path: data/eval.csv, target: target}\n"
+        "    metrics: [accuracy, {name: pos_score, function: 'testing.custom_metrics:mean_positive_score',"
+        " direction: higher, input: proba}]\n"
+        "    gate: {pos_score: {min: 0.5}}\n"
+    )
+    repo = make_repo(tmp_path, config, commit=False)
+    save(train("good"), repo.path / "models/churn.joblib")
+    write_eval(repo.path / "data/eval.csv")
+    out = tmp_path / "report.json"
+    result = run_cli(capsys, repo.path, "evaluate", "churn", "--out", str(out))
+    assert result.code == 0, result.err
+    [custom] = [m for m in read_report(out)["metrics"] if m["name"] == "pos_score"]
+    assert 0.5 < custom["candidate"] < 1
+    assert custom["verdict"] == "pass"
+    broken = config.replace("mean_positive_score", "no_such_function")
+    (repo.path / "champion.yaml").write_text(broken)
+    result = run_cli(capsys, repo.path, "evaluate", "churn", "--out", str(out))
+    assert result.code == 2
+    assert "no_such_function" in result.err
+
+
+def test_metrics_only_needs_a_direction_for_unknown_names(tmp_path: Path, capsys: Capsys) -> None:
+    repo = make_repo(
+        tmp_path,
+        METRICS_CONFIG.replace("{name: eval.rouge, direction: higher}", "eval.rouge"),
+        commit=False,
+    )
+    (repo.path / "eval").mkdir()
+    (repo.path / "eval" / "metrics.json").write_text(
+        '{"eval": {"rouge": 0.4, "toxicity": 0.01}, "roc_auc": 0.8}'
+    )
+    result = run_cli(capsys, repo.path, "evaluate", "llm", "--out", str(tmp_path / "r.json"))
+    assert result.code == 2
+    assert "metric 'eval.rouge' has no known direction" in result.err
