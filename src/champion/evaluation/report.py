@@ -40,12 +40,16 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def problems(report: Any) -> str | None:
-    """The first way the report breaks the schema, or None."""
+@cache
+def _validator() -> Any:
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(report), key=lambda e: list(e.absolute_path))
+    return jsonschema.Draft202012Validator(schema())
+
+
+def problems(report: Any) -> str | None:
+    """The first way the report breaks the schema, or None."""
+    errors = sorted(_validator().iter_errors(report), key=lambda e: list(e.absolute_path))
     if not errors:
         return None
     first = errors[0]

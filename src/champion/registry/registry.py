@@ -3,7 +3,6 @@ deregister with all-or-nothing pushes that retry on contention and never overwri
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import random
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from champion import ci
 from champion._version import __version__
 from champion.errors import GitError, PushRejected, RegistryError
 from champion.registry.git import Git, RefRecord
@@ -391,19 +391,9 @@ def _unknown_version(model: str, version: Version, state: ModelState) -> Registr
 
 
 def _context() -> dict[str, Any]:
-    """Who and where, for the audit trail; read from the CI environment when there is one."""
-    ctx: dict[str, Any] = {"tool": {"champion": __version__}}
-    ctx["actor"] = os.environ.get("GITHUB_ACTOR") or _local_user()
-    server, repo, run = (
-        os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
-    )
-    if server and repo and run:
-        ctx["run_url"] = f"{server}/{repo}/actions/runs/{run}"
+    """Who and where, for the audit trail."""
+    ctx: dict[str, Any] = {"tool": {"champion": __version__}, "actor": ci.actor()}
+    url = ci.run_url()
+    if url:
+        ctx["run_url"] = url
     return ctx
-
-
-def _local_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary uid in a container
-        return "unknown"

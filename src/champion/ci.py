@@ -1,0 +1,23 @@
+"""What the CI environment says about this run (GitHub Actions' variables); None elsewhere."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+
+def run_url() -> str | None:
+    """This workflow run's URL, from the runner's own environment (never from a report)."""
+    server, repo, run = (
+        os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
+
+
+def actor() -> str:
+    if os.environ.get("GITHUB_ACTOR"):
+        return os.environ["GITHUB_ACTOR"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary uid in a container
+        return "unknown"

@@ -1,0 +1,274 @@
+"""The metric-diff comment and job summary, rendered from report.json with Jinja2.
+
+The template receives a view in which every string from the report is already escaped
+(`escape.md`), so no template, the user's own included, can pass raw report text through.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from champion.errors import ChampionError
+from champion.render.escape import md, mermaid_label
+
+COMMENT_LIMIT = 65_536
+NONE = "\u2013"  # an en dash: no value
+MAX_SLICES = 10
+MAX_REASONS = 30
+MARK = {"pass": "✅", "fail": "❌", "warn": "⚠️", "none": "\u2796", "skipped": "\u2796"}
+TRUNCATED_NOTE = (
+    "\n\n> ⚠️ This comment was cut to fit GitHub's 65,536-character limit; the whole report is "
+    "in the job summary and in report.json.\n"
+)
+
+
+def marker(model: str, key: str) -> str:
+    return f"<!-- champion:{_marker_part(model)}:{_marker_part(key)} -->"
+
+
+def _marker_part(text: str) -> str:
+    # A marker must stay one HTML comment: keep it to a safe alphabet.
+    return re.sub(r"[^A-Za-z0-9_./=-]", "_", text)[:100]
+
+
+def num(x: Any, signed: bool = False) -> str:
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return NONE
+    return f"{x:+.4g}" if signed else f"{x:.4g}"
+
+
+def _mark(metric: Mapping[str, Any]) -> str:
+    verdict = metric.get("verdict", "none")
+    if verdict in ("pass", "fail"):
+        return MARK[verdict]
+    iv = metric.get("interval")
+    if iv and isinstance(iv.get("low"), (int, float)) and isinstance(iv.get("high"), (int, float)):
+        sign = 1 if metric.get("direction") == "higher" else -1
+        worst = max(sign * iv["low"], sign * iv["high"])
+        if worst < 0:  # the whole interval says worse, though no rule judged it
+            return MARK["warn"]
+    return MARK["none"]
+
+
+def _interval(metric: Mapping[str, Any]) -> str:
+    iv = metric.get("interval")
+    if not iv:
+        return NONE
+    return f"{num(iv.get('low'), True)} to {num(iv.get('high'), True)} ({md(iv.get('method', ''))})"
+
+
+def _metric_row(m: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        "name": md(m["name"]),
+        "champion": num(m.get("champion")),
+        "candidate": num(m.get("candidate")),
+        "delta": num(m.get("delta"), True),
+        "interval": _interval(m),
+        "mark": _mark(m),
+    }
+
+
+def _worst_slices(report: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Per slice, its worst metric (most regressed, direction-aware); failed slices first."""
+    rows = []
+    for s in report.get("slices", []):
+        for m in s.get("metrics", []):
+            delta = m.get("delta")
+            if not isinstance(delta, (int, float)):
+                continue
+            regression = -delta if m.get("direction") == "higher" else delta
+            rows.append((m.get("verdict") == "fail", regression, s, m))
+    rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    out, seen = [], set()
+    for failed, regression, s, m in rows:
+        key = (s["column"], s["value"])
+        if key in seen or (regression <= 0 and not failed):
+            continue
+        seen.add(key)
+        out.append(
+            {
+                "label": f"{md(s['column'])} = {md(s['value'])}",
+                "rows": str(int(s.get("rows", 0))),
+                "metric": md(m["name"]),
+                "champion": num(m.get("champion")),
+                "candidate": num(m.get("candidate")),
+                "delta": num(m.get("delta"), True),
+                "mark": _mark(m),
+            }
+        )
+    return out
+
+
+def _chart(report: Mapping[str, Any]) -> str:
+    """Champion against candidate on the gated metrics with values in [0, 1], as Mermaid."""
+    picked = [
+        m
+        for m in report.get("metrics", [])
+        if m.get("rule")
+        and all(
+            isinstance(m.get(k), (int, float)) and 0 <= m[k] <= 1 for k in ("champion", "candidate")
+        )
+    ]
+    if not picked:
+        return ""
+    labels = ", ".join(mermaid_label(m["name"]) for m in picked)
+    champion = ", ".join(f"{m['champion']:.4f}" for m in picked)
+    candidate = ", ".join(f"{m['candidate']:.4f}" for m in picked)
+    return (
+        "xychart-beta\n"
+        '    title "champion (first bar) vs candidate (second bar)"\n'
+        f"    x-axis [{labels}]\n"
+        '    y-axis "value" 0 --> 1\n'
+        f"    bar [{champion}]\n"
+        f"    bar [{candidate}]"
+    )
+
+
+def _safe_url(url: str | None) -> str | None:
+    """Only an https URL with a plain path (the run's URL comes from the trusted environment)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.netloc or re.search(r"[\s()<>\[\]\"'`]", url):
+        return None
+    return url
+
+
+def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[str, Any]:
+    suggested = report.get("suggested", {})
+    gate = report.get("gate", {})
+    failed = not gate.get("passed", False)
+    champion = report.get("champion") or {}
+    data = report.get("data")
+    reasons = [md(r) for r in gate.get("reasons", [])]
+    bump = md(suggested.get("bump", ""))
+    previous = suggested.get("from")
+    change = (
+        f"{md(previous)} → {md(suggested.get('version', ''))}"
+        if previous
+        else md(suggested.get("version", ""))
+    )
+    details = [
+        (
+            "data",
+            f"{md(data['path'])}, {int(data['rows'])} rows, sha256 `{md(data['sha256'][:16])}…`",
+        )
+        if data
+        else ("data", "metrics files"),
+        (
+            "candidate",
+            f"{md(report['candidate']['source'])}, sha256 `{md(report['candidate']['sha256'][:16])}…`",
+        ),
+    ]
+    if champion:
+        details.append(
+            (
+                "champion",
+                f"{md(champion.get('tag') or champion.get('source'))}, sha256 "
+                f"`{md(champion['sha256'][:16])}…`",
+            )
+        )
+    stats = report.get("stats", {})
+    details.append(
+        (
+            "statistics",
+            f"{num(stats.get('level', 0) * 100)}% intervals, "
+            f"{int(stats.get('resamples', 0))} resamples, seed {int(stats.get('seed', 0))}",
+        )
+    )
+    timings = ", ".join(f"{md(k)} {num(v)} s" for k, v in sorted(report.get("timings", {}).items()))
+    slices = _worst_slices(report)
+    return {
+        "marker": marker(report["model"], key),
+        "icon": "❌" if failed else "✅",
+        "model": md(report["model"]),
+        "change": change,
+        "bump": bump,
+        "verdict_text": ("gate failed" if failed else "gate passed")
+        + (" (initial version)" if report.get("initial") else ""),
+        "failed": failed,
+        "initial": bool(report.get("initial")),
+        "candidate_sha": md(report["candidate"]["sha256"][:12]),
+        "champion": md(champion.get("version") or champion.get("source") or "")
+        + (f" ({md(champion['stage'])})" if champion.get("stage") else ""),
+        "data_text": f"{md(data['path'])} ({int(data['rows'])} rows)"
+        if data
+        else "its metrics files",
+        "level": num(stats.get("level", 0.95) * 100),
+        "metrics": [_metric_row(m) for m in report.get("metrics", [])],
+        "reasons": reasons[:MAX_REASONS],
+        "reasons_omitted": max(0, len(reasons) - MAX_REASONS),
+        "slices": slices[:MAX_SLICES],
+        "slices_total": len(report.get("slices", [])),
+        "slices_omitted": max(0, len(slices) - MAX_SLICES),
+        "signature_changes": [
+            md(c)
+            for c in report.get("signature", {}).get("reasons", [])
+            if not c.endswith("improved significantly")
+            and c not in ("initial version", "no signature change and no significant improvement")
+        ],
+        "bump_reasons": "; ".join(md(r) for r in report.get("signature", {}).get("reasons", [])),
+        "chart": _chart(report),
+        "details": details,
+        "timings": timings,
+        "run_url": _safe_url(run_url),
+    }
+
+
+@cache
+def _template(path: Path | None) -> Any:
+    from jinja2 import StrictUndefined, TemplateError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(
+        undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=False, autoescape=False
+    )
+    if path is None:
+        text = (resources.files("champion") / "templates" / "comment.md.j2").read_text(
+            encoding="utf-8"
+        )
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as e:
+            raise ChampionError(f"template {path} cannot be read: {e}") from e
+    try:
+        return env.from_string(text)
+    except TemplateError as e:
+        raise ChampionError(f"template {path or 'comment.md.j2'} is not valid Jinja2: {e}") from e
+
+
+def render_comment(
+    report: Mapping[str, Any],
+    *,
+    key: str = "default",
+    template: Path | None = None,
+    run_url: str | None = None,
+) -> str:
+    from jinja2 import TemplateError
+
+    try:
+        text = _template(template).render(**view(report, key=key, run_url=run_url))
+    except TemplateError as e:
+        raise ChampionError(f"template {template or 'comment.md.j2'} failed to render: {e}") from e
+    return re.sub(r"\n{3,}", "\n\n", str(text)).strip() + "\n"
+
+
+def fit(body: str, limit: int = COMMENT_LIMIT) -> str:
+    """Cuts a body longer than `limit` at a line break, closes what it leaves open, adds a note."""
+    if len(body) <= limit:
+        return body
+    budget = limit - len(TRUNCATED_NOTE) - len("\n```\n</details>\n") - 1
+    cut = body[:budget]
+    cut = cut[: cut.rfind("\n")] if "\n" in cut else cut
+    if cut.count("\n```") % 2:
+        cut += "\n```"
+    if cut.count("<details>") > cut.count("</details>"):
+        cut += "\n</details>"
+    return cut + TRUNCATED_NOTE
