@@ -141,6 +141,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails")
     p.add_argument("--github-output", metavar="FILE", help="default: $GITHUB_OUTPUT")
 
+    p = sub.add_parser("summary", help="render report.json to $GITHUB_STEP_SUMMARY (or stdout)")
+    p.add_argument("--report", required=True, metavar="PATH")
+    p.add_argument("--template", metavar="PATH", help="a Jinja2 template of your own")
+    p.add_argument("--key", default="default", help="distinguishes several reports of one model")
+
+    p = sub.add_parser(
+        "comment", help="post or update the sticky metric-diff comment on the pull request"
+    )
+    p.add_argument("--report", required=True, metavar="PATH", help="report.json from evaluate")
+    p.add_argument("--repo", metavar="OWNER/NAME", help="default: $GITHUB_REPOSITORY")
+    p.add_argument(
+        "--pr", type=int, metavar="N", help="default: the pull request of the triggering event"
+    )
+    p.add_argument("--key", default="default", help="one comment per model and key")
+    p.add_argument("--template", metavar="PATH", help="a Jinja2 template of your own")
+    p.add_argument("--github-output", metavar="FILE", help="default: $GITHUB_OUTPUT")
+
     p = sub.add_parser("demo", help="run the whole flow on an embedded example in a temp folder")
     p.add_argument("--workdir", help="build the example here instead of a temp folder (kept)")
     return parser
@@ -152,6 +169,23 @@ def _dispatch(args: argparse.Namespace) -> int:
         from champion.commands.demo import demo
 
         return demo(workdir=args.workdir)
+
+    if args.command == "summary":
+        from champion.commands.summary import summary
+
+        return summary(args.report, template=args.template, key=args.key)
+
+    if args.command == "comment":
+        from champion.commands.comment import comment
+
+        return comment(
+            args.report,
+            repo=args.repo,
+            pr=args.pr,
+            key=args.key,
+            template=args.template,
+            github_output=args.github_output,
+        )
 
     from champion.project import open_project
 

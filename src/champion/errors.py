@@ -32,3 +32,8 @@ class GateFailed(ChampionError):
     """The candidate did not pass the gate."""
 
     exit_code = 1
+
+
+class GitHubError(ChampionError):
+    """The GitHub API refused or failed a request: a missing permission, no pull request, an
+    outage that outlasted the retries. The message never carries the token."""

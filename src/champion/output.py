@@ -48,3 +48,23 @@ def table(rows: list[list[str]], headers: list[str]) -> list[str]:
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return [fmt.format(*headers).rstrip(), *(fmt.format(*map(str, r)).rstrip() for r in rows)]
+
+
+# GitHub keeps at most 1 MiB of summary per step; 4 bytes a character at worst in UTF-8.
+SUMMARY_CHARS = (1 << 20) // 4
+
+
+def append_step_summary(markdown: str) -> bool:
+    """Appends to `$GITHUB_STEP_SUMMARY` (cut to its limit); False when there is none to write."""
+    from champion.render.markdown import fit
+
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return False
+    try:
+        with open(target, "a", encoding="utf-8") as f:
+            f.write(fit(markdown, SUMMARY_CHARS) + "\n")
+    except OSError as e:  # a summary is worth less than the command's own work
+        warn(f"the job summary {target} cannot be written: {e.strerror}")
+        return False
+    return True

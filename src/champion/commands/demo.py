@@ -31,6 +31,7 @@ class _Demo:
         self.origin = workspace / "origin.git"
         self.dvc_remote = workspace / "dvc-remote"
         self.env = {**os.environ, "DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0"}
+        self.env.pop("GITHUB_STEP_SUMMARY", None)  # the demo prints what a summary would hold
         for who in ("AUTHOR", "COMMITTER"):
             self.env.setdefault(f"GIT_{who}_NAME", "Champion Demo")
             self.env.setdefault(f"GIT_{who}_EMAIL", "demo@champion.invalid")
@@ -145,6 +146,8 @@ def demo(workdir: str | None = None) -> int:
         d.train_and_commit("forest", "Retrain as a random forest")
         d.step("evaluate the new model (the candidate) against the live one (v0.1.0 in prod)")
         d.champion("evaluate", MODEL, "--out", str(d.workspace / "report.json"))
+        d.step("the sticky comment a pull request would get (champion summary renders it)")
+        d.champion("summary", "--report", str(d.workspace / "report.json"))
         d.champion("register", MODEL, "--bump", "minor", "-m", "random forest", "--push")
         d.champion("promote", MODEL, "0.2.0", "--stage", "staging", "--push")
         d.champion(

@@ -23,8 +23,8 @@ MAX_SLICES = 10
 MAX_REASONS = 30
 MARK = {"pass": "✅", "fail": "❌", "warn": "⚠️", "none": "\u2796", "skipped": "\u2796"}
 TRUNCATED_NOTE = (
-    "\n\n> ⚠️ This comment was cut to fit GitHub's 65,536-character limit; the whole report is "
-    "in the job summary and in report.json.\n"
+    "\n\n> ⚠️ This was cut to fit GitHub's {limit:,}-character limit; the whole report is in "
+    "report.json.\n"
 )
 
 
@@ -264,11 +264,12 @@ def fit(body: str, limit: int = COMMENT_LIMIT) -> str:
     """Cuts a body longer than `limit` at a line break, closes what it leaves open, adds a note."""
     if len(body) <= limit:
         return body
-    budget = limit - len(TRUNCATED_NOTE) - len("\n```\n</details>\n") - 1
+    note = TRUNCATED_NOTE.format(limit=limit)
+    budget = limit - len(note) - len("\n```\n</details>\n") - 1
     cut = body[:budget]
     cut = cut[: cut.rfind("\n")] if "\n" in cut else cut
     if cut.count("\n```") % 2:
         cut += "\n```"
     if cut.count("<details>") > cut.count("</details>"):
         cut += "\n</details>"
-    return cut + TRUNCATED_NOTE
+    return cut + note

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from github import Github, GithubException, RateLimitExceededException
+from requests import RequestException
+
+from champion import output
+from champion.ci import run_url
+from champion.errors import GitHubError
+from champion.evaluation.report import read_report
+from champion.github import client
+from champion.github.comments import StickyResult, upsert_sticky
+from champion.github.pulls import PullRequestRef, find_pull, is_fork
+from champion.render.markdown import COMMENT_LIMIT, fit, marker, render_comment
+
+FORK_SAFE = (
+    "For pull requests from forks, whose token is read-only, evaluate in `pull_request`, upload "
+    "report.json as an artifact, and comment from a `workflow_run` workflow that downloads it."
+)
+
+
+def comment(
+    report_path: str,
+    *,
+    repo: str | None = None,
+    pr: int | None = None,
+    key: str = "default",
+    template: str | None = None,
+    github_output: str | None = None,
+) -> int:
+    report = read_report(report_path)
+    mark = marker(report["model"], key)
+    body = render_comment(
+        report, key=key, template=Path(template) if template else None, run_url=run_url()
+    )
+    if not body.startswith(mark):  # a template of the user's own may leave the marker out
+        body = f"{mark}\n{body}"
+    # Before any API call: the summary is there even when commenting fails.
+    output.append_step_summary(body)
+    token = client.token_from_env()
+    outputs = output.github_output_path(github_output)
+    target: PullRequestRef | None = None
+    try:
+        gh = client.connect(token)
+        target = find_pull(gh, repo=repo, pr=pr)
+        result = _upsert(gh, target, mark, fit(body, COMMENT_LIMIT))
+    except GithubException as e:
+        where = f" on {target.repo}#{target.number}" if target else ""
+        raise GitHubError(
+            client.scrub(f"commenting{where} failed: {_describe(e)}", token)
+        ) from None
+    except RequestException as e:
+        raise GitHubError(
+            client.scrub(f"GitHub's API at {client.api_url()} failed, retries included: {e}", token)
+        ) from None
+    if result is None:
+        output.write_github_output(outputs, {"comment-url": "", "comment-action": "skipped"})
+        return 0
+    output.line(f"{result.action} comment {result.url}")
+    output.write_github_output(
+        outputs, {"comment-url": result.url, "comment-action": result.action}
+    )
+    return 0
+
+
+def _upsert(gh: Github, target: PullRequestRef, mark: str, body: str) -> StickyResult | None:
+    """The comment, or None when a fork's read-only token may not write it (a warning says so)."""
+    try:
+        return upsert_sticky(gh, target.repo, target.number, mark, body)
+    except GithubException as e:
+        if e.status != 403 or isinstance(e, RateLimitExceededException):
+            raise
+        where = f"{target.repo}#{target.number}"
+        if not _fork(gh, target):
+            raise GitHubError(
+                f"GitHub refused to comment on {where} ({_describe(e)}): give the job "
+                f"{client.PERMISSIONS}. {FORK_SAFE}"
+            ) from None
+    output.line(
+        _annotation(
+            f"champion could not comment on {where}: it comes from a fork, and the token of a "
+            f"fork's pull request is read-only. {FORK_SAFE} The metric diff is in this job's "
+            "summary."
+        )
+    )
+    return None
+
+
+def _fork(gh: Github, target: PullRequestRef) -> bool:
+    try:
+        return is_fork(gh, target)
+    except (GithubException, RequestException):
+        return False  # cannot tell: the error names both remedies anyway
+
+
+HINTS = {
+    401: " (the token is invalid or expired)",
+    404: " (is the pull request number right, and can the token see the repository?)",
+}
+
+
+def _describe(e: GithubException) -> str:
+    message = e.data.get("message") if isinstance(e.data, dict) else None
+    text = f"{e.status} {message[:300]}" if isinstance(message, str) else str(e.status)
+    return text + HINTS.get(e.status, "")
+
+
+def _annotation(text: str) -> str:
+    escaped = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return f"::warning title=champion comment::{escaped}"
