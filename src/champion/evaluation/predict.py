@@ -117,16 +117,8 @@ class _Side:
                 f"{self.who} produced {int(bad.sum())} NaN or infinite predictions (first at data row "
                 f"{first}): check the model and the data's missing values"
             )
-        if self.task == "regression":
-            self.scores.append(values.ravel())
-        elif self.method == "predict_proba":
-            self.scores.append(values)
-            self.chunks.append(values.argmax(axis=1))
-        else:
-            self.scores.append(values)
-            self.chunks.append(
-                values.argmax(axis=1) if values.ndim == 2 else (values > 0).astype(np.int64)
-            )
+        # Labels are derived once at the end, from all the scores: less to hold per chunk.
+        self.scores.append(values.ravel() if self.task == "regression" else values)
 
 
 @dataclass(frozen=True)
@@ -196,8 +188,7 @@ def evaluate_rows(
         raise DataError(
             f"evaluation data {spec.display} has no rows: an empty evaluation set gates nothing"
         )
-    y_raw = np.concatenate(ys)
-    truth, outputs = _align(task, y_raw, sides, spec.display)
+    truth, outputs = _align(task, _concat(ys), sides, spec.display)
     weight = np.concatenate(weights) if weights else None
     if weight is not None and weight.sum() <= 0:
         raise DataError(
@@ -256,26 +247,37 @@ def _align(task: str, y_raw: Any, sides: list[_Side], data: str) -> tuple[Truth,
     index = {c: i for i, c in enumerate(classes)}
     codes = np.array([index[v] for v in y_values], dtype=np.int64)
     y = codes[np.searchsorted(uniques, y_raw)]
+    del y_raw
     outputs = []
     for side, own in zip(sides, model_classes, strict=True):
         outputs.append(_predictions(side, own, index, len(classes)))
     return Truth("classification", y, tuple(classes)), outputs
 
 
+def _concat(parts: list[Any]) -> Any:
+    """One array from the chunks' arrays; the list is emptied so they are freed as early as can be."""
+    whole = np.concatenate(parts)
+    parts.clear()
+    return whole
+
+
 def _predictions(side: _Side, own: list[Any], index: dict[Any, int], k: int) -> Predictions:
     if side.method == "predict":
-        raw = np.concatenate(side.chunks)
+        raw = _concat(side.chunks)
         return Predictions(labels=np.array([index[v] for v in raw.tolist()], dtype=np.int64))
     to_union = np.array([index[c] for c in own], dtype=np.int64)
-    labels = to_union[np.concatenate(side.chunks)]
-    scores = np.concatenate(side.scores)
+    scores = _concat(side.scores)
     if side.method == "predict_proba":
-        proba = np.zeros((scores.shape[0], k), dtype=np.float64)
-        proba[:, to_union] = scores
-        return Predictions(labels=labels, proba=proba)
+        if len(own) != k:  # the model knows fewer classes than the data and the other model
+            proba = np.zeros((scores.shape[0], k), dtype=np.float64)
+            proba[:, to_union] = scores
+            scores = proba
+        # Both class lists are sorted, so the argmax over the union's columns is the model's own.
+        return Predictions(labels=scores.argmax(axis=1), proba=scores)
     if scores.ndim == 1:
+        labels = to_union[(scores > 0).astype(np.int64)]
         return Predictions(labels=labels, score=scores if k == 2 else None)
-    return Predictions(labels=labels)
+    return Predictions(labels=to_union[scores.argmax(axis=1)])
 
 
 def _latency(sides: list[_Side]) -> dict[str, list[float]]:
