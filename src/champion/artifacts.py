@@ -6,8 +6,10 @@ DVC is imported only when an artifact is not in git, so git-only users never pay
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -108,3 +110,40 @@ def sha256_file(path: Path) -> str:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def ensure_in_dvc_remote(root: Path, path: str) -> str:
+    """Makes sure the DVC remote holds the working tree's version of `path`, pushing it when
+    only this machine has it. A version whose artifact cannot be fetched would make a later
+    rollback to it fail, so this runs before its tag is pushed. Returns what was done."""
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    status = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--cloud", "--json", path],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if status.returncode != 0:
+        raise ChampionError(
+            f"cannot check whether the DVC remote holds {path}: {status.stderr.strip()[-500:]}; "
+            "configure a default remote (dvc remote add -d NAME URL) and its credentials"
+        )
+    states = set(json.loads(status.stdout or "{}").values())
+    if "missing" in states:
+        raise ChampionError(
+            f"{path} is neither in the local DVC cache nor in the DVC remote: it cannot be released "
+            "(nobody could fetch it back); `dvc push` it from the machine that built it, or rebuild it"
+        )
+    if "new" not in states and "modified" not in states:
+        return "already in the DVC remote"
+    push = subprocess.run(
+        [sys.executable, "-m", "dvc", "push", "--quiet", path],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if push.returncode != 0:
+        raise ChampionError(f"dvc push {path} failed: {push.stderr.strip()[-500:]}")
+    return "pushed to the DVC remote"

@@ -141,6 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails")
     p.add_argument("--github-output", metavar="FILE", help="default: $GITHUB_OUTPUT")
 
+    p = sub.add_parser("release", help="tag the commit's changed models with their next versions")
+    p.add_argument("models", nargs="*", metavar="MODEL", help="default: every declared model")
+    p.add_argument("--ref", default="HEAD", help="the merged commit (default HEAD)")
+    p.add_argument(
+        "--promote", metavar="STAGE", help="also make it live there (or release.promote)"
+    )
+    p.add_argument("--bump", default="auto", choices=["auto", "major", "minor", "patch"])
+    p.add_argument("--report", metavar="PATH", help="an evaluation of this very artifact to reuse")
+    p.add_argument("--github-release", action="store_true", help="one GitHub Release per version")
+    p.add_argument("--repo", metavar="OWNER/NAME", help="default: $GITHUB_REPOSITORY")
+    _add_write_options(p)
+
     p = sub.add_parser("summary", help="render report.json to $GITHUB_STEP_SUMMARY (or stdout)")
     p.add_argument("--report", required=True, metavar="PATH")
     p.add_argument("--template", metavar="PATH", help="a Jinja2 template of your own")
@@ -218,6 +230,21 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
 
     project = open_project(args.cwd, remote=args.remote)
+    if args.command == "release":
+        from champion.commands.release import release
+
+        return release(
+            project,
+            args.models,
+            ref=args.ref,
+            push=args.push,
+            promote=args.promote,
+            bump=args.bump,
+            report=args.report,
+            github_release=args.github_release,
+            repo=args.repo,
+            github_output=args.github_output,
+        )
     if args.command == "register":
         from champion.commands.register import register
 

@@ -178,3 +178,24 @@ def _by_head(gh: Github, name: str, sha: str, owner: str | None, branch: str | N
             f"no pull request in {name} has head {sha[:12]} (branch {owner}:{branch}): pass --pr N"
         )
     return matching[0].number
+
+
+@dataclass(frozen=True)
+class MergedPull:
+    number: int
+    url: str
+    labels: tuple[str, ...]
+
+
+def pull_of_commit(gh: Github, repo: str, sha: str) -> MergedPull | None:
+    """The pull request a commit came from (merged first), with its labels; None if none."""
+    try:
+        pulls = list(gh.get_repo(repo).get_commit(sha).get_pulls())
+    except GithubException as e:
+        if e.status in (404, 422):  # a commit GitHub does not know: no pull request
+            return None
+        raise
+    if not pulls:
+        return None
+    pull = sorted(pulls, key=lambda p: (p.merged_at is None, -p.number))[0]
+    return MergedPull(pull.number, pull.html_url, tuple(label.name for label in pull.labels))

@@ -192,6 +192,12 @@ class Git:
         if proc.returncode != 0:
             raise GitError(f"cannot fetch tags from remote {remote!r}: {proc.stderr.strip()}")
 
+    def trailers(self, commit: str, key: str) -> list[str]:
+        """The values of a trailer (`Key: value` lines at the end of the commit message)."""
+        fmt = f"%(trailers:key={key},valueonly,separator=%x00)"
+        out = self.run("log", "-1", f"--format={fmt}", commit).stdout.strip("\n")
+        return [v for v in out.split("\0") if v.strip()]
+
     def remote_exists(self, remote: str) -> bool:
         return self.run("remote", "get-url", remote, check=False).returncode == 0
 

@@ -119,6 +119,15 @@ class Registry:
             groups.setdefault(_MODEL_PART.split(ref.name, maxsplit=1)[0], []).append(ref)
         return {m: build_state(m, groups.get(model_in_tag(m), [])) for m in models}
 
+    def refresh(self, model: str) -> None:
+        """Fetches the model's tags from the remote (only its own refs; never clobbers a tag)."""
+        if not self.git.remote_exists(self.remote):
+            raise GitError(
+                f"the repository has no remote {self.remote!r} to push to: add one "
+                f"(git remote add {self.remote} URL) or drop --push"
+            )
+        self.git.fetch_tags(self.remote, ref_patterns(model))
+
     # --- writes --------------------------------------------------------------------------------
 
     def register(
@@ -131,8 +140,12 @@ class Registry:
         first_version: Version = FIRST_VERSION,
         message: str | None = None,
         metadata: dict[str, Any] | None = None,
+        bump_reason: str | None = None,
+        promote: str | None = None,
         push: bool = False,
     ) -> WriteResult:
+        """Registers a version on `commit`; with `promote`, also makes it the live version of that
+        stage, all in one atomic push."""
         if version is not None and bump is not None:
             raise RegistryError("pass either a version or a bump, not both")
         extra = dict(metadata or {})
@@ -166,6 +179,8 @@ class Registry:
                 part = bump or "patch"
                 chosen = highest.bump(part)
                 reason = f"--bump {part}" if bump else "default bump (patch)"
+            if bump_reason:
+                reason = bump_reason
             parent = state.latest.version if state.latest else None
             kind = bump_between(parent, chosen)
             meta = {
@@ -184,7 +199,10 @@ class Registry:
                 meta["message"] = message
             summary = f"Register {model} {chosen.tag_form}"
             tag = NewTag(TagName(model, Action.REGISTER, version=chosen), commit, summary, meta)
-            return Plan(version=chosen, tags=(tag,), previous=parent, bump=kind)
+            tags: tuple[NewTag, ...] = (tag,)
+            if promote:
+                tags += _assign_tags(state, model, chosen, commit, promote, _context())
+            return Plan(version=chosen, tags=tags, stage=promote, previous=parent, bump=kind)
 
         return self._write(model, plan, push)
 
@@ -205,46 +223,13 @@ class Registry:
             current = state.live.get(stage)
             if current is not None and current.version == version:
                 return Plan(version, stage=stage, previous=version, note=f"already live in {stage}")
-            counter = state.max_counter
-            tags = []
             base = {**_context(), **(metadata or {})}
             if reason:
                 base["reason"] = reason
-            if current is not None:
-                counter += 1
-                tags.append(
-                    NewTag(
-                        TagName(model, Action.UNASSIGN, stage=stage, counter=counter),
-                        current.commit,
-                        f"Unassign {model} {current.version.tag_form} from {stage}",
-                        {
-                            **base,
-                            "event": "unassign",
-                            "model": model,
-                            "stage": stage,
-                            "version": str(current.version),
-                            "replaced_by": str(version),
-                        },
-                    )
-                )
-            counter += 1
-            previous = current.version if current else None
-            tags.append(
-                NewTag(
-                    TagName(model, Action.ASSIGN, stage=stage, counter=counter),
-                    target.commit,
-                    f"Assign {model} {version.tag_form} to {stage}",
-                    {
-                        **base,
-                        "event": "assign",
-                        "model": model,
-                        "stage": stage,
-                        "version": str(version),
-                        "from": str(previous) if previous else None,
-                    },
-                )
+            tags = _assign_tags(state, model, version, target.commit, stage, base)
+            return Plan(
+                version, tags=tags, stage=stage, previous=current.version if current else None
             )
-            return Plan(version, tags=tuple(tags), stage=stage, previous=previous)
 
         return self._write(model, plan, push)
 
@@ -315,12 +300,7 @@ class Registry:
     def _write(self, model: str, plan: Callable[[ModelState], Plan], push: bool) -> WriteResult:
         patterns = ref_patterns(model)
         if push:
-            if not self.git.remote_exists(self.remote):
-                raise GitError(
-                    f"the repository has no remote {self.remote!r} to push to: add one "
-                    f"(git remote add {self.remote} URL) or drop --push"
-                )
-            self.git.fetch_tags(self.remote, patterns)
+            self.refresh(model)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             state = self.state(model)
             planned = plan(state)  # validates; raises before anything is written
@@ -364,6 +344,50 @@ def _next_tag_time(state: ModelState) -> int:
     keeps the two orders the same, so all readers agree even after several writes in a second."""
     newest = max((e.timestamp or 0 for e in state.history), default=0)
     return max(int(time.time()), newest + 1)
+
+
+def _assign_tags(
+    state: ModelState, model: str, version: Version, commit: str, stage: str, base: dict[str, Any]
+) -> tuple[NewTag, ...]:
+    """A stage holds one live version: unassign the current one (if any), then assign."""
+    current = state.live.get(stage)
+    counter = state.max_counter
+    tags = []
+    if current is not None:
+        counter += 1
+        tags.append(
+            NewTag(
+                TagName(model, Action.UNASSIGN, stage=stage, counter=counter),
+                current.commit,
+                f"Unassign {model} {current.version.tag_form} from {stage}",
+                {
+                    **base,
+                    "event": "unassign",
+                    "model": model,
+                    "stage": stage,
+                    "version": str(current.version),
+                    "replaced_by": str(version),
+                },
+            )
+        )
+    counter += 1
+    previous = current.version if current else None
+    tags.append(
+        NewTag(
+            TagName(model, Action.ASSIGN, stage=stage, counter=counter),
+            commit,
+            f"Assign {model} {version.tag_form} to {stage}",
+            {
+                **base,
+                "event": "assign",
+                "model": model,
+                "stage": stage,
+                "version": str(version),
+                "from": str(previous) if previous else None,
+            },
+        )
+    )
+    return tuple(tags)
 
 
 def _is_contention(output: str) -> bool:

@@ -1,0 +1,313 @@
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from champion import artifacts, output
+from champion.config import ModelConfig
+from champion.errors import ChampionError, RegistryError
+from champion.evaluation.models import Workspace, copy_hashed
+from champion.evaluation.report import read_report
+from champion.project import Project
+from champion.registry import ModelState
+from champion.release import bump as bumps
+from champion.render.escape import md
+
+
+@dataclass
+class Outcome:
+    model: str
+    released: bool
+    version: str = ""
+    tag: str = ""
+    previous: str = ""
+    bump: str = ""
+    reason: str = ""
+    note: str = ""
+    warnings: list[str] = field(default_factory=list)
+    github_release: str = ""
+
+
+@dataclass(frozen=True)
+class _Pull:
+    number: int | None = None
+    url: str | None = None
+    labels: tuple[str, ...] = ()
+
+
+def release(
+    project: Project,
+    models: list[str],
+    *,
+    ref: str = "HEAD",
+    push: bool = False,
+    promote: str | None = None,
+    bump: str = "auto",
+    report: str | None = None,
+    github_release: bool = False,
+    repo: str | None = None,
+    github_output: str | None = None,
+) -> int:
+    config = project.config
+    specs = (
+        [config.model(m) for m in models]
+        if models
+        else [config.models[m] for m in sorted(config.models)]
+    )
+    if promote:
+        config.check_stage(promote)
+    for spec in specs:
+        if spec.promote_to:
+            config.check_stage(spec.promote_to)
+    if github_release and not push:
+        raise ChampionError(
+            "--github-release needs --push: a GitHub Release is made on a pushed tag"
+        )
+    commit = project.registry.git.resolve_commit(ref)
+    given = read_report(report) if report else None
+    pull = _pull(project, commit, repo) if os.environ.get("GITHUB_TOKEN") else _Pull()
+    outcomes = []
+    for spec in specs:
+        outcome = _release_one(
+            project,
+            spec,
+            commit,
+            push=push,
+            promote=promote or spec.promote_to,
+            bump=bump,
+            report=given,
+            pull=pull,
+        )
+        if outcome.released and github_release:
+            outcome.github_release = _github_release(project, spec, outcome, repo)
+        outcomes.append(outcome)
+    _present(outcomes, github_output)
+    return 0
+
+
+def _pull(project: Project, commit: str, repo: str | None) -> _Pull:
+    from champion.github import client
+    from champion.github.pulls import pull_of_commit, repository
+
+    gh = client.connect()
+    found = pull_of_commit(gh, repository(repo), commit)
+    return _Pull(found.number, found.url, found.labels) if found else _Pull()
+
+
+def _release_one(
+    project: Project,
+    spec: ModelConfig,
+    commit: str,
+    *,
+    push: bool,
+    promote: str | None,
+    bump: str,
+    report: dict[str, Any] | None,
+    pull: _Pull,
+) -> Outcome:
+    registry = project.registry
+    if push:
+        registry.refresh(spec.name)
+    state = registry.state(spec.name)
+    existing = state.version_of_commit(commit)
+    if existing is not None:
+        return Outcome(
+            spec.name,
+            False,
+            str(existing.version),
+            existing.tag,
+            note=f"commit {commit[:12]} is already released as {existing.tag}: nothing to do",
+        )
+    artifact = artifacts.describe(project.root, spec.path, commit)
+    latest = state.latest
+    if (
+        latest is not None
+        and (latest.metadata.get("artifact") or {}).get("sha256") == artifact.sha256
+    ):
+        return Outcome(
+            spec.name,
+            False,
+            str(latest.version),
+            latest.tag,
+            note=f"{spec.path} is unchanged since {latest.tag} (same sha256): nothing to release",
+        )
+    label_source = f"pull request #{pull.number}" if pull.number else "the pull request"
+    evaluation = (
+        _evaluation(project, spec, commit, state, artifact.sha256, report)
+        if bump == "auto"
+        else None
+    )
+    decision = bumps.decide(
+        explicit=bump,
+        label=bumps.from_labels(pull.labels, label_source),
+        label_source=label_source,
+        trailer=bumps.from_trailers(registry.git.trailers(commit, bumps.TRAILER), commit),
+        suggestion=_suggestion(evaluation),
+    )
+    if decision.skip:
+        return Outcome(
+            spec.name, False, note=f"skipped: {decision.reason}", warnings=list(decision.warnings)
+        )
+    if artifact.tracked_by == "dvc" and push:
+        if registry.git.resolve_commit("HEAD") != commit:
+            raise ChampionError(
+                f"{spec.path} is tracked by DVC: check out {commit[:12]} before releasing it, so its "
+                "presence in the DVC remote can be checked"
+            )
+        artifacts.ensure_in_dvc_remote(project.root, spec.path)
+    metadata = _metadata(artifact.as_metadata(), evaluation, pull, decision)
+    try:
+        result = registry.register(
+            spec.name,
+            commit,
+            bump=decision.bump,
+            first_version=project.config.first_version,
+            bump_reason=decision.reason,
+            metadata=metadata,
+            promote=promote,
+            push=push,
+        )
+    except RegistryError:
+        # Another job may have released this very commit meanwhile: then there is nothing to do.
+        taken = registry.state(spec.name).version_of_commit(commit)
+        if taken is None:
+            raise
+        return Outcome(
+            spec.name,
+            False,
+            str(taken.version),
+            taken.tag,
+            note=f"commit {commit[:12]} was released as {taken.tag} meanwhile",
+        )
+    plan = result.plan
+    note = f"promoted to {promote}" if promote else ""
+    return Outcome(
+        spec.name,
+        True,
+        str(plan.version),
+        plan.tags[0].tag,
+        str(plan.previous) if plan.previous else "",
+        plan.bump or "initial",
+        decision.reason,
+        note,
+        list(decision.warnings),
+    )
+
+
+def _evaluation(
+    project: Project,
+    spec: ModelConfig,
+    commit: str,
+    state: ModelState,
+    sha256: str,
+    report: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """The report of the artifact at REF against the latest version: the one given when it is
+    about this very artifact, else a fresh evaluation when the model has evaluation data."""
+    if (
+        report is not None
+        and report.get("model") == spec.name
+        and report["candidate"]["sha256"] == sha256
+    ):
+        return report
+    if not (spec.sections.get("data") or spec.sections.get("format") == "metrics"):
+        return None
+    from champion.evaluation.run import evaluate
+
+    baseline = str(max(v.version for v in state.versions)) if state.versions else None
+    with Workspace() as ws:
+        candidate = project.root / spec.path
+        if not candidate.is_file() or artifacts.sha256_file(candidate) != sha256:
+            candidate = ws.path / Path(spec.path).name
+            with artifacts.open_at(project.root, spec.path, commit) as (stream, _):
+                copy_hashed(stream, candidate)
+        return evaluate(project, spec.name, candidate=str(candidate), baseline=baseline)
+
+
+def _suggestion(evaluation: dict[str, Any] | None) -> tuple[str, str] | None:
+    if evaluation is None:
+        return None
+    reasons = "; ".join(evaluation["signature"]["reasons"])
+    return evaluation["suggested"]["bump"], f"evaluation: {reasons}"
+
+
+def _metadata(
+    artifact: dict[str, Any],
+    evaluation: dict[str, Any] | None,
+    pull: _Pull,
+    decision: bumps.Decision,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"artifact": artifact, "bump_reasons": [decision.reason]}
+    if evaluation is not None:
+        meta["metrics"] = {
+            m["name"]: {"candidate": m["candidate"], "champion": m["champion"], "delta": m["delta"]}
+            for m in evaluation["metrics"]
+        }
+        meta["bump_reasons"] += evaluation["signature"]["reasons"]
+        if evaluation.get("data"):
+            meta["data"] = {
+                "path": evaluation["data"]["path"],
+                "sha256": evaluation["data"]["sha256"],
+            }
+        if evaluation["signature"].get("candidate"):
+            meta["signature"] = evaluation["signature"]["candidate"]
+        meta["libraries"] = evaluation.get("tool", {})
+        meta["evaluated_against"] = (evaluation.get("champion") or {}).get("version")
+    if pull.number:
+        meta["pull_request"] = {"number": pull.number, "url": pull.url}
+    return meta
+
+
+def _github_release(project: Project, spec: ModelConfig, outcome: Outcome, repo: str | None) -> str:
+    from champion.github import client
+    from champion.github.pulls import repository
+    from champion.github.releases import ensure_release
+    from champion.registry import Version
+    from champion.render.card import model_card
+
+    info = project.registry.state(spec.name).find(Version.parse(outcome.version))
+    assert info is not None
+    body = model_card(spec.name, spec.description, info.metadata)
+    gh = client.connect()
+    _, url = ensure_release(
+        gh, repository(repo), outcome.tag, f"{spec.name} v{outcome.version}", body
+    )
+    return url
+
+
+def _present(outcomes: list[Outcome], github_output: str | None) -> None:
+    lines = []
+    for o in outcomes:
+        for warning in o.warnings:
+            output.warn(warning)
+        if o.released:
+            text = f"released {o.model} {o.version} as {o.tag} ({o.bump}: {o.reason})"
+            if o.note:
+                text += f", {o.note}"
+            if o.github_release:
+                text += f"; GitHub Release {o.github_release}"
+        else:
+            text = f"{o.model}: {o.note}"
+        output.line(text)
+        lines.append(f"- {md(text, 1000)}")
+    output.append_step_summary("### champion release\n\n" + "\n".join(lines) + "\n")
+    values: dict[str, Any] = {
+        "releases": json.dumps({o.model: asdict(o) for o in outcomes}, sort_keys=True)
+    }
+    if len(outcomes) == 1:
+        o = outcomes[0]
+        values.update(
+            {
+                "version": o.version,
+                "tag": o.tag,
+                "previous-version": o.previous,
+                "bump": o.bump,
+                "released": "true" if o.released else "false",
+            }
+        )
+    else:
+        values["released"] = "true" if any(o.released for o in outcomes) else "false"
+    output.write_github_output(output.github_output_path(github_output), values)

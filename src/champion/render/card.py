@@ -1,0 +1,55 @@
+"""The model card of a GitHub Release, rendered from a version's tag metadata."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from champion.render.escape import md
+from champion.render.markdown import num
+
+
+@cache
+def _template() -> Any:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    text = (resources.files("champion") / "templates" / "release.md.j2").read_text(encoding="utf-8")
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False).from_string(text)
+
+
+def model_card(model: str, description: str, meta: dict[str, Any]) -> str:
+    artifact = meta.get("artifact") or {}
+    data = meta.get("data") or {}
+    pull = meta.get("pull_request") or {}
+    pull_text = ""
+    if isinstance(pull.get("number"), int) and str(pull.get("url", "")).startswith("https://"):
+        pull_text = f"[pull request #{pull['number']}]({pull['url']})"
+    metrics = [
+        {
+            "name": md(name),
+            "champion": num(v.get("champion")),
+            "candidate": num(v.get("candidate")),
+            "delta": num(v.get("delta"), True),
+        }
+        for name, v in sorted((meta.get("metrics") or {}).items())
+        if isinstance(v, dict)
+    ]
+    text = _template().render(
+        model=md(model),
+        version=md(meta.get("version", "")),
+        description=md(description or ""),
+        bump=md(meta.get("bump") or "initial"),
+        previous=md(meta.get("parent") or "none"),
+        reason=md(meta.get("bump_reason", "")),
+        pull=pull_text,
+        metrics=metrics,
+        artifact=f"{md(artifact.get('path', ''))} ({int(artifact.get('size', 0))} bytes, {md(artifact.get('tracked_by', ''))})",
+        sha256=md(artifact.get("sha256", "")),
+        data=f"{md(data.get('path', ''))}, sha256 `{md(str(data.get('sha256', ''))[:16])}`"
+        if data
+        else "not evaluated",
+        commit=md(meta.get("commit", "")),
+    )
+    return str(text).strip() + "\n"
