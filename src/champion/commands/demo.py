@@ -99,7 +99,8 @@ class _Demo:
         )
         self.git("commit", "-q", "-m", message, show=True)
         self.dvc("push", "-q")
-        self.git("push", "-q", "origin", "main", show=True)
+        branch = self.git("branch", "--show-current").strip()
+        self.git("push", "-q", "origin", branch, show=True)
 
     def verify_from_a_fresh_clone(self, version: str) -> None:
         """What a rollback relies on: any version's artifact comes back from the remotes alone."""
@@ -142,24 +143,23 @@ def demo(workdir: str | None = None) -> int:
         d.champion("register", MODEL, "-m", "logistic-regression baseline", "--push")
         d.champion("promote", MODEL, "0.1.0", "--stage", "prod", "--push")
 
-        d.step("train a second model, gate it, register it as a minor bump, promote it")
+        d.step("a pull request retrains the model; CI gates it against the live v0.1.0")
+        d.git("checkout", "-q", "-b", "retrain-forest", show=True)
         d.train_and_commit("forest", "Retrain as a random forest")
-        d.step("evaluate the new model (the candidate) against the live one (v0.1.0 in prod)")
         d.champion("evaluate", MODEL, "--out", str(d.workspace / "report.json"))
-        d.step("the sticky comment a pull request would get (champion summary renders it)")
+        d.step("the sticky comment the pull request gets (champion summary renders the same)")
         d.champion("summary", "--report", str(d.workspace / "report.json"))
-        d.champion("register", MODEL, "--bump", "minor", "-m", "random forest", "--push")
-        d.champion("promote", MODEL, "0.2.0", "--stage", "staging", "--push")
-        d.champion(
-            "promote",
-            MODEL,
-            "0.2.0",
-            "--stage",
-            "prod",
-            "--reason",
-            "forest beats logreg",
-            "--push",
+
+        d.step("merge the pull request (squash, with a Model-Bump trailer) and release it")
+        d.git("checkout", "-q", "main", show=True)
+        d.git("merge", "-q", "--squash", "retrain-forest", show=True)
+        d.git(
+            "commit", "-q", "-m", "Retrain as a random forest (#1)\n\nModel-Bump: minor", show=True
         )
+        d.dvc("checkout", "-q")
+        d.git("push", "-q", "origin", "main", show=True)
+        d.champion("release", MODEL, "--promote", "prod", "--push")
+        d.champion("promote", MODEL, "0.2.0", "--stage", "staging", "--push")
 
         d.step("what is live, and how it got there")
         d.champion("status")
