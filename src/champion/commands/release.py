@@ -2,17 +2,19 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from champion import artifacts, output
 from champion.config import ModelConfig
-from champion.errors import ChampionError, RegistryError
+from champion.errors import ChampionError, GitHubError, RegistryError
 from champion.evaluation.models import Workspace, copy_hashed
 from champion.evaluation.report import read_report
 from champion.project import Project
-from champion.registry import ModelState
+from champion.registry import ModelState, Registry, VersionInfo
 from champion.release import bump as bumps
 from champion.render.escape import md
 
@@ -68,36 +70,109 @@ def release(
         )
     commit = project.registry.git.resolve_commit(ref)
     given = read_report(report) if report else None
-    pull = _pull(project, commit, repo) if os.environ.get("GITHUB_TOKEN") else _Pull()
-    outcomes = []
-    for spec in specs:
-        outcome = _release_one(
+    # Labels need the API: a token and a repository (the Actions environment has both).
+    has_repo = bool(repo or os.environ.get("GITHUB_REPOSITORY"))
+    pull = _pull(project, commit, repo) if os.environ.get("GITHUB_TOKEN") and has_repo else _Pull()
+    # Every model is validated (artifact, bump, evaluation, DVC remote) before any tag is written:
+    # a failure on one model leaves the registry as it was for all of them.
+    prepared = [
+        _prepare(
             project,
             spec,
             commit,
             push=push,
             promote=promote or spec.promote_to,
-            bump=bump,
+            bump=_configured_bump(spec) if bump == "auto" else bump,
             report=given,
             pull=pull,
         )
-        if outcome.released and github_release:
-            outcome.github_release = _github_release(project, spec, outcome, repo)
-        outcomes.append(outcome)
+        for spec in specs
+    ]
+    outcomes = [
+        _write(project, item, push=push) if isinstance(item, _Pending) else item
+        for item in prepared
+    ]
+    # GitHub Releases come after every tag is pushed: a GitHub failure then stops no version, its
+    # outputs are still written, and a rerun makes the missing release.
+    failure: GitHubError | None = None
+    for spec, outcome in zip(specs, outcomes, strict=True):
+        if github_release and _wants_github_release(project, spec.name, outcome, commit):
+            try:
+                outcome.github_release = _github_release(project, spec, outcome, repo)
+            except GitHubError as e:
+                failure = e
+                break
     _present(outcomes, github_output)
+    if failure is not None:
+        raise failure
     return 0
+
+
+@contextmanager
+def _github(what: str, hint: str = "") -> Iterator[None]:
+    """GitHub's refusals and outages as a GitHubError naming what failed, never the token."""
+    from github import GithubException
+    from requests import RequestException
+
+    from champion.github import client
+
+    token = os.environ.get("GITHUB_TOKEN")
+    try:
+        yield
+    except GithubException as e:
+        message = e.data.get("message") if isinstance(e.data, dict) else None
+        detail = f"{e.status} {message[:300]}" if isinstance(message, str) else str(e.status)
+        raise GitHubError(client.scrub(f"{what} failed: {detail}{hint}", token)) from None
+    except RequestException as e:
+        raise GitHubError(
+            client.scrub(
+                f"{what} failed: GitHub's API at {client.api_url()} did not answer, retries "
+                f"included: {e}{hint}",
+                token,
+            )
+        ) from None
+
+
+def _configured_bump(spec: ModelConfig) -> str:
+    """`release.bump` in champion.yaml, for a model whose bump is always the same."""
+    value = (spec.sections.get("release") or {}).get("bump")
+    return value if isinstance(value, str) else "auto"
 
 
 def _pull(project: Project, commit: str, repo: str | None) -> _Pull:
     from champion.github import client
     from champion.github.pulls import pull_of_commit, repository
 
-    gh = client.connect()
-    found = pull_of_commit(gh, repository(repo), commit)
+    name = repository(repo)
+    with _github(f"looking up the pull request of commit {commit[:12]} in {name}"):
+        found = pull_of_commit(client.connect(), name, commit)
     return _Pull(found.number, found.url, found.labels) if found else _Pull()
 
 
-def _release_one(
+def _check_pushed(registry: Registry, model: str, info: VersionInfo) -> None:
+    """With --push, "nothing to do" must mean the remote has the version: one that only this
+    clone has (an earlier run without --push) is not silently left behind."""
+    remote = registry.state(model, remote=registry.remote)
+    if remote.find(info.version) is None:
+        raise RegistryError(
+            f"{info.tag} is in this clone but not on the remote {registry.remote!r} (an earlier "
+            f"release without --push?): push it (git push {registry.remote} {info.tag}) or "
+            f"delete it (git tag -d {info.tag}), then rerun"
+        )
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A model validated and ready to be registered."""
+
+    spec: ModelConfig
+    commit: str
+    decision: bumps.Decision
+    metadata: dict[str, Any]
+    promote: str | None
+
+
+def _prepare(
     project: Project,
     spec: ModelConfig,
     commit: str,
@@ -107,13 +182,15 @@ def _release_one(
     bump: str,
     report: dict[str, Any] | None,
     pull: _Pull,
-) -> Outcome:
+) -> Outcome | _Pending:
     registry = project.registry
     if push:
         registry.refresh(spec.name)
     state = registry.state(spec.name)
     existing = state.version_of_commit(commit)
     if existing is not None:
+        if push:
+            _check_pushed(registry, spec.name, existing)
         return Outcome(
             spec.name,
             False,
@@ -127,6 +204,8 @@ def _release_one(
         latest is not None
         and (latest.metadata.get("artifact") or {}).get("sha256") == artifact.sha256
     ):
+        if push:
+            _check_pushed(registry, spec.name, latest)
         return Outcome(
             spec.name,
             False,
@@ -159,6 +238,17 @@ def _release_one(
             )
         artifacts.ensure_in_dvc_remote(project.root, spec.path)
     metadata = _metadata(artifact.as_metadata(), evaluation, pull, decision)
+    return _Pending(spec, commit, decision, metadata, promote)
+
+
+def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
+    registry = project.registry
+    spec, commit, decision, promote = (
+        pending.spec,
+        pending.commit,
+        pending.decision,
+        pending.promote,
+    )
     try:
         result = registry.register(
             spec.name,
@@ -166,7 +256,7 @@ def _release_one(
             bump=decision.bump,
             first_version=project.config.first_version,
             bump_reason=decision.reason,
-            metadata=metadata,
+            metadata=pending.metadata,
             promote=promote,
             push=push,
         )
@@ -261,6 +351,18 @@ def _metadata(
     return meta
 
 
+def _wants_github_release(project: Project, model: str, outcome: Outcome, commit: str) -> bool:
+    """A new version gets its GitHub Release. So does the version a rerun finds on this very
+    commit (the remote has it: `_check_pushed`), so that a rerun converges when the first run
+    pushed the tag and then failed at GitHub."""
+    if outcome.released:
+        return True
+    if not outcome.tag:
+        return False
+    found = project.registry.state(model).version_of_commit(commit)
+    return found is not None and found.tag == outcome.tag
+
+
 def _github_release(project: Project, spec: ModelConfig, outcome: Outcome, repo: str | None) -> str:
     from champion.github import client
     from champion.github.pulls import repository
@@ -271,10 +373,15 @@ def _github_release(project: Project, spec: ModelConfig, outcome: Outcome, repo:
     info = project.registry.state(spec.name).find(Version.parse(outcome.version))
     assert info is not None
     body = model_card(spec.name, spec.description, info.metadata)
-    gh = client.connect()
-    _, url = ensure_release(
-        gh, repository(repo), outcome.tag, f"{spec.name} v{outcome.version}", body
-    )
+    name = repository(repo)
+    with _github(
+        f"creating the GitHub Release of {outcome.tag} in {name}",
+        ". The tag is pushed: give the job `permissions: contents: write` and rerun; the rerun "
+        "makes the missing release",
+    ):
+        _, url = ensure_release(
+            client.connect(), name, outcome.tag, f"{spec.name} v{outcome.version}", body
+        )
     return url
 
 
@@ -291,6 +398,8 @@ def _present(outcomes: list[Outcome], github_output: str | None) -> None:
                 text += f"; GitHub Release {o.github_release}"
         else:
             text = f"{o.model}: {o.note}"
+            if o.github_release:
+                text += f"; GitHub Release {o.github_release}"
         output.line(text)
         lines.append(f"- {md(text, 1000)}")
     output.append_step_summary("### champion release\n\n" + "\n".join(lines) + "\n")
