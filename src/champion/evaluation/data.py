@@ -85,7 +85,7 @@ def _kind(path: Path) -> str:
     suffixes = "".join(path.suffixes[-2:]).lower()
     if suffixes.endswith((".parquet", ".pq")):
         return "parquet"
-    if suffixes.endswith((".csv", ".csv.gz", ".tsv")):
+    if suffixes.endswith(".csv"):
         return "csv"
     raise DataError(f"evaluation data {path}: unsupported format; use a .csv or .parquet file")
 
@@ -146,13 +146,41 @@ class Reader:
             raise DataError(f"evaluation data {self.spec.display}: {e}") from e
 
     def _csv_batches(self) -> Iterator[pa.RecordBatch]:
-        hasher = _Hasher(self.spec.path)
-        hasher.start()
-        with pacsv.open_csv(self.spec.path, read_options=self._csv_options()) as reader:
-            for batch in reader:
-                if batch.num_rows:
-                    yield batch
-        self.sha256, self.size = hasher.result()
+        """Reads the file in blocks cut at line ends and parses each with pyarrow (on its
+        threads). Reading by hand, rather than with pyarrow's streaming reader, bounds memory to
+        one block however slowly the models predict (that reader reads ahead while they do), and
+        the same bytes feed the sha256, so the file is read once."""
+        digest = hashlib.sha256()
+        size = 0
+        names = [c.name for c in self.columns]
+        types: dict[str, pa.DataType] | None = None
+        with self.spec.path.open("rb") as f:
+            header = f.readline()
+            digest.update(header)
+            size += len(header)
+            carry = b""
+            while True:
+                block = f.read(self.chunk_bytes)
+                digest.update(block)
+                size += len(block)
+                data = carry + block
+                cut = data.rfind(b"\n") + 1 if block else len(data)
+                carry = data[cut:]
+                if cut:
+                    table = self._parse(data[:cut], names, types)
+                    types = types or {n: table.schema.field(n).type for n in names}
+                    yield from (b for b in table.to_batches() if b.num_rows)
+                if not block:
+                    break
+        self.sha256, self.size = digest.hexdigest(), size
+
+    def _parse(
+        self, data: bytes, names: list[str], types: dict[str, pa.DataType] | None
+    ) -> pa.Table:
+        read = pacsv.ReadOptions(column_names=names, block_size=max(1 << 20, len(data) // 4))
+        # The first block's types hold for every block, as they would for a whole-file read.
+        convert = pacsv.ConvertOptions(column_types=types) if types else None
+        return pacsv.read_csv(pa.py_buffer(data), read_options=read, convert_options=convert)
 
     def _parquet_batches(self) -> Iterator[pa.RecordBatch]:
         hasher = _Hasher(self.spec.path)
