@@ -149,6 +149,15 @@ def _pull(project: Project, commit: str, repo: str | None) -> _Pull:
     return _Pull(found.number, found.url, found.labels) if found else _Pull()
 
 
+def _not_released(
+    registry: Registry, spec: ModelConfig, info: VersionInfo, note: str, push: bool
+) -> Outcome:
+    """Nothing to write: an existing version stands (which, with --push, must be on the remote)."""
+    if push:
+        _check_pushed(registry, spec.name, info)
+    return Outcome(spec.name, False, str(info.version), info.tag, note=note)
+
+
 def _check_pushed(registry: Registry, model: str, info: VersionInfo) -> None:
     """With --push, "nothing to do" must mean the remote has the version: one that only this
     clone has (an earlier run without --push) is not silently left behind."""
@@ -189,30 +198,16 @@ def _prepare(
     state = registry.state(spec.name)
     existing = state.version_of_commit(commit)
     if existing is not None:
-        if push:
-            _check_pushed(registry, spec.name, existing)
-        return Outcome(
-            spec.name,
-            False,
-            str(existing.version),
-            existing.tag,
-            note=f"commit {commit[:12]} is already released as {existing.tag}: nothing to do",
-        )
+        note = f"commit {commit[:12]} is already released as {existing.tag}: nothing to do"
+        return _not_released(registry, spec, existing, note, push)
     artifact = artifacts.describe(project.root, spec.path, commit)
     latest = state.latest
     if (
         latest is not None
         and (latest.metadata.get("artifact") or {}).get("sha256") == artifact.sha256
     ):
-        if push:
-            _check_pushed(registry, spec.name, latest)
-        return Outcome(
-            spec.name,
-            False,
-            str(latest.version),
-            latest.tag,
-            note=f"{spec.path} is unchanged since {latest.tag} (same sha256): nothing to release",
-        )
+        note = f"{spec.path} is unchanged since {latest.tag} (same sha256): nothing to release"
+        return _not_released(registry, spec, latest, note, push)
     label_source = f"pull request #{pull.number}" if pull.number else "the pull request"
     evaluation = (
         _evaluation(project, spec, commit, state, artifact.sha256, report)
