@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from champion.registry.git import FOR_EACH_REF_FORMAT
+
 MODEL = "model07"  # the model every read is timed on
 OTHER_MODEL = "model00"  # the second model of the small repository
 STAGES = ("staging", "prod")
@@ -53,22 +55,8 @@ CHAMPION_VERSION = "0.1.0"  # the tool version the generated tags claim wrote th
 # prod is rolled back to the version live before, or left empty.
 P_STAGING, P_PROD, P_ROLLBACK, P_CLEAR = 0.2, 0.1, 0.03, 0.01
 
-# What champion reads per ref (src/champion/registry/git.py), for the git floor.
-REF_FORMAT = (
-    "%00".join(
-        (
-            "%(refname)",
-            "%(objecttype)",
-            "%(objectname)",
-            "%(*objectname)",
-            "%(taggerdate:unix)",
-            "%(taggername) %(taggeremail)",
-            "%(contents:subject)",
-            "%(contents:body)",
-        )
-    )
-    + "%00%00"
-)
+# What champion reads per ref, for the git floor: the very format its git edge uses.
+REF_FORMAT = FOR_EACH_REF_FORMAT
 
 
 class BenchError(Exception):

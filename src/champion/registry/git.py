@@ -21,7 +21,7 @@ _FIELDS = (
     "%(contents:subject)",
     "%(contents:body)",
 )
-_FORMAT = "%00".join(_FIELDS) + "%00%00"
+FOR_EACH_REF_FORMAT = "%00".join(_FIELDS) + "%00%00"
 
 # Used only when the repository has no identity configured (a bare CI runner); never overrides one.
 _FALLBACK_IDENTITY = {"name": "champion", "email": "champion@localhost"}
@@ -104,7 +104,7 @@ class Git:
         return proc.stdout.strip() or None
 
     def for_each_ref(self, patterns: Sequence[str]) -> list[RefRecord]:
-        out = self.run("for-each-ref", f"--format={_FORMAT}", *patterns).stdout
+        out = self.run("for-each-ref", f"--format={FOR_EACH_REF_FORMAT}", *patterns).stdout
         records = []
         for raw in out.split("\0\0\n"):
             if not raw:
