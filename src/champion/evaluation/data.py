@@ -111,7 +111,9 @@ class Reader:
             if self.kind == "parquet":
                 schema = pq.read_schema(self.spec.path)
             else:
-                with pacsv.open_csv(self.spec.path, read_options=self._csv_options()) as r:
+                # A small first block: the header and the types, without parsing 64 MiB.
+                sniff = pacsv.ReadOptions(block_size=1 << 20)
+                with pacsv.open_csv(self.spec.path, read_options=sniff) as r:
                     schema = r.schema
         except (pa.ArrowInvalid, OSError) as e:
             raise DataError(f"evaluation data {self.spec.display} cannot be read: {e}") from e
@@ -173,6 +175,8 @@ class Reader:
                 if not block:
                     break
         self.sha256, self.size = digest.hexdigest(), size
+        # Arrow's allocator keeps freed blocks resident; give them back before the statistics.
+        pa.default_memory_pool().release_unused()
 
     def _parse(
         self, data: bytes, names: list[str], types: dict[str, pa.DataType] | None
