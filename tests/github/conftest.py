@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,8 +7,7 @@ import pytest
 import responses
 
 from champion.cli import main
-from champion.github import client
-from testing.github import REPO, TOKEN, FakeGitHub
+from testing.github import FakeGitHub, actions_env
 from testing.models import save, train, write_eval
 from testing.repos import make_repo
 
@@ -61,15 +59,8 @@ def _cli(cwd: Path, *args: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _actions_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """A GitHub Actions job: a token, a repository; no event unless a test writes one. GitHub
-    calls never sleep (the same retries, without the waits)."""
-    for name in list(os.environ):
-        if name.startswith("GITHUB_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
-    monkeypatch.setattr(client, "PACE", client.FAST)
+def _actions_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    actions_env(monkeypatch)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ commit came from, and one GitHub Release per version with the model card as its 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,8 +15,7 @@ import pytest
 import responses
 from requests import PreparedRequest
 
-from champion.github import client
-from testing.github import REPO, TOKEN, pull_json, sent
+from testing.github import REPO, TOKEN, actions_env, pull_json, sent
 from testing.models import save, train, write_eval
 from testing.releases import (
     Capsys,
@@ -100,12 +98,7 @@ class FakeForge:
 
 @pytest.fixture(autouse=True)
 def _actions_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("GITHUB_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
-    monkeypatch.setattr(client, "PACE", client.FAST)
+    actions_env(monkeypatch)
 
 
 @pytest.fixture

@@ -9,11 +9,13 @@ comments are authored by `github-actions[bot]`, type Bot.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import responses
 from requests import PreparedRequest
 
@@ -274,3 +276,16 @@ def workflow_run_event(
         },
         "repository": {"full_name": REPO, "id": REPO_ID},
     }
+
+
+def actions_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GitHub Actions job: a token, a repository, no event unless a test writes one; GitHub
+    calls never sleep (the same retries, without the waits)."""
+    from champion.github import client
+
+    for name in list(os.environ):
+        if name.startswith("GITHUB_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+    monkeypatch.setattr(client, "PACE", client.FAST)
