@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,8 +50,12 @@ def _git_has(root: Path, commit: str, path: str) -> bool:
 
 
 @contextmanager
-def open_at(root: Path, path: str, commit: str) -> Iterator[tuple[IO[bytes], str]]:
-    """Yields a binary stream of the artifact at `commit` and "git" or "dvc"."""
+def open_at(
+    root: Path, path: str, commit: str, *, remote_only: bool = False
+) -> Iterator[tuple[IO[bytes], str]]:
+    """Yields a binary stream of the artifact at `commit` and "git" or "dvc". With `remote_only`,
+    a DVC-tracked artifact is read from the DVC remote even when the local cache holds it: that
+    proves others (a deploy job, a service) can fetch it."""
     if _git_has(root, commit, path):
         proc = subprocess.Popen(
             ["git", "cat-file", "blob", f"{commit}:{path}"], cwd=root, stdout=subprocess.PIPE
@@ -72,14 +77,22 @@ def open_at(root: Path, path: str, commit: str) -> Iterator[tuple[IO[bytes], str
     import dvc.api
     from dvc.exceptions import DvcException
 
-    try:
-        with dvc.api.open(path, repo=str(root), rev=commit, mode="rb") as stream:
-            yield stream, "dvc"
-    except (DvcException, FileNotFoundError, IsADirectoryError) as e:
-        raise ArtifactNotFound(
-            f"cannot read {path} at commit {commit[:12]} through DVC: {e}. It is in neither the "
-            "local DVC cache nor the DVC remote: run `dvc push` from the machine that built it"
-        ) from e
+    with tempfile.TemporaryDirectory(prefix="champion-dvc-cache-") as empty:
+        config = {"cache": {"dir": empty}} if remote_only else None
+        try:
+            with dvc.api.open(path, repo=str(root), rev=commit, mode="rb", config=config) as stream:
+                yield stream, "dvc"
+        except (DvcException, FileNotFoundError, IsADirectoryError) as e:
+            if remote_only:
+                raise ArtifactNotFound(
+                    f"cannot fetch {path} at commit {commit[:12]} from the DVC remote "
+                    f"({type(e).__name__}): it is gone from there or was never pushed; `dvc push` "
+                    "it from a machine that has it"
+                ) from e
+            raise ArtifactNotFound(
+                f"cannot read {path} at commit {commit[:12]} through DVC: {e}. It is in neither "
+                "the local DVC cache nor the DVC remote: run `dvc push` from the machine that built it"
+            ) from e
 
 
 def _dvc_tracks(root: Path, commit: str, path: str) -> bool:
@@ -94,10 +107,10 @@ def _dvc_tracks(root: Path, commit: str, path: str) -> bool:
     return proc.returncode == 0
 
 
-def describe(root: Path, path: str, commit: str) -> ArtifactInfo:
+def describe(root: Path, path: str, commit: str, *, remote_only: bool = False) -> ArtifactInfo:
     digest = hashlib.sha256()
     size = 0
-    with open_at(root, path, commit) as (stream, tracked_by):
+    with open_at(root, path, commit, remote_only=remote_only) as (stream, tracked_by):
         while chunk := stream.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
@@ -147,3 +160,84 @@ def ensure_in_dvc_remote(root: Path, path: str) -> str:
     if push.returncode != 0:
         raise ChampionError(f"dvc push {path} failed: {push.stderr.strip()[-500:]}")
     return "pushed to the DVC remote"
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """Where the DVC remote keeps an artifact's content, and whether it is there."""
+
+    md5: str
+    url: str
+    present: bool
+
+
+def dvc_remote_object(root: Path, path: str, commit: str) -> RemoteObject:
+    """The artifact's object in the default DVC remote, from the `.dvc` file or `dvc.lock` entry
+    at `commit` (read from git, so the working tree may be anywhere)."""
+    md5, legacy = _dvc_md5_at(root, commit, path)
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(root)) as repo:
+            odb = repo.cloud.get_remote_odb(hash_name="md5-dos2unix" if legacy else "md5")
+            where = odb.oid_to_path(md5)
+            return RemoteObject(md5, odb.fs.unstrip_protocol(where), bool(odb.fs.exists(where)))
+    except DvcException as e:
+        raise ChampionError(
+            f"cannot reach the DVC remote for {path}: {e}; configure a default remote "
+            "(dvc remote add -d NAME URL) and its credentials"
+        ) from e
+
+
+def push_to_dvc_remote(root: Path, path: str, commit: str) -> None:
+    """Pushes the artifact as it was at `commit` from the local DVC cache to the default remote."""
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(root)) as repo:
+            repo.push(targets=[path], revs=[commit], workspace=False)
+    except DvcException as e:
+        raise ChampionError(
+            f"cannot push {path} at {commit[:12]} to the DVC remote: {e}. It is not in this "
+            "machine's DVC cache either: `dvc push` it from the machine that built it"
+        ) from e
+
+
+def _dvc_md5_at(root: Path, commit: str, path: str) -> tuple[str, bool]:
+    import yaml
+
+    def show(file: str) -> Any:
+        proc = subprocess.run(
+            ["git", "cat-file", "blob", f"{commit}:{file}"], cwd=root, capture_output=True
+        )
+        return yaml.safe_load(proc.stdout) if proc.returncode == 0 else None
+
+    def pick(outs: Any, base: Path) -> tuple[str, bool] | None:
+        # DVC 2 wrote no `hash:` field; its objects live in the remote's legacy layout.
+        for out in outs or []:
+            if not isinstance(out, dict) or not isinstance(out.get("md5"), str):
+                continue
+            if (base / str(out.get("path", ""))).as_posix() == path:
+                return out["md5"], out.get("hash") != "md5"
+        return None
+
+    target = Path(path)
+    found = pick((show(f"{path}.dvc") or {}).get("outs"), target.parent)
+    if found is None:
+        # A pipeline output: look in the dvc.lock of each folder above it.
+        for folder in [*reversed(target.parents)]:
+            lock = show((folder / "dvc.lock").as_posix().removeprefix("./"))
+            if not isinstance(lock, dict):
+                continue
+            for stage in (lock.get("stages") or {}).values():
+                found = found or pick((stage or {}).get("outs"), folder)
+    if found is None:
+        raise ArtifactNotFound(
+            f"{path} is not tracked by DVC at commit {commit[:12]} (no {path}.dvc and no dvc.lock "
+            "output names it)"
+        )
+    return found

@@ -21,3 +21,9 @@ def actor() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary uid in a container
         return "unknown"
+
+
+def run_id() -> str | None:
+    """Stays the same when a run is re-run (the attempt changes), so a re-run can tell its own
+    earlier write apart from someone else's."""
+    return os.environ.get("GITHUB_RUN_ID") or None

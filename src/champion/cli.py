@@ -55,6 +55,15 @@ def _add_write_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_deploy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dispatch-workflow",
+        metavar="FILE",
+        help="after the change, dispatch this workflow (e.g. deploy.yml) with model, stage, version",
+    )
+    p.add_argument("--repo", metavar="OWNER/NAME", help="default: $GITHUB_REPOSITORY")
+
+
 def _add_read_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON (a stable shape, see README)")
     p.add_argument(
@@ -98,7 +107,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("version")
     p.add_argument("--stage", required=True)
     p.add_argument("--reason", default="", help="recorded in the tag's metadata")
+    _add_deploy_options(p)
     _add_write_options(p)
+
+    p = sub.add_parser(
+        "rollback", help="move a stage back to the version live before (or to --to VERSION)"
+    )
+    p.add_argument("model")
+    p.add_argument("--stage", help="default: gate_stage (prod)")
+    p.add_argument("--to", metavar="VERSION", help="default: the previous good version")
+    p.add_argument("--reason", required=True, help="why; recorded in the audit trail")
+    p.add_argument("--dry-run", action="store_true", help="check and show, write nothing")
+    _add_deploy_options(p)
+    _add_write_options(p)
+
+    p = sub.add_parser("publish", help="write the stage's pointer from the registry")
+    p.add_argument("model")
+    p.add_argument("--stage", help="default: gate_stage (prod)")
+    p.add_argument(
+        "--remote", default="origin", help="fetch the model's tags from it first (default: origin)"
+    )
+    p.add_argument("--github-output", metavar="FILE", help="default: $GITHUB_OUTPUT")
+
+    p = sub.add_parser("canary", help="let another version take a share of a stage's traffic")
+    canary = p.add_subparsers(dest="canary_action", metavar="ACTION", required=True)
+    c = canary.add_parser("start", help="make VERSION the canary of the stage")
+    c.add_argument("model")
+    c.add_argument("version")
+    c.add_argument("--weight", type=float, default=0.1, help="share of keys, 0..1 (default 0.1)")
+    c.add_argument("--reason", default="")
+    for action, text in (
+        ("promote", "make the canary the live version"),
+        ("abort", "stop the canary"),
+    ):
+        c2 = canary.add_parser(action, help=text)
+        c2.add_argument("model")
+        c2.add_argument("--reason", default="")
+    for c in canary.choices.values():
+        c.add_argument("--stage", help="default: gate_stage (prod)")
+        _add_deploy_options(c)
+        _add_write_options(c)
 
     p = sub.add_parser("unassign", help="take the live version out of a stage")
     p.add_argument("model")
@@ -150,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bump", default="auto", choices=["auto", "major", "minor", "patch"])
     p.add_argument("--report", metavar="PATH", help="an evaluation of this very artifact to reuse")
     p.add_argument("--github-release", action="store_true", help="one GitHub Release per version")
+    p.add_argument("--dispatch-workflow", metavar="FILE", help="then dispatch it (deploy.yml)")
     p.add_argument("--repo", metavar="OWNER/NAME", help="default: $GITHUB_REPOSITORY")
     _add_write_options(p)
 
@@ -243,6 +292,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             report=args.report,
             github_release=args.github_release,
             repo=args.repo,
+            dispatch_workflow=args.dispatch_workflow,
             github_output=args.github_output,
         )
     if args.command == "register":
@@ -268,6 +318,43 @@ def _dispatch(args: argparse.Namespace) -> int:
             stage=args.stage,
             reason=args.reason,
             push=args.push,
+            dispatch_workflow=args.dispatch_workflow,
+            repo=args.repo,
+            github_output=args.github_output,
+        )
+    if args.command == "rollback":
+        from champion.commands.rollback import rollback
+
+        return rollback(
+            project,
+            args.model,
+            reason=args.reason,
+            stage=args.stage,
+            to=args.to,
+            push=args.push,
+            dry_run=args.dry_run,
+            dispatch_workflow=args.dispatch_workflow,
+            repo=args.repo,
+            github_output=args.github_output,
+        )
+    if args.command == "publish":
+        from champion.commands.publish import publish
+
+        return publish(project, args.model, stage=args.stage, github_output=args.github_output)
+    if args.command == "canary":
+        from champion.commands.canary import canary
+
+        return canary(
+            project,
+            args.canary_action,
+            args.model,
+            version=getattr(args, "version", None),
+            weight=getattr(args, "weight", None),
+            stage=args.stage,
+            reason=args.reason,
+            push=args.push,
+            dispatch_workflow=args.dispatch_workflow,
+            repo=args.repo,
             github_output=args.github_output,
         )
     if args.command == "unassign":

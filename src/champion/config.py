@@ -22,6 +22,15 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 KeyPath = tuple[str | int, ...]
 
+_FORMAT_BY_SUFFIX = {
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".skops": "skops",
+    ".json": "metrics",
+    ".yaml": "metrics",
+    ".yml": "metrics",
+}
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -32,6 +41,19 @@ class ModelConfig:
     source: str = CONFIG_FILE  # the file that declared it
     # The sections later commands read (data, metrics, gate, release, pointer, ...), as validated.
     sections: Mapping[str, Any] = field(default_factory=dict)
+
+    def artifact_format(self, path: str | Path | None = None) -> str:
+        """The declared `format:`, else the one the artifact's suffix suggests (joblib when unsure)."""
+        fmt = self.sections.get("format")
+        if isinstance(fmt, str):
+            return fmt
+        suffix = Path(path if path is not None else self.path).suffix.lower()
+        return _FORMAT_BY_SUFFIX.get(suffix, "joblib")
+
+    @property
+    def pointer(self) -> str | None:
+        value = self.sections.get("pointer")
+        return value if isinstance(value, str) else None
 
     @property
     def promote_to(self) -> str | None:

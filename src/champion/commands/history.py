@@ -22,12 +22,16 @@ def history(
     for e in view["events"]:
         meta = e["metadata"]
         detail = meta.get("reason") or meta.get("message") or ""
+        event = e["event"]
         if meta.get("mark") == "rolled-back":
             detail = f"rolled back: {detail}".rstrip(": ")
+        elif meta.get("rollback"):
+            event = "rollback"
+            detail = f"from {meta.get('from')}: {detail}".rstrip(": ")
         rows.append(
             [
                 e["created_at"] or "-",
-                e["event"],
+                event,
                 e["version"] or "-",
                 e["stage"] or "",
                 e["tag"],

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from champion import output
+from champion.commands._deploy import after_stage_change, check_dispatch
 from champion.project import Project
 from champion.registry import Version
 
@@ -13,10 +14,13 @@ def promote(
     stage: str,
     reason: str = "",
     push: bool = False,
+    dispatch_workflow: str | None = None,
+    repo: str | None = None,
     github_output: str | None = None,
 ) -> int:
     spec = project.config.model(model)
     project.config.check_stage(stage)
+    check_dispatch(dispatch_workflow, repo)
     result = project.registry.assign(
         spec.name, Version.parse(version), stage, reason=reason, push=push
     )
@@ -29,6 +33,18 @@ def promote(
         output.line(
             f"promoted {spec.name} {plan.version} to {stage}{was}: {', '.join(result.written)}{where}"
         )
+    lines, values = after_stage_change(
+        project,
+        spec.name,
+        stage,
+        str(plan.version),
+        pushed=result.pushed,
+        changed=bool(plan.tags),
+        dispatch_workflow=dispatch_workflow,
+        repo=repo,
+    )
+    for text in lines:
+        output.line(text)
     output.write_github_output(
         output.github_output_path(github_output),
         {
@@ -37,6 +53,7 @@ def promote(
             "from": plan.previous or "",
             "to": plan.version,
             "tag": plan.tags[-1].tag if plan.tags else "",
+            **values,
         },
     )
     return 0

@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from champion import artifacts, output
+from champion.commands._deploy import after_stage_change, check_dispatch
 from champion.config import ModelConfig
 from champion.errors import ChampionError, GitHubError, RegistryError
 from champion.evaluation.models import Workspace, copy_hashed
@@ -51,6 +50,7 @@ def release(
     report: str | None = None,
     github_release: bool = False,
     repo: str | None = None,
+    dispatch_workflow: str | None = None,
     github_output: str | None = None,
 ) -> int:
     config = project.config
@@ -68,6 +68,7 @@ def release(
         raise ChampionError(
             "--github-release needs --push: a GitHub Release is made on a pushed tag"
         )
+    check_dispatch(dispatch_workflow, repo)
     commit = project.registry.git.resolve_commit(ref)
     given = read_report(report) if report else None
     # Labels need the API: a token and a repository (the Actions environment has both).
@@ -105,32 +106,38 @@ def release(
     _present(outcomes, github_output)
     if failure is not None:
         raise failure
+    for spec, outcome in zip(specs, outcomes, strict=True):
+        _deploy(project, spec, outcome, promote or spec.promote_to, push, dispatch_workflow, repo)
     return 0
 
 
-@contextmanager
-def _github(what: str, hint: str = "") -> Iterator[None]:
-    """GitHub's refusals and outages as a GitHubError naming what failed, never the token."""
-    from github import GithubException
-    from requests import RequestException
-
-    from champion.github import client
-
-    token = os.environ.get("GITHUB_TOKEN")
-    try:
-        yield
-    except GithubException as e:
-        message = e.data.get("message") if isinstance(e.data, dict) else None
-        detail = f"{e.status} {message[:300]}" if isinstance(message, str) else str(e.status)
-        raise GitHubError(client.scrub(f"{what} failed: {detail}{hint}", token)) from None
-    except RequestException as e:
-        raise GitHubError(
-            client.scrub(
-                f"{what} failed: GitHub's API at {client.api_url()} did not answer, retries "
-                f"included: {e}{hint}",
-                token,
-            )
-        ) from None
+def _deploy(
+    project: Project,
+    spec: ModelConfig,
+    outcome: Outcome,
+    stage: str | None,
+    push: bool,
+    dispatch_workflow: str | None,
+    repo: str | None,
+) -> None:
+    """Publishes the pointer of the stage the release promoted to (a re-run too, so it converges)."""
+    if not stage or not outcome.version:
+        return
+    live = project.registry.state(spec.name).live.get(stage)
+    if live is None or str(live.version) != outcome.version:
+        return
+    lines, _ = after_stage_change(
+        project,
+        spec.name,
+        stage,
+        outcome.version,
+        pushed=push,
+        changed=outcome.released,
+        dispatch_workflow=dispatch_workflow,
+        repo=repo,
+    )
+    for text in lines:
+        output.line(text)
 
 
 def _configured_bump(spec: ModelConfig) -> str:
@@ -144,7 +151,7 @@ def _pull(project: Project, commit: str, repo: str | None) -> _Pull:
     from champion.github.pulls import pull_of_commit, repository
 
     name = repository(repo)
-    with _github(f"looking up the pull request of commit {commit[:12]} in {name}"):
+    with client.guarded(f"looking up the pull request of commit {commit[:12]} in {name}"):
         found = pull_of_commit(client.connect(), name, commit)
     return _Pull(found.number, found.url, found.labels) if found else _Pull()
 
@@ -369,7 +376,7 @@ def _github_release(project: Project, spec: ModelConfig, outcome: Outcome, repo:
     assert info is not None
     body = model_card(spec.name, spec.description, info.metadata)
     name = repository(repo)
-    with _github(
+    with client.guarded(
         f"creating the GitHub Release of {outcome.tag} in {name}",
         ". The tag is pushed: give the job `permissions: contents: write` and rerun; the rerun "
         "makes the missing release",

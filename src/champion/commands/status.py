@@ -22,11 +22,14 @@ def status(
         output.line("no models declared in champion.yaml")
         return 0
     stages = list(config.stages)
+    # Canary stages (prod-canary) and others the tags name show up as columns too.
+    stages += sorted({s for item in view["models"] for s in item["stages"]} - set(stages))
     rows = []
     for item in view["models"]:
         cells = [item["model"], item["latest"] or "-"]
         cells += [(item["stages"].get(s) or {}).get("version") or "-" for s in stages]
+        cells.append(", ".join(item["rolled_back"]) or "-")
         rows.append(cells)
-    for text in output.table(rows, ["model", "latest", *stages]):
+    for text in output.table(rows, ["model", "latest", *stages, "rolled back"]):
         output.line(text)
     return 0

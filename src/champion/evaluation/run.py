@@ -55,18 +55,7 @@ class Stats:
 
 
 def _format_of(model: ModelConfig, candidate: Path) -> str:
-    fmt = model.sections.get("format")
-    if isinstance(fmt, str):
-        return fmt
-    suffix = candidate.suffix.lower()
-    return {
-        ".pkl": "pickle",
-        ".pickle": "pickle",
-        ".skops": "skops",
-        ".json": "metrics",
-        ".yaml": "metrics",
-        ".yml": "metrics",
-    }.get(suffix, "joblib")
+    return model.artifact_format(candidate)
 
 
 def _stats(model: ModelConfig) -> Stats:

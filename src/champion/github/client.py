@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -154,3 +156,26 @@ class _Redact(logging.Filter):
 _REDACT = _Redact()
 for _name in ("github.Requester", "github.GithubRetry"):  # filters do not pass to child loggers
     logging.getLogger(_name).addFilter(_REDACT)
+
+
+@contextmanager
+def guarded(what: str, hint: str = "") -> Iterator[None]:
+    """GitHub's refusals and outages as a GitHubError naming what failed, never the token."""
+    from github import GithubException
+    from requests import RequestException
+
+    token = os.environ.get("GITHUB_TOKEN")
+    try:
+        yield
+    except GithubException as e:
+        message = e.data.get("message") if isinstance(e.data, dict) else None
+        detail = f"{e.status} {message[:300]}" if isinstance(message, str) else str(e.status)
+        raise GitHubError(scrub(f"{what} failed: {detail}{hint}", token)) from None
+    except RequestException as e:
+        raise GitHubError(
+            scrub(
+                f"{what} failed: GitHub's API at {api_url()} did not answer, retries "
+                f"included: {e}{hint}",
+                token,
+            )
+        ) from None

@@ -9,7 +9,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,20 @@ from champion import ci
 from champion._version import __version__
 from champion.errors import GitError, PushRejected, RegistryError
 from champion.registry.git import Git, RefRecord
-from champion.registry.state import ModelState, VersionInfo, build_state
+from champion.registry.state import (
+    Live,
+    ModelState,
+    VersionInfo,
+    build_state,
+    canary_weight,
+    rollback_target,
+)
 from champion.registry.tags import (
     FIRST_VERSION,
     Action,
     TagName,
     Version,
+    canary_stage,
     format_tag,
     model_in_tag,
     ref_patterns,
@@ -261,6 +269,150 @@ class Registry:
 
         return self._write(model, plan, push)
 
+    def rollback(
+        self,
+        model: str,
+        stage: str,
+        *,
+        reason: str,
+        to: Version | None = None,
+        verify: Callable[[VersionInfo], None] | None = None,
+        push: bool = False,
+        dry_run: bool = False,
+    ) -> WriteResult:
+        """Moves `stage` back to the version live before the current one (or to `to`): unassigns
+        the current version, marked rolled back, and assigns the target, in one atomic push.
+        `verify` checks the target's artifact before anything is written. A re-run of the same CI
+        run finds its own rollback and does nothing, so it never goes one version further back."""
+        if not reason.strip():
+            raise RegistryError(
+                "a rollback needs a reason (--reason TEXT): it goes into the audit trail"
+            )
+        verified: set[Version] = set()
+        run = ci.run_id()
+
+        def plan(state: ModelState) -> Plan:
+            current = state.live.get(stage)
+            done = _rollback_of_run(state, stage, run)
+            if done is not None:
+                return Plan(
+                    done.version,
+                    stage=stage,
+                    previous=done.previous,
+                    note=f"already rolled back by this run ({done.tag})",
+                )
+            if current is None:
+                raise RegistryError(
+                    f"no version of {model} is live in {stage}: nothing to roll back; promote one "
+                    f"instead (champion promote {model} VERSION --stage {stage})"
+                )
+            if to is not None:
+                target = _active(state, to)
+                if to == current.version:
+                    raise RegistryError(
+                        f"{model} {to} is already the live version in {stage}: name another "
+                        "version with --to, or leave --to out to go back to the previous one"
+                    )
+            else:
+                found = rollback_target(state, stage)
+                if found is None:
+                    raise RegistryError(
+                        f"no version of {model} was live in {stage} before {current.version} that was "
+                        "not since rolled back or deregistered: name one with --to VERSION"
+                    )
+                target = found
+            if verify is not None and target.version not in verified:
+                verify(target)
+                verified.add(target.version)
+            base = {**_context(), "reason": reason}
+            tags = _assign_tags(
+                state,
+                model,
+                target.version,
+                target.commit,
+                stage,
+                base,
+                unassign_extra={"mark": "rolled-back"},
+                assign_extra={"rollback": True, "to": str(target.version)},
+            )
+            return Plan(target.version, tags=tags, stage=stage, previous=current.version)
+
+        return self._write(model, plan, push, dry_run=dry_run)
+
+    # --- canaries: the stage `S-canary` holds the version that takes a share of S's traffic -----
+
+    def canary_start(
+        self,
+        model: str,
+        stage: str,
+        version: Version,
+        weight: float,
+        *,
+        reason: str = "",
+        push: bool = False,
+    ) -> WriteResult:
+        trial = canary_stage(stage)
+
+        def plan(state: ModelState) -> Plan:
+            target = _active(state, version)
+            live = state.live.get(stage)
+            if live is not None and live.version == version:
+                raise RegistryError(
+                    f"{model} {version} is already live in {stage}: a canary is another version"
+                )
+            current = state.live.get(trial)
+            same = current is not None and current.version == version
+            if same and current is not None and canary_weight(state, current.tag) == weight:
+                return Plan(version, stage=trial, note=f"already the canary of {stage}")
+            base = {**_context(), "canary": {"stage": stage, "weight": weight}}
+            if reason:
+                base["reason"] = reason
+            # A new weight for the same version: assign it again, with nothing to unassign.
+            view = replace(state, live={}) if same else state
+            tags = _assign_tags(view, model, version, target.commit, trial, base)
+            return Plan(
+                version, tags=tags, stage=trial, previous=current.version if current else None
+            )
+
+        return self._write(model, plan, push)
+
+    def canary_promote(self, model: str, stage: str, *, push: bool = False) -> WriteResult:
+        """The canary becomes the live version of `stage`, and the canary slot empties, at once."""
+        trial = canary_stage(stage)
+
+        def plan(state: ModelState) -> Plan:
+            current = state.live.get(trial)
+            if current is None:
+                raise RegistryError(f"{model} has no canary in {stage}: start one first")
+            info = _active(state, current.version)
+            base = {**_context(), "canary_promoted": True}
+            tags = _assign_tags(state, model, current.version, info.commit, stage, base)
+            counter = state.max_counter + len(tags) + 1
+            tags += (_unassign_tag(model, trial, current, counter, base),)
+            live = state.live.get(stage)
+            return Plan(
+                current.version, tags=tags, stage=stage, previous=live.version if live else None
+            )
+
+        return self._write(model, plan, push)
+
+    def canary_abort(
+        self, model: str, stage: str, *, reason: str = "", push: bool = False
+    ) -> WriteResult:
+        trial = canary_stage(stage)
+
+        def plan(state: ModelState) -> Plan:
+            current = state.live.get(trial)
+            if current is None:
+                raise RegistryError(f"{model} has no canary in {stage}: nothing to abort")
+            base = {**_context(), "mark": "canary-aborted"}
+            if reason:
+                base["reason"] = reason
+            tag = _unassign_tag(model, trial, current, state.max_counter + 1, base)
+            return Plan(current.version, tags=(tag,), stage=trial, previous=current.version)
+
+        return self._write(model, plan, push)
+
     def deregister(
         self, model: str, version: Version, *, reason: str = "", push: bool = False
     ) -> WriteResult:
@@ -297,14 +449,21 @@ class Registry:
 
     # --- the write loop ------------------------------------------------------------------------
 
-    def _write(self, model: str, plan: Callable[[ModelState], Plan], push: bool) -> WriteResult:
+    def _write(
+        self,
+        model: str,
+        plan: Callable[[ModelState], Plan],
+        push: bool,
+        *,
+        dry_run: bool = False,
+    ) -> WriteResult:
         patterns = ref_patterns(model)
         if push:
             self.refresh(model)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             state = self.state(model)
             planned = plan(state)  # validates; raises before anything is written
-            if not planned.tags:
+            if dry_run or not planned.tags:
                 return WriteResult(model, planned, pushed=push, attempts=attempt)
             names = [t.tag for t in planned.tags]
             first = _next_tag_time(state)
@@ -347,7 +506,15 @@ def _next_tag_time(state: ModelState) -> int:
 
 
 def _assign_tags(
-    state: ModelState, model: str, version: Version, commit: str, stage: str, base: dict[str, Any]
+    state: ModelState,
+    model: str,
+    version: Version,
+    commit: str,
+    stage: str,
+    base: dict[str, Any],
+    *,
+    unassign_extra: dict[str, Any] | None = None,
+    assign_extra: dict[str, Any] | None = None,
 ) -> tuple[NewTag, ...]:
     """A stage holds one live version: unassign the current one (if any), then assign."""
     current = state.live.get(stage)
@@ -367,6 +534,7 @@ def _assign_tags(
                     "stage": stage,
                     "version": str(current.version),
                     "replaced_by": str(version),
+                    **(unassign_extra or {}),
                 },
             )
         )
@@ -384,10 +552,28 @@ def _assign_tags(
                 "stage": stage,
                 "version": str(version),
                 "from": str(previous) if previous else None,
+                **(assign_extra or {}),
             },
         )
     )
     return tuple(tags)
+
+
+def _unassign_tag(
+    model: str, stage: str, current: Live, counter: int, base: dict[str, Any]
+) -> NewTag:
+    return NewTag(
+        TagName(model, Action.UNASSIGN, stage=stage, counter=counter),
+        current.commit,
+        f"Unassign {model} {current.version.tag_form} from {stage}",
+        {
+            **base,
+            "event": "unassign",
+            "model": model,
+            "stage": stage,
+            "version": str(current.version),
+        },
+    )
 
 
 def _is_contention(output: str) -> bool:
@@ -420,4 +606,33 @@ def _context() -> dict[str, Any]:
     url = ci.run_url()
     if url:
         ctx["run_url"] = url
+    run = ci.run_id()
+    if run:
+        ctx["run_id"] = run
     return ctx
+
+
+@dataclass(frozen=True)
+class _DoneRollback:
+    tag: str
+    version: Version
+    previous: Version | None
+
+
+def _rollback_of_run(state: ModelState, stage: str, run: str | None) -> _DoneRollback | None:
+    """The stage's latest event, if it is a rollback this very run wrote (a re-run's view)."""
+    if not run:
+        return None
+    events = [e for e in state.history if e.name.stage == stage and e.counter is not None]
+    if not events:
+        return None
+    last = events[-1]
+    meta = last.metadata
+    if last.action is not Action.ASSIGN or not meta.get("rollback") or meta.get("run_id") != run:
+        return None
+    was = meta.get("from")
+    return _DoneRollback(
+        last.tag,
+        last.version or Version.parse(str(meta.get("version"))),
+        Version.parse(was) if isinstance(was, str) else None,
+    )

@@ -268,3 +268,48 @@ def build_state(model: str, refs: Iterable[RefRecord]) -> ModelState:
         for v, e in sorted(registered.items(), key=lambda item: item[0])
     )
     return ModelState(model, versions, tuple(history), live, tuple(warnings))
+
+
+def stage_timeline(history: Iterable[Event], stage: str) -> list[tuple[Event, Version | None]]:
+    """The live version of `stage` right after each of its events, in order (the one rule,
+    replayed)."""
+    assigns: list[tuple[int, Version]] = []
+    last_unassign: dict[Version, int] = {}
+    timeline: list[tuple[Event, Version | None]] = []
+    for event in history:
+        version = event.version
+        if event.name.stage != stage or event.counter is None or version is None:
+            continue
+        if event.action is Action.ASSIGN:
+            assigns.append((event.counter, version))
+        elif event.action is Action.UNASSIGN:
+            last_unassign[version] = max(last_unassign.get(version, 0), event.counter)
+        live = next(
+            (v for c, v in sorted(assigns, reverse=True) if last_unassign.get(v, 0) < c), None
+        )
+        timeline.append((event, live))
+    return timeline
+
+
+def rollback_target(state: ModelState, stage: str) -> VersionInfo | None:
+    """The version live in `stage` before the current one, skipping versions that were ever
+    rolled back or deregistered (and the current one): a second rollback goes further back."""
+    current = state.live.get(stage)
+    for _, version in reversed(stage_timeline(state.history, stage)):
+        if version is None or (current is not None and version == current.version):
+            continue
+        info = state.find(version)
+        if info is not None and not info.deregistered and not info.rolled_back:
+            return info
+    return None
+
+
+def canary_weight(state: ModelState, tag: str) -> float | None:
+    """The share of traffic the canary assign `tag` asked for (recorded in its metadata)."""
+    for e in state.history:
+        if e.tag == tag:
+            weight = (e.metadata.get("canary") or {}).get("weight")
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+                return None
+            return float(weight) if 0 <= weight <= 1 else None
+    return None

@@ -194,3 +194,12 @@ def format_tag(tag: TagName) -> str:
         raise ValueError("a version event needs a version")
     cancel = "!" if tag.action is Action.DEREGISTER else ""
     return f"{model}@{tag.version.tag_form}{cancel}{suffix}"
+
+
+CANARY_SUFFIX = "-canary"
+
+
+def canary_stage(stage: str) -> str:
+    """The stage that holds `stage`'s canary: `prod-canary`. A stage like any other for GTO and DVC,
+    so their readers show the canary too."""
+    return f"{stage}{CANARY_SUFFIX}"

@@ -63,6 +63,7 @@ def model_status(state: ModelState, stages: list[str]) -> dict[str, Any]:
         "latest": str(latest.version) if latest else None,
         "versions": sum(1 for v in state.versions if not v.deregistered),
         "stages": {s: live_view(state.live.get(s)) for s in all_stages},
+        "rolled_back": [str(v.version) for v in state.versions if v.rolled_back],
     }
 
 

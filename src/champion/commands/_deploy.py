@@ -1,0 +1,76 @@
+"""What follows a change of a stage's live version (promote, release --promote, rollback, canary):
+publish the pointer when the model has one, and dispatch the deploy workflow when asked."""
+
+from __future__ import annotations
+
+from champion.pointer import Pointer
+from champion.project import Project
+
+
+def after_stage_change(
+    project: Project,
+    model: str,
+    stage: str,
+    version: str,
+    *,
+    pushed: bool,
+    changed: bool = True,
+    dispatch_workflow: str | None = None,
+    repo: str | None = None,
+    ref: str | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """Returns lines to show and outputs to set. Publishing is idempotent, so a re-run that wrote
+    no tag still converges the pointer; the deploy workflow is dispatched only when the stage
+    `changed`, so a re-run does not deploy again."""
+    spec = project.config.model(model)
+    lines: list[str] = []
+    values: dict[str, str] = {}
+    if spec.pointer is not None:
+        has_remote = project.registry.git.remote_exists(project.registry.remote)
+        if pushed or not has_remote:
+            from champion.publish import publish
+
+            done = publish(project, spec.name, stage, fetch=pushed)
+            lines.append(published_line(done.outcome, done.url, done.pointer.version, done.there))
+            values["pointer-url"] = done.url
+        else:
+            lines.append(
+                f"pointer {spec.pointer} not published: the tags are only local; push them "
+                "(--push), then run champion publish"
+            )
+    if dispatch_workflow and changed:
+        from champion.github import client
+        from champion.github.dispatch import dispatch_workflow as dispatch
+        from champion.github.pulls import repository
+
+        name = repository(repo)
+        with client.guarded(f"dispatching {dispatch_workflow} in {name}"):
+            used = dispatch(
+                client.connect(),
+                name,
+                dispatch_workflow,
+                ref,
+                {"model": spec.name, "stage": stage, "version": version},
+            )
+        lines.append(f"dispatched {dispatch_workflow} on {used} ({spec.name} {version} in {stage})")
+        values["dispatched"] = dispatch_workflow
+    return lines, values
+
+
+def check_dispatch(dispatch_workflow: str | None, repo: str | None) -> None:
+    """Fails before anything is written when the dispatch could not happen afterwards."""
+    if dispatch_workflow:
+        from champion.github import client
+        from champion.github.pulls import repository
+
+        repository(repo)
+        client.token_from_env()
+
+
+def published_line(outcome: str, url: str, version: str, there: Pointer | None) -> str:
+    if outcome == "written":
+        return f"pointer {url} now names {version}"
+    if outcome == "unchanged":
+        return f"pointer {url} already names {version}"
+    counter = there.counter if there is not None else "?"
+    return f"pointer {url} left as is: it holds a newer view (counter {counter})"

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import math
+
+from champion import output
+from champion.commands._deploy import after_stage_change, check_dispatch
+from champion.errors import ChampionError
+from champion.project import Project
+from champion.registry import Version
+from champion.registry.registry import WriteResult
+
+
+def canary(
+    project: Project,
+    action: str,
+    model: str,
+    *,
+    version: str | None = None,
+    weight: float | None = None,
+    stage: str | None = None,
+    reason: str = "",
+    push: bool = False,
+    dispatch_workflow: str | None = None,
+    repo: str | None = None,
+    github_output: str | None = None,
+) -> int:
+    spec = project.config.model(model)
+    stage = stage or project.config.gate_stage
+    project.config.check_stage(stage)
+    check_dispatch(dispatch_workflow, repo)
+    registry = project.registry
+    result: WriteResult
+    if action == "start":
+        if version is None:
+            raise ChampionError("champion canary start needs the VERSION to try")
+        share = 0.1 if weight is None else weight
+        if not math.isfinite(share) or not 0 < share < 1:
+            raise ChampionError(
+                f"--weight {weight} is not a share of traffic: use a number between 0 and 1, "
+                "e.g. 0.1 for 10%"
+            )
+        result = registry.canary_start(
+            spec.name, stage, Version.parse(version), share, reason=reason, push=push
+        )
+        done = f"{spec.name} {result.version} is the canary of {stage} ({share:.0%} of the keys)"
+    elif action == "promote":
+        result = registry.canary_promote(spec.name, stage, push=push)
+        done = f"promoted the canary {spec.name} {result.version} to {stage}"
+    else:
+        result = registry.canary_abort(spec.name, stage, reason=reason, push=push)
+        done = f"aborted the canary {spec.name} {result.version} of {stage}"
+    plan = result.plan
+    if plan.tags:
+        where = f", pushed to {result.remote}" if result.pushed else ""
+        output.line(f"{done}: {', '.join(result.written)}{where}")
+    else:
+        output.line(f"{spec.name} {plan.version}: {plan.note}; nothing to do")
+    live = registry.state(spec.name).live.get(stage)
+    lines, values = (
+        after_stage_change(
+            project,
+            spec.name,
+            stage,
+            str(live.version) if live else "",
+            pushed=result.pushed,
+            changed=bool(plan.tags),
+            dispatch_workflow=dispatch_workflow if live else None,
+            repo=repo,
+        )
+        if live
+        else ([], {})
+    )
+    for text in lines:
+        output.line(text)
+    output.write_github_output(
+        output.github_output_path(github_output),
+        {
+            "version": str(plan.version),
+            "stage": stage,
+            "tag": result.written[-1] if result.written else "",
+            **values,
+        },
+    )
+    return 0

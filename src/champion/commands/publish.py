@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from champion import output
+from champion.commands._deploy import published_line
+from champion.project import Project
+from champion.publish import publish as publish_pointer
+
+
+def publish(
+    project: Project,
+    model: str,
+    *,
+    stage: str | None = None,
+    github_output: str | None = None,
+) -> int:
+    spec = project.config.model(model)
+    stage = stage or project.config.gate_stage
+    project.config.check_stage(stage)
+    done = publish_pointer(project, spec.name, stage)
+    output.line(published_line(done.outcome, done.url, done.pointer.version, done.there))
+    if done.pointer.canary is not None:
+        c = done.pointer.canary
+        output.line(f"canary {c.version} takes {c.weight:.0%} of the keys")
+    output.write_github_output(
+        output.github_output_path(github_output),
+        {
+            "version": done.pointer.version,
+            "stage": stage,
+            "pointer-url": done.url,
+            "published": done.outcome,
+        },
+    )
+    return 0

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from typing import Any
+
+from champion import artifacts, output
+from champion.commands._deploy import after_stage_change, check_dispatch
+from champion.errors import ChampionError
+from champion.project import Project
+from champion.registry import Version
+from champion.registry.state import VersionInfo
+
+
+def rollback(
+    project: Project,
+    model: str,
+    *,
+    reason: str,
+    stage: str | None = None,
+    to: str | None = None,
+    push: bool = False,
+    dry_run: bool = False,
+    dispatch_workflow: str | None = None,
+    repo: str | None = None,
+    github_output: str | None = None,
+) -> int:
+    spec = project.config.model(model)
+    stage = stage or project.config.gate_stage
+    project.config.check_stage(stage)
+    target = Version.parse(to) if to else None
+    check_dispatch(dispatch_workflow, repo)
+
+    def verify(info: VersionInfo) -> None:
+        """The target's artifact must be fetchable by others and be the one its tag recorded."""
+        meta = info.metadata.get("artifact")
+        if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
+            raise ChampionError(
+                f"{info.tag} records no artifact sha256 (registered by another tool?): champion "
+                "cannot check what it would serve; roll back to a version registered by champion "
+                "(--to VERSION)"
+            )
+        path = str(meta.get("path") or spec.path)
+        found = artifacts.describe(project.root, path, info.commit, remote_only=True)
+        if found.sha256 != meta["sha256"]:
+            raise ChampionError(
+                f"{path} of {info.tag} has sha256 {found.sha256}, but its tag recorded "
+                f"{meta['sha256']}: refusing to roll back to it; pick another version with --to"
+            )
+
+    result = project.registry.rollback(
+        spec.name, stage, reason=reason, to=target, verify=verify, push=push, dry_run=dry_run
+    )
+    plan = result.plan
+    was, now = str(plan.previous or ""), str(plan.version)
+    values: dict[str, Any] = {"stage": stage, "from": was, "to": now, "version": now}
+    if dry_run:
+        tags = ", ".join(t.tag for t in plan.tags) or "nothing"
+        output.line(
+            f"dry run: would roll {spec.name} in {stage} back from {was} to {now} "
+            f"(artifact checked): {tags}"
+        )
+        values["tag"] = plan.tags[-1].tag if plan.tags else ""
+    else:
+        if plan.tags:
+            where = f", pushed to {result.remote}" if result.pushed else ""
+            output.line(
+                f"rolled {spec.name} in {stage} back from {was} to {now}: "
+                f"{', '.join(result.written)}{where}"
+            )
+        else:
+            output.line(f"{spec.name} in {stage}: {plan.note}; nothing to do")
+        values["tag"] = result.written[-1] if result.written else ""
+        lines, extra = after_stage_change(
+            project,
+            spec.name,
+            stage,
+            now,
+            pushed=result.pushed,
+            changed=bool(plan.tags),
+            dispatch_workflow=dispatch_workflow,
+            repo=repo,
+        )
+        for text in lines:
+            output.line(text)
+        values.update(extra)
+        output.append_step_summary(
+            f"### champion rollback\n\n{spec.name} in {stage}: {was or '-'} → {now}\n\n"
+            + "".join(f"- {text}\n" for text in lines)
+        )
+    output.write_github_output(output.github_output_path(github_output), values)
+    return 0

@@ -1,0 +1,199 @@
+"""The pointer: a small JSON file per model and stage that tells a service what to serve.
+
+It is a view of the tags, never the source of truth: `champion publish` writes it from the
+registry, and `champion.runtime.LiveModel` reads it. Its `counter` is the highest counter among the
+stage's events, so a pointer written from an older view of the registry never replaces a newer one.
+
+    {"schema": 1, "model": "churn", "stage": "prod", "version": "1.4.0", "tag": "churn#prod#7",
+     "commit": "<sha>", "counter": 7, "updated_at": "2026-11-22T10:00:00Z",
+     "artifact": {"path": "models/churn.joblib", "sha256": "...", "size": 1234,
+                  "url": "s3://bucket/dvc/files/md5/ab/cdef...", "format": "joblib"},
+     "canary": null | {"version": "1.5.0", "weight": 0.1, "tag": ..., "commit": ..., "artifact": {...}}}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from champion.errors import ChampionError
+from champion.store import Store, Stored
+
+SCHEMA = 1
+MAX_BYTES = 64 * 1024  # a pointer is a few hundred bytes; anything bigger is not one
+MAX_ATTEMPTS = 8
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+Outcome = Literal["written", "unchanged", "newer-there"]
+
+
+class PointerError(ChampionError):
+    pass
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    path: str
+    sha256: str
+    size: int
+    url: str
+    format: str = "joblib"
+
+
+@dataclass(frozen=True)
+class Canary:
+    version: str
+    weight: float
+    tag: str
+    commit: str
+    artifact: ArtifactRef
+
+
+@dataclass(frozen=True)
+class Pointer:
+    model: str
+    stage: str
+    version: str
+    tag: str
+    commit: str
+    artifact: ArtifactRef
+    counter: int
+    updated_at: str
+    canary: Canary | None = None
+
+    def to_json(self) -> bytes:
+        return (
+            json.dumps({"schema": SCHEMA, **asdict(self)}, sort_keys=True, indent=2) + "\n"
+        ).encode()
+
+    def same_target(self, other: Pointer) -> bool:
+        """Everything but the time it was written."""
+        return _without_time(self) == _without_time(other)
+
+
+def _without_time(p: Pointer) -> dict[str, Any]:
+    data = asdict(p)
+    data.pop("updated_at")
+    return data
+
+
+def pointer_name(stage: str) -> str:
+    return f"{stage}.json"
+
+
+def parse(data: bytes, source: str) -> Pointer:
+    """Validates a pointer read from a store (which anyone with write access to it could edit)."""
+    if len(data) > MAX_BYTES:
+        raise PointerError(f"{source} is {len(data)} bytes, too big to be a pointer")
+    try:
+        raw = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise PointerError(
+            f"{source} is not valid JSON ({e}): republish it (champion publish)"
+        ) from e
+    if not isinstance(raw, dict):
+        raise PointerError(f"{source} is not a JSON object: republish it (champion publish)")
+    if raw.get("schema") != SCHEMA:
+        raise PointerError(
+            f"{source} has pointer schema {raw.get('schema')!r}; this champion reads schema "
+            f"{SCHEMA}: upgrade champion, or republish the pointer"
+        )
+    try:
+        canary = raw.get("canary")
+        return Pointer(
+            model=_str(raw, "model"),
+            stage=_str(raw, "stage"),
+            version=_str(raw, "version"),
+            tag=_str(raw, "tag"),
+            commit=_str(raw, "commit"),
+            artifact=_artifact(raw.get("artifact")),
+            counter=_int(raw, "counter"),
+            updated_at=_str(raw, "updated_at"),
+            canary=None if canary is None else _canary(canary),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise PointerError(f"{source} is not a valid pointer: {e}") from e
+
+
+def _str(raw: Any, key: str) -> str:
+    if not isinstance(raw, dict):
+        raise TypeError("expected an object")
+    value = raw[key]
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{key!r} must be a non-empty string")
+    return value
+
+
+def _int(raw: dict[str, Any], key: str) -> int:
+    value = raw[key]
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{key!r} must be a non-negative integer")
+    return value
+
+
+def _artifact(raw: Any) -> ArtifactRef:
+    if not isinstance(raw, dict):
+        raise ValueError("'artifact' must be an object")
+    sha256 = _str(raw, "sha256")
+    if not _SHA256.match(sha256):
+        raise ValueError("'artifact.sha256' must be 64 lowercase hex digits")
+    return ArtifactRef(
+        path=_str(raw, "path"),
+        sha256=sha256,
+        size=_int(raw, "size"),
+        url=_str(raw, "url"),
+        format=raw.get("format") or "joblib",
+    )
+
+
+def _canary(raw: Any) -> Canary:
+    if not isinstance(raw, dict):
+        raise ValueError("'canary' must be an object or null")
+    weight = raw.get("weight")
+    if (
+        not isinstance(weight, (int, float))
+        or isinstance(weight, bool)
+        or not math.isfinite(weight)
+        or not 0 <= weight <= 1
+    ):
+        raise ValueError("'canary.weight' must be a number between 0 and 1")
+    return Canary(
+        version=_str(raw, "version"),
+        weight=float(weight),
+        tag=_str(raw, "tag"),
+        commit=_str(raw, "commit"),
+        artifact=_artifact(raw.get("artifact")),
+    )
+
+
+def read(store: Store, stage: str) -> Pointer | None:
+    stored = store.read(pointer_name(stage))
+    return None if stored is None else parse(stored.data, store.url(pointer_name(stage)))
+
+
+def write(store: Store, pointer: Pointer) -> tuple[Outcome, Pointer | None]:
+    """Writes `pointer` unless the store holds one with a higher counter (a newer view of the
+    registry) or the same target already. Returns what happened and the pointer that was there."""
+    name = pointer_name(pointer.stage)
+    for _ in range(MAX_ATTEMPTS):
+        stored: Stored | None = store.read(name)
+        there = None
+        if stored is not None:
+            try:
+                there = parse(stored.data, store.url(name))
+            except PointerError:
+                there = None  # a broken pointer is replaced, never trusted
+        if there is not None:
+            if there.counter > pointer.counter:
+                return "newer-there", there
+            if there.same_target(pointer):
+                return "unchanged", there
+        if store.write(name, pointer.to_json(), stored):
+            return "written", there
+    raise PointerError(
+        f"{store.url(name)} kept changing while champion wrote it ({MAX_ATTEMPTS} attempts): "
+        "another publisher is busy; run champion publish again"
+    )

@@ -1,0 +1,160 @@
+"""Publishing the pointer: what the registry says is live in a stage (and its canary), written to
+the model's `pointer:` location so a service can follow it.
+
+The artifact must be fetchable by whoever reads the pointer, so before the pointer names it:
+an artifact tracked by DVC is pushed to the DVC remote if it is missing there (the pointer's URL is
+its object in that remote); one tracked by git is copied next to the pointers, under
+`artifacts/SHA256`, since a service should not need git to fetch a model.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from champion import artifacts, pointer
+from champion.config import ModelConfig
+from champion.errors import ChampionError
+from champion.evaluation.models import copy_hashed
+from champion.pointer import ArtifactRef, Canary, Pointer
+from champion.project import Project
+from champion.registry import ModelState
+from champion.registry.state import VersionInfo, canary_weight
+from champion.registry.tags import canary_stage
+from champion.store import Store
+
+
+class PublishError(ChampionError):
+    pass
+
+
+@dataclass(frozen=True)
+class Published:
+    model: str
+    stage: str
+    url: str  # where the pointer is
+    outcome: pointer.Outcome
+    pointer: Pointer
+    there: Pointer | None  # what the store held before
+
+
+def publish(project: Project, model: str, stage: str, *, fetch: bool = True) -> Published:
+    spec = project.config.model(model)
+    location = spec.pointer
+    if location is None:
+        raise PublishError(
+            f"{spec.name} has no pointer: location in {project.config.path or 'champion.yaml'}: add "
+            "one (a folder, or a URL such as s3://bucket/champion/NAME) to publish it"
+        )
+    if fetch and project.registry.git.remote_exists(project.registry.remote):
+        project.registry.refresh(spec.name)  # publish what the remote says, not a stale view
+    state = project.registry.state(spec.name)
+    store = Store(location, root=project.root)
+    new = build_pointer(project, spec, state, stage, store)
+    outcome, there = pointer.write(store, new)
+    return Published(spec.name, stage, store.url(pointer.pointer_name(stage)), outcome, new, there)
+
+
+def build_pointer(
+    project: Project, spec: ModelConfig, state: ModelState, stage: str, store: Store
+) -> Pointer:
+    live = state.live.get(stage)
+    if live is None:
+        raise PublishError(
+            f"no version of {spec.name} is live in {stage}: nothing to publish; promote one first "
+            f"(champion promote {spec.name} VERSION --stage {stage})"
+        )
+    main = _version(state, live.version)
+    canary = None
+    trial = state.live.get(canary_stage(stage))
+    if trial is not None and trial.version != live.version:
+        info = _version(state, trial.version)
+        canary = Canary(
+            version=str(trial.version),
+            weight=_canary_weight(state, trial.tag),
+            tag=trial.tag,
+            commit=trial.commit,
+            artifact=_artifact(project, spec, info, store),
+        )
+    counter = max(
+        (
+            e.counter
+            for e in state.history
+            if e.counter is not None and e.name.stage in (stage, canary_stage(stage))
+        ),
+        default=live.counter,
+    )
+    return Pointer(
+        model=spec.name,
+        stage=stage,
+        version=str(live.version),
+        tag=live.tag,
+        commit=live.commit,
+        artifact=_artifact(project, spec, main, store),
+        counter=counter,
+        updated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        canary=canary,
+    )
+
+
+def _version(state: ModelState, version: Any) -> VersionInfo:
+    info = state.find(version)
+    if info is None:
+        raise PublishError(f"{state.model} {version} is live but not registered: register it")
+    return info
+
+
+def _canary_weight(state: ModelState, tag: str) -> float:
+    weight = canary_weight(state, tag)
+    if weight is None:
+        raise PublishError(
+            f"{tag} records no canary weight: start the canary with champion canary start"
+        )
+    return weight
+
+
+def _artifact(project: Project, spec: ModelConfig, info: VersionInfo, store: Store) -> ArtifactRef:
+    meta = info.metadata.get("artifact")
+    if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
+        raise PublishError(
+            f"{info.tag} records no artifact sha256 (was it registered by another tool?): a "
+            "service could not verify it; register the version with champion"
+        )
+    path = str(meta.get("path") or spec.path)
+    sha256, size = meta["sha256"], int(meta.get("size") or 0)
+    if meta.get("tracked_by") == "dvc":
+        url = _in_dvc_remote(project.root, path, info.commit)
+    else:
+        url = _beside_pointers(project.root, path, info.commit, sha256, store)
+    return ArtifactRef(path, sha256, size, url, spec.artifact_format(path))
+
+
+def _in_dvc_remote(root: Path, path: str, commit: str) -> str:
+    found = artifacts.dvc_remote_object(root, path, commit)
+    if not found.present:
+        artifacts.push_to_dvc_remote(root, path, commit)
+        found = artifacts.dvc_remote_object(root, path, commit)
+        if not found.present:
+            raise PublishError(
+                f"dvc push of {path} at {commit[:12]} left the DVC remote without it"
+            )
+    return found.url
+
+
+def _beside_pointers(root: Path, path: str, commit: str, sha256: str, store: Store) -> str:
+    name = f"artifacts/{sha256}"
+    if not store.exists(name):
+        with tempfile.TemporaryDirectory(prefix="champion-publish-") as tmp:
+            copy = Path(tmp) / "artifact"
+            with artifacts.open_at(root, path, commit) as (stream, _):
+                got, _size = copy_hashed(stream, copy)
+            if got != sha256:
+                raise PublishError(
+                    f"{path} at {commit[:12]} has sha256 {got}, but its tag recorded {sha256}: "
+                    "refusing to publish it"
+                )
+            store.put_file(name, copy)
+    return store.url(name)
