@@ -24,12 +24,15 @@ def status(
     stages = list(config.stages)
     # Canary stages (prod-canary) and others the tags name show up as columns too.
     stages += sorted({s for item in view["models"] for s in item["stages"]} - set(stages))
+    rolled = any(item["rolled_back"] for item in view["models"])
     rows = []
     for item in view["models"]:
         cells = [item["model"], item["latest"] or "-"]
         cells += [(item["stages"].get(s) or {}).get("version") or "-" for s in stages]
-        cells.append(", ".join(item["rolled_back"]) or "-")
+        if rolled:
+            cells.append(", ".join(item["rolled_back"]) or "-")
         rows.append(cells)
-    for text in output.table(rows, ["model", "latest", *stages, "rolled back"]):
+    header = ["model", "latest", *stages] + (["rolled back"] if rolled else [])
+    for text in output.table(rows, header):
         output.line(text)
     return 0
