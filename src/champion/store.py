@@ -61,7 +61,9 @@ class Store:
         else:
             plain = location.removeprefix("file://")
             folder = Path(plain)
-            self.local = folder if folder.is_absolute() or root is None else root / folder
+            self.local = Path(
+                os.path.normpath(folder if folder.is_absolute() or root is None else root / folder)
+            )
             self.fs = None
             self.path = str(self.local)
 
