@@ -21,8 +21,10 @@ def rollback(
     dry_run: bool = False,
     dispatch_workflow: str | None = None,
     repo: str | None = None,
+    metadata: dict[str, Any] | None = None,
     github_output: str | None = None,
 ) -> int:
+    """`metadata` goes into both tags (e.g. `champion watch` records its trigger and evidence)."""
     spec = project.config.model(model)
     stage = stage or project.config.gate_stage
     project.config.check_stage(stage)
@@ -47,7 +49,14 @@ def rollback(
             )
 
     result = project.registry.rollback(
-        spec.name, stage, reason=reason, to=target, verify=verify, push=push, dry_run=dry_run
+        spec.name,
+        stage,
+        reason=reason,
+        to=target,
+        verify=verify,
+        metadata=metadata,
+        push=push,
+        dry_run=dry_run,
     )
     plan = result.plan
     was, now = str(plan.previous or ""), str(plan.version)

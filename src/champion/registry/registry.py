@@ -277,6 +277,7 @@ class Registry:
         reason: str,
         to: Version | None = None,
         verify: Callable[[VersionInfo], None] | None = None,
+        metadata: dict[str, Any] | None = None,
         push: bool = False,
         dry_run: bool = False,
     ) -> WriteResult:
@@ -324,7 +325,7 @@ class Registry:
             if verify is not None and target.version not in verified:
                 verify(target)
                 verified.add(target.version)
-            base = {**_context(), "reason": reason}
+            base = {**_context(), **(metadata or {}), "reason": reason}
             tags = _assign_tags(
                 state,
                 model,
