@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from champion._version import __version__
-from champion.config import Config, ModelConfig, load_config
 from champion.errors import (
     ChampionError,
     ConfigError,
@@ -12,7 +14,30 @@ from champion.errors import (
     PushRejected,
     RegistryError,
 )
-from champion.registry import ModelState, Registry, Version
+
+if TYPE_CHECKING:
+    from champion.config import Config, ModelConfig, load_config
+    from champion.registry import ModelState, Registry, Version
+
+# Loaded on first use, so that a service importing only what it needs (the serving runtime) does
+# not load the registry and the config (STYLE.md: the runtime is a light dependency).
+_LAZY = {
+    "Config": "champion.config",
+    "ModelConfig": "champion.config",
+    "load_config": "champion.config",
+    "ModelState": "champion.registry",
+    "Registry": "champion.registry",
+    "Version": "champion.registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'champion' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ChampionError",
