@@ -18,6 +18,7 @@ from champion.errors import (
 if TYPE_CHECKING:
     from champion.config import Config, ModelConfig, load_config
     from champion.registry import ModelState, Registry, Version
+    from champion.runtime import LiveModel
 
 # Loaded on first use, so that a service importing only what it needs (the serving runtime) does
 # not load the registry and the config (STYLE.md: the runtime is a light dependency).
@@ -28,6 +29,7 @@ _LAZY = {
     "ModelState": "champion.registry",
     "Registry": "champion.registry",
     "Version": "champion.registry",
+    "LiveModel": "champion.runtime",
 }
 
 
@@ -45,6 +47,7 @@ __all__ = [
     "ConfigError",
     "GateFailed",
     "GitError",
+    "LiveModel",
     "ModelConfig",
     "ModelState",
     "PushRejected",
