@@ -22,6 +22,21 @@ from champion.errors import ChampionError
 
 MODEL = "diagnosis"
 EXAMPLE_FILES = ("train.py", "champion.yaml", "dvc.yaml")
+# What a service runs: it reads the pointer, fetches and verifies the artifact, and serves it.
+SERVICE = """\
+import csv, json, sys
+
+from champion.runtime import LiveModel
+
+model_name, pointers, cache, data = sys.argv[1:5]
+model = LiveModel(model_name, pointers, cache)
+with open(data) as f:
+    reader = csv.reader(f)
+    next(reader)  # the header
+    rows = [[float(x) for x in row[:-1]] for _, row in zip(range(3), reader)]
+print("serving", model.version, "predictions for 3 rows:", [int(p) for p in model.predict(rows)])
+print("health:", json.dumps(model.health(), sort_keys=True))
+"""
 
 
 class _Demo:
@@ -102,6 +117,29 @@ class _Demo:
         branch = self.git("branch", "--show-current").strip()
         self.git("push", "-q", "origin", branch, show=True)
 
+    def show_pointer(self) -> None:
+        pointer = self.workspace / "pointers" / "prod.json"
+        data = json.loads(pointer.read_text(encoding="utf-8"))
+        output.line(f"$ cat {pointer.relative_to(self.workspace.parent)}")
+        output.line(
+            f"  version {data['version']} ({data['tag']}, counter {data['counter']}), artifact "
+            f"sha256 {data['artifact']['sha256'][:16]}… at {data['artifact']['url']}"
+        )
+
+    def serve(self) -> None:
+        """What a service runs: champion.runtime.LiveModel, in a process of its own."""
+        service = self.workspace / "service.py"
+        service.write_text(SERVICE, encoding="utf-8")
+        self.run(
+            sys.executable,
+            str(service),
+            MODEL,
+            str(self.workspace / "pointers"),
+            str(self.workspace / "serving-cache"),
+            str(self.project / "data" / "eval.csv"),
+            cwd=self.workspace,
+        )
+
     def verify_from_a_fresh_clone(self, version: str) -> None:
         """What a rollback relies on: any version's artifact comes back from the remotes alone."""
         self.step(
@@ -168,6 +206,21 @@ def demo(workdir: str | None = None) -> int:
         if gto.exists():
             d.step("GTO reads the same tags (DVC's artifacts_show does too)")
             d.run(str(gto), "show", MODEL)
+
+        d.step("another release, v0.3.0 (gradient boosting), goes live in prod")
+        d.train_and_commit("boosting", "Retrain with gradient boosting (#2)\n\nModel-Bump: minor")
+        d.champion("release", MODEL, "--promote", "prod", "--push")
+        d.show_pointer()
+
+        d.step("production says v0.3.0 misbehaves: one command rolls prod back")
+        d.champion(
+            "rollback", MODEL, "--reason", "error rate doubled after v0.3.0 went live", "--push"
+        )
+        d.champion("status", MODEL)
+        d.champion("history", MODEL)
+        d.step("the pointer, and a service's LiveModel, follow: both name v0.2.0")
+        d.show_pointer()
+        d.serve()
 
         d.verify_from_a_fresh_clone("0.1.0")
         output.line()

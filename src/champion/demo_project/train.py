@@ -1,6 +1,6 @@
 """The demo's training script: a scikit-learn classifier on a dataset that ships with scikit-learn.
 
-    python train.py --model logreg|forest
+    python train.py --model logreg|forest|boosting
 
 writes models/diagnosis.joblib and the fixed evaluation set data/eval.csv.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 from sklearn.datasets import load_breast_cancer
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", choices=["logreg", "forest"], default="logreg")
+    parser.add_argument("--model", choices=["logreg", "forest", "boosting"], default="logreg")
     args = parser.parse_args()
 
     dataset = load_breast_cancer()
@@ -31,8 +31,10 @@ def main() -> None:
     )
     if args.model == "logreg":
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, C=0.05))
-    else:
+    elif args.model == "forest":
         model = RandomForestClassifier(n_estimators=200, random_state=0, n_jobs=1)
+    else:
+        model = GradientBoostingClassifier(n_estimators=100, random_state=0)
     model.fit(x_train, y_train)
 
     Path("models").mkdir(exist_ok=True)
