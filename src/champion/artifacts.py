@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -74,25 +73,53 @@ def open_at(
             f"{path}.dvc"
         )
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    if remote_only:
+        with _open_in_dvc_remote(root, path, commit) as stream:
+            yield stream, "dvc"
+        return
     import dvc.api
     from dvc.exceptions import DvcException
 
-    with tempfile.TemporaryDirectory(prefix="champion-dvc-cache-") as empty:
-        config = {"cache": {"dir": empty}} if remote_only else None
+    try:
+        with dvc.api.open(path, repo=str(root), rev=commit, mode="rb") as stream:
+            yield stream, "dvc"
+    except (DvcException, FileNotFoundError, IsADirectoryError) as e:
+        raise ArtifactNotFound(
+            f"cannot read {path} at commit {commit[:12]} through DVC: {e}. It is in neither "
+            "the local DVC cache nor the DVC remote: run `dvc push` from the machine that built it"
+        ) from e
+
+
+@contextmanager
+def _open_in_dvc_remote(root: Path, path: str, commit: str) -> Iterator[IO[bytes]]:
+    """The artifact's object read straight from the default DVC remote (the md5 from git), so
+    neither this machine's cache nor a checkout of `commit` is involved."""
+    md5, legacy = _dvc_md5_at(root, commit, path)
+    with _remote_odb(root, path, legacy) as odb:
         try:
-            with dvc.api.open(path, repo=str(root), rev=commit, mode="rb", config=config) as stream:
-                yield stream, "dvc"
-        except (DvcException, FileNotFoundError, IsADirectoryError) as e:
-            if remote_only:
-                raise ArtifactNotFound(
-                    f"cannot fetch {path} at commit {commit[:12]} from the DVC remote "
-                    f"({type(e).__name__}): it is gone from there or was never pushed; `dvc push` "
-                    "it from a machine that has it"
-                ) from e
+            stream = odb.fs.open(odb.oid_to_path(md5), mode="rb")
+        except (FileNotFoundError, IsADirectoryError) as e:
             raise ArtifactNotFound(
-                f"cannot read {path} at commit {commit[:12]} through DVC: {e}. It is in neither "
-                "the local DVC cache nor the DVC remote: run `dvc push` from the machine that built it"
+                f"cannot fetch {path} at commit {commit[:12]} from the DVC remote: it is gone from "
+                "there or was never pushed; `dvc push` it from a machine that has it"
             ) from e
+        with stream:
+            yield stream
+
+
+@contextmanager
+def _remote_odb(root: Path, path: str, legacy: bool) -> Iterator[Any]:
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(root)) as repo:
+            yield repo.cloud.get_remote_odb(hash_name="md5-dos2unix" if legacy else "md5")
+    except DvcException as e:
+        raise ChampionError(
+            f"cannot reach the DVC remote for {path}: {e}; configure a default remote "
+            "(dvc remote add -d NAME URL) and its credentials"
+        ) from e
 
 
 def _dvc_tracks(root: Path, commit: str, path: str) -> bool:
@@ -176,19 +203,9 @@ def dvc_remote_object(root: Path, path: str, commit: str) -> RemoteObject:
     at `commit` (read from git, so the working tree may be anywhere)."""
     md5, legacy = _dvc_md5_at(root, commit, path)
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    try:
-        with Repo(str(root)) as repo:
-            odb = repo.cloud.get_remote_odb(hash_name="md5-dos2unix" if legacy else "md5")
-            where = odb.oid_to_path(md5)
-            return RemoteObject(md5, odb.fs.unstrip_protocol(where), bool(odb.fs.exists(where)))
-    except DvcException as e:
-        raise ChampionError(
-            f"cannot reach the DVC remote for {path}: {e}; configure a default remote "
-            "(dvc remote add -d NAME URL) and its credentials"
-        ) from e
+    with _remote_odb(root, path, legacy) as odb:
+        where = odb.oid_to_path(md5)
+        return RemoteObject(md5, odb.fs.unstrip_protocol(where), bool(odb.fs.exists(where)))
 
 
 def push_to_dvc_remote(root: Path, path: str, commit: str) -> None:
