@@ -121,6 +121,79 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deploy_options(p)
     _add_write_options(p)
 
+    p = sub.add_parser(
+        "watch",
+        help="judge production metrics against rules; roll back on a sustained breach",
+        description="Reads a metrics document every --interval and judges each --rule. Exits 0 "
+        "healthy (or no data), 1 breached (rolled back or not), 2 bad input.",
+    )
+    p.add_argument("model")
+    p.add_argument("--stage", help="default: gate_stage (prod)")
+    p.add_argument(
+        "--source",
+        required=True,
+        metavar="URL_OR_FILE",
+        help="a JSON document (http(s) URL or file) or prom+http(s)://HOST:PORT (Prometheus)",
+    )
+    p.add_argument(
+        "--rule",
+        dest="rules",
+        action="append",
+        required=True,
+        metavar="RULE",
+        help="what healthy means, e.g. 'error_rate < 0.05' or 'conversion >= 0.95 * baseline'",
+    )
+    p.add_argument(
+        "--metric",
+        dest="metrics",
+        action="append",
+        default=[],
+        metavar="NAME=WHERE",
+        help="where a rule's metric is: a JSON pointer, a dotted path or a PromQL query "
+        "(default: the name itself)",
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="FILE_OR_URL",
+        help="a JSON document with the previous version's values ({version} is replaced); "
+        "a Prometheus source needs none",
+    )
+    p.add_argument(
+        "--header",
+        dest="headers",
+        action="append",
+        default=[],
+        metavar="NAME=ENVVAR",
+        help="send this header, its value read from the environment variable (never logged)",
+    )
+    p.add_argument("--interval", default="60s", help="between readings (default 60s)")
+    p.add_argument(
+        "--window",
+        default="3",
+        metavar="N|DURATION",
+        help="a breach counts after N consecutive breached readings, or every reading over "
+        "DURATION (default 3)",
+    )
+    p.add_argument(
+        "--for",
+        dest="run_for",
+        metavar="DURATION",
+        help="watch this long at most (default: just the readings the window needs)",
+    )
+    p.add_argument("--timeout", default="10s", help="per request (default 10s)")
+    p.add_argument(
+        "--rollback", action="store_true", help="roll back on a sustained breach, guards allowing"
+    )
+    p.add_argument(
+        "--cooldown",
+        default="30m",
+        metavar="DURATION",
+        help="no automatic rollback within this long of a change of the live version or of the "
+        "previous automatic rollback (default 30m)",
+    )
+    _add_deploy_options(p)
+    _add_write_options(p)
+
     p = sub.add_parser("publish", help="write the stage's pointer from the registry")
     p.add_argument("model")
     p.add_argument("--stage", help="default: gate_stage (prod)")
@@ -333,6 +406,29 @@ def _dispatch(args: argparse.Namespace) -> int:
             to=args.to,
             push=args.push,
             dry_run=args.dry_run,
+            dispatch_workflow=args.dispatch_workflow,
+            repo=args.repo,
+            github_output=args.github_output,
+        )
+    if args.command == "watch":
+        from champion.commands.watch import watch
+
+        return watch(
+            project,
+            args.model,
+            source=args.source,
+            rules=args.rules,
+            metrics=args.metrics,
+            baseline=args.baseline,
+            headers=args.headers,
+            stage=args.stage,
+            interval=args.interval,
+            window=args.window,
+            run_for=args.run_for,
+            timeout=args.timeout,
+            rollback=args.rollback,
+            cooldown=args.cooldown,
+            push=args.push,
             dispatch_workflow=args.dispatch_workflow,
             repo=args.repo,
             github_output=args.github_output,
