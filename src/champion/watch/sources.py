@@ -7,6 +7,7 @@ scrubbed of them, and redirects are not followed, so they never reach another ho
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -317,6 +318,14 @@ class PrometheusSource:
 def open_source(
     location: str, headers: Mapping[str, str], timeout: float, secrets: Secrets
 ) -> JsonSource | PrometheusSource:
+    parts = urllib.parse.urlsplit(location)
+    if parts.password is not None or parts.username is not None:
+        # user:password in the URL becomes basic authentication, scrubbed like any header.
+        pair = f"{urllib.parse.unquote(parts.username or '')}:{urllib.parse.unquote(parts.password or '')}"
+        basic = f"Basic {base64.b64encode(pair.encode()).decode()}"
+        headers = {"Authorization": basic, **headers}
+        secrets = Secrets([*secrets.values, basic, pair, parts.password or ""])
+        location = display(location)
     http = Http(headers, timeout, secrets)
     scheme = urllib.parse.urlsplit(location).scheme
     if scheme in PROMETHEUS_SCHEMES:
