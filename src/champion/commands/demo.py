@@ -18,10 +18,13 @@ from pathlib import Path
 
 from champion import output
 from champion.artifacts import describe
+from champion.commands._demo_metrics import scripted_metrics
 from champion.errors import ChampionError
 
 MODEL = "diagnosis"
 EXAMPLE_FILES = ("train.py", "champion.yaml", "dvc.yaml")
+# Production's error rate under v0.3.0, one value per reading: one spike (no action), then a climb.
+ERROR_RATES = (0.011, 0.013, 0.064, 0.012, 0.021, 0.058, 0.071, 0.089, 0.12)
 # What a service runs: it reads the pointer, fetches and verifies the artifact, and serves it.
 SERVICE = """\
 import csv, json, sys
@@ -51,7 +54,9 @@ class _Demo:
             self.env.setdefault(f"GIT_{who}_NAME", "Champion Demo")
             self.env.setdefault(f"GIT_{who}_EMAIL", "demo@champion.invalid")
 
-    def run(self, *args: str, cwd: Path | None = None, show: bool = True) -> str:
+    def run(
+        self, *args: str, cwd: Path | None = None, show: bool = True, ok: tuple[int, ...] = (0,)
+    ) -> str:
         shown = {sys.executable: "python", str(Path(sys.executable).parent / "gto"): "gto"}
         words = list(args)
         if words[:2] == [sys.executable, "-m"]:
@@ -62,7 +67,7 @@ class _Demo:
         proc = subprocess.run(
             args, cwd=cwd or self.project, env=self.env, capture_output=True, text=True
         )
-        if proc.returncode != 0:
+        if proc.returncode not in ok:
             raise ChampionError(
                 f"demo step `{printable}` failed ({proc.returncode}):\n{proc.stderr.strip()}"
             )
@@ -71,8 +76,8 @@ class _Demo:
                 output.line(f"  {text}")
         return proc.stdout
 
-    def champion(self, *args: str) -> str:
-        return self.run(sys.executable, "-m", "champion", *args)
+    def champion(self, *args: str, ok: tuple[int, ...] = (0,)) -> str:
+        return self.run(sys.executable, "-m", "champion", *args, ok=ok)
 
     def dvc(self, *args: str) -> str:
         return self.run(sys.executable, "-m", "dvc", *args)
@@ -212,9 +217,20 @@ def demo(workdir: str | None = None) -> int:
         d.champion("release", MODEL, "--promote", "prod", "--push")
         d.show_pointer()
 
-        d.step("production says v0.3.0 misbehaves: one command rolls prod back")
-        d.champion(
-            "rollback", MODEL, "--reason", "error rate doubled after v0.3.0 went live", "--push"
+        d.step(
+            "production's error rate climbs under v0.3.0: champion watch sees a sustained breach "
+            "and rolls prod back (a single spike does nothing; --cooldown 0s because v0.3.0 went "
+            "live seconds ago)"
+        )
+        with scripted_metrics("error_rate", ERROR_RATES) as url:
+            # Exit 1: breached (and rolled back); a scheduled workflow shows it as a failed run.
+            d.champion(
+                "watch", MODEL, "--source", url, "--rule", "error_rate < 0.05", "--window", "3",
+                "--interval", "0.2s", "--for", "5s", "--cooldown", "0s", "--rollback", "--push",
+                ok=(1,),
+            )  # fmt: skip
+        output.line(
+            f"  (by hand, the same rollback is: champion rollback {MODEL} --reason TEXT --push)"
         )
         d.champion("status", MODEL)
         d.champion("history", MODEL)
