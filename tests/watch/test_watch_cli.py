@@ -4,6 +4,7 @@ real git with a bare origin and a real DVC remote (tests/watch/conftest.py)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,18 @@ def test_no_rollback_without_an_eligible_target(project: Repo) -> None:
         in result.err
     )
     assert outputs["rolled-back"] == "false"
+    assert snapshot(project) == before
+
+
+def test_a_failed_rollback_is_reported_with_the_breach(project: Repo) -> None:
+    shutil.rmtree(project.path.parent / "dvc-remote")  # the target's artifact is gone
+    (project.path.parent / "dvc-remote").mkdir()
+    before = snapshot(project)
+    with serve(sequence("error_rate", [0.09])) as server:
+        result, outputs = watch(project, "--source", server.url, *BREACH)
+    assert result.code == 1
+    assert "warning: no automatic rollback: it failed: " in result.err
+    assert (outputs["verdict"], outputs["rolled-back"]) == ("breached", "false")
     assert snapshot(project) == before
 
 

@@ -347,15 +347,15 @@ def _roll_back(
 ) -> bool:
     from champion.commands.rollback import rollback
 
-    if push:
-        project.registry.refresh(model)  # the guards must see what others wrote meanwhile
-    state = project.registry.state(model)
-    refusals = guards(state, stage, watched, cooldown=plan.cooldown, now=time.time())
-    for text in refusals:
-        output.warn(f"no automatic rollback: {text}")
-    if refusals:
-        return False
     try:
+        if push:
+            project.registry.refresh(model)  # the guards must see what others wrote meanwhile
+        state = project.registry.state(model)
+        refusals = guards(state, stage, watched, cooldown=plan.cooldown, now=time.time())
+        for text in refusals:
+            output.warn(f"no automatic rollback: {text}")
+        if refusals:
+            return False
         rollback(
             project,
             model,
@@ -368,7 +368,8 @@ def _roll_back(
             github_output=github_output,
         )
     except ChampionError as e:
-        output.warn(f"no automatic rollback: the rollback failed: {e}")
+        # The breach stands (exit 1, outputs written); the failure is reported with it.
+        output.warn(f"no automatic rollback: it failed: {e}")
         return False
     return True
 
