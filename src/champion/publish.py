@@ -22,8 +22,8 @@ from champion.evaluation.models import copy_hashed
 from champion.pointer import ArtifactRef, Canary, Pointer
 from champion.project import Project
 from champion.registry import ModelState
-from champion.registry.state import VersionInfo, canary_weight
-from champion.registry.tags import canary_stage
+from champion.registry.state import VersionInfo, build_state, canary_weight
+from champion.registry.tags import canary_stage, ref_patterns
 from champion.store import Store
 
 
@@ -49,13 +49,26 @@ def publish(project: Project, model: str, stage: str, *, fetch: bool = True) -> 
             f"{spec.name} has no pointer: location in {project.config.path or 'champion.yaml'}: add "
             "one (a folder, or a URL such as s3://bucket/champion/NAME) to publish it"
         )
-    if fetch and project.registry.git.remote_exists(project.registry.remote):
-        project.registry.refresh(spec.name)  # publish what the remote says, not a stale view
-    state = project.registry.state(spec.name)
+    registry = project.registry
+    if fetch and registry.git.remote_exists(registry.remote):
+        state = _remote_state(project, spec.name)  # what the remote says, not a stale view
+    else:
+        state = registry.state(spec.name)
     store = Store(location, root=project.root)
     new = build_pointer(project, spec, state, stage, store)
     outcome, there = pointer.write(store, new)
     return Published(spec.name, stage, store.url(pointer.pointer_name(stage)), outcome, new, there)
+
+
+def _remote_state(project: Project, model: str) -> ModelState:
+    """The model's tags as the remote has them: fetched (the tag messages hold the metadata), then
+    only those the remote lists. A tag written here and never pushed is not published: the pointer
+    would name a tag nobody else has, and its counter could hold back the remote's real events."""
+    registry = project.registry
+    registry.refresh(model)
+    patterns = ref_patterns(model)
+    there = {r.name for r in registry.git.ls_remote(registry.remote, patterns)}
+    return build_state(model, [r for r in registry.git.for_each_ref(patterns) if r.name in there])
 
 
 def build_pointer(
@@ -138,8 +151,11 @@ def _in_dvc_remote(root: Path, path: str, commit: str) -> str:
         artifacts.push_to_dvc_remote(root, path, commit)
         found = artifacts.dvc_remote_object(root, path, commit)
         if not found.present:
+            # DVC only warns about what it could not push: missing from this machine's cache too.
             raise PublishError(
-                f"dvc push of {path} at {commit[:12]} left the DVC remote without it"
+                f"{path} at {commit[:12]} is in neither the DVC remote nor this machine's DVC "
+                "cache, so a service could not fetch it: `dvc push` it from the machine that "
+                "built it, then run champion publish"
             )
     return found.url
 

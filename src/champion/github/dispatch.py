@@ -18,6 +18,9 @@ def dispatch_workflow(
     target = ref or r.default_branch
     try:
         found = r.get_workflow(workflow)
+        # The client is lazy: without a read, a missing workflow would surface only as a refused
+        # dispatch, and the message below would never be shown.
+        found.id  # noqa: B018
     except GithubException as e:
         if e.status == 404:
             raise GitHubError(
