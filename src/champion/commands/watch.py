@@ -179,8 +179,70 @@ def _point_text(track: Track, window: Window) -> str:
     if window.readings is not None:
         progress = f"{len(run)}/{window.readings}"
     else:
-        progress = f"{format_duration(round(run[-1].at - run[0].at, 3))}/{format_duration(window.seconds or 0)}"
-    return f"{metric} {number(point.value)} BREACH (not {track.rule.op} {number(point.limit)}, {progress})"
+        lasted = format_duration(round(run[-1].at - run[0].at, 3))
+        progress = f"{lasted}/{format_duration(window.seconds or 0)}"
+    limit = f"{track.rule.op} {number(point.limit)}"
+    return f"{metric} {number(point.value)} BREACH (not {limit}, {progress})"
+
+
+def _read(
+    plan: _Plan, src: JsonSource | PrometheusSource, base: dict[str, Sample]
+) -> tuple[list[Track], int]:
+    """Readings `plan.interval` apart, from 0 to `plan.length` seconds, or until a breach."""
+    tracks = [Track(rule) for rule in plan.rules]
+    start = time.monotonic()
+    readings = 0
+    while True:
+        delay = start + readings * plan.interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        at = time.time()
+        try:
+            samples = src.read(plan.queries)
+        except SourceError as e:
+            if readings == 0:
+                raise
+            samples = {m: NoData(str(e)) for m in plan.queries}
+        if readings == 0:
+            _check_first(plan, samples, src)
+        for track in tracks:
+            metric = track.rule.metric
+            track.points.append(judge(track.rule, samples[metric], base.get(metric), at))
+        readings += 1
+        texts = "; ".join(_point_text(t, plan.window) for t in tracks)
+        output.line(f"reading {readings} at {clock(at)}: {texts}")
+        if verdict(tracks, plan.window) == "breached":
+            return tracks, readings
+        if readings * plan.interval > plan.length + 1e-9:
+            return tracks, readings
+
+
+def _report(result: str, tracks: list[Track], readings: int, window: Window, watched: str) -> None:
+    if result == "breached":
+        for track in tracks:
+            if track.sustained(window):
+                output.line(f"breached: {describe_breach(track, window)}")
+        return
+    if result == "no data":
+        for track in tracks:
+            if track.count("no data") == len(track.points):
+                output.warn(
+                    f"no data: {track.rule.text} could not be judged at any of {readings} "
+                    f"readings ({track.points[-1].why}); missing data never triggers a rollback"
+                )
+        output.line(f"no data: {watched} could not be judged")
+        return
+    output.line(f"healthy: {watched} met the rules over {readings} reading{'s' * (readings != 1)}")
+    for track in tracks:
+        if track.count("breach"):
+            output.line(
+                f"  {track.rule.text}: {track.count('breach')} breached reading(s), never "
+                f"{window.describe()}: not sustained, no action"
+            )
+        if track.count("no data"):
+            output.line(
+                f"  {track.rule.text}: no data at {track.count('no data')} of {readings} readings"
+            )
 
 
 def watch(
@@ -231,92 +293,39 @@ def watch(
         f"a reading every {format_duration(plan.interval)} for "
         f"{format_duration(round(plan.length, 3))} from {src.label}"
     )
-    tracks = [Track(rule) for rule in plan.rules]
-    start = time.monotonic()
-    readings = 0
-    while True:
-        delay = start + readings * plan.interval - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        at = time.time()
-        try:
-            samples = src.read(plan.queries)
-        except SourceError as e:
-            if readings == 0:
-                raise
-            samples = {m: NoData(str(e)) for m in plan.queries}
-        if readings == 0:
-            _check_first(plan, samples, src)
-        for track in tracks:
-            metric = track.rule.metric
-            track.points.append(judge(track.rule, samples[metric], base.get(metric), at))
-        readings += 1
-        texts = "; ".join(_point_text(t, plan.window) for t in tracks)
-        output.line(f"reading {readings} at {clock(at)}: {texts}")
-        if verdict(tracks, plan.window) == "breached":
-            break
-        if readings * plan.interval > plan.length + 1e-9:
-            break
-
+    tracks, readings = _read(plan, src, base)
     result = verdict(tracks, plan.window)
+    _report(result, tracks, readings, plan.window, f"{spec.name} {watched.version} in {stage}")
     rolled_back = False
-    if result == "healthy":
-        output.line(
-            f"healthy: {spec.name} {watched.version} in {stage} met the rules over {readings} "
-            f"reading{'s' * (readings != 1)}"
+    if result == "breached" and not rollback:
+        output.line("nothing rolled back (--rollback rolls back automatically)")
+    elif result == "breached":
+        meta = {
+            "trigger": TRIGGER,
+            "evidence": evidence(
+                tracks,
+                plan.window,
+                version=str(watched.version),
+                stage=stage,
+                source=src.label,
+                interval=plan.interval,
+                readings=readings,
+                baseline=base_info,
+            ),
+        }
+        rolled_back = _roll_back(
+            project,
+            spec.name,
+            stage,
+            watched,
+            plan,
+            reason=reason(tracks, plan.window),
+            metadata=meta,
+            push=push,
+            dispatch_workflow=dispatch_workflow,
+            repo=repo,
+            github_output=github_output,
         )
-        for track in tracks:
-            if track.count("breach"):
-                output.line(
-                    f"  {track.rule.text}: {track.count('breach')} breached reading(s), never "
-                    f"{plan.window.describe()}: not sustained, no action"
-                )
-            if track.count("no data"):
-                output.line(
-                    f"  {track.rule.text}: no data at {track.count('no data')} of {readings} "
-                    "readings"
-                )
-    elif result == "no data":
-        for track in tracks:
-            if track.count("no data") == len(track.points):
-                output.warn(
-                    f"no data: {track.rule.text} could not be judged at any of {readings} "
-                    f"readings ({track.points[-1].why}); missing data never triggers a rollback"
-                )
-        output.line(f"no data: {spec.name} {watched.version} in {stage} could not be judged")
-    else:
-        for track in tracks:
-            if track.sustained(plan.window):
-                output.line(f"breached: {describe_breach(track, plan.window)}")
-        if not rollback:
-            output.line("nothing rolled back (--rollback rolls back automatically)")
-        else:
-            meta = {
-                "trigger": TRIGGER,
-                "evidence": evidence(
-                    tracks,
-                    plan.window,
-                    version=str(watched.version),
-                    stage=stage,
-                    source=src.label,
-                    interval=plan.interval,
-                    readings=readings,
-                    baseline=base_info,
-                ),
-            }
-            rolled_back = _roll_back(
-                project,
-                spec.name,
-                stage,
-                watched,
-                plan,
-                reason=reason(tracks, plan.window),
-                metadata=meta,
-                push=push,
-                dispatch_workflow=dispatch_workflow,
-                repo=repo,
-                github_output=github_output,
-            )
     _summary(spec.name, stage, str(watched.version), result, rolled_back, tracks)
     output.write_github_output(
         output.github_output_path(github_output),
