@@ -74,14 +74,6 @@ def dvc_project(dvc_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(tmp_path / "dvc-site-cache"))
     quiet_dvc(monkeypatch)
     repo = copy_project(dvc_template, tmp_path)
-    # The committed remote is relative (../../dvc-remote from .dvc/). champion's push of an
-    # artifact at a commit has DVC read the config from that commit, where the relative URL
-    # resolves against the git tree's root: /dvc-remote on this machine (reported). The
-    # workspace's config.local applies at every commit, so an absolute URL there keeps the push
-    # inside this test's folder.
-    (repo.path / ".dvc" / "config.local").write_text(
-        f"['remote \"local\"']\n    url = {tmp_path / 'dvc-remote'}\n"
-    )
     return repo
 
 

@@ -209,19 +209,25 @@ def dvc_remote_object(root: Path, path: str, commit: str) -> RemoteObject:
 
 
 def push_to_dvc_remote(root: Path, path: str, commit: str) -> None:
-    """Pushes the artifact as it was at `commit` from the local DVC cache to the default remote."""
+    """Pushes the artifact as it was at `commit` from the local DVC cache to the default remote.
+    By its object (md5 from git), with the working tree's DVC config: a push "at a revision"
+    would read that revision's config, where a relative remote path resolves elsewhere."""
+    md5, legacy = _dvc_md5_at(root, commit, path)
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
+    from dvc_data.hashfile.hash_info import HashInfo
 
     try:
         with Repo(str(root)) as repo:
-            repo.push(targets=[path], revs=[commit], workspace=False)
+            result = repo.cloud.push([HashInfo("md5-dos2unix" if legacy else "md5", md5)])
     except DvcException as e:
+        raise ChampionError(f"cannot push {path} at {commit[:12]} to the DVC remote: {e}") from e
+    if result.failed:
         raise ChampionError(
-            f"cannot push {path} at {commit[:12]} to the DVC remote: {e}. It is not in this "
-            "machine's DVC cache either: `dvc push` it from the machine that built it"
-        ) from e
+            f"{path} at {commit[:12]} is in neither the DVC remote nor this machine's DVC cache: "
+            "`dvc push` it from the machine that built it"
+        )
 
 
 def _dvc_md5_at(root: Path, commit: str, path: str) -> tuple[str, bool]:

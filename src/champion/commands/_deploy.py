@@ -58,13 +58,17 @@ def after_stage_change(
 
 
 def check_dispatch(dispatch_workflow: str | None, repo: str | None) -> None:
-    """Fails before anything is written when the dispatch could not happen afterwards."""
+    """Fails before anything is written when the dispatch could not happen afterwards: a re-run
+    writes no tag, so it would not dispatch either."""
     if dispatch_workflow:
         from champion.github import client
+        from champion.github.dispatch import find_workflow
         from champion.github.pulls import repository
 
-        repository(repo)
+        name = repository(repo)
         client.token_from_env()
+        with client.guarded(f"looking up the workflow {dispatch_workflow} in {name}"):
+            find_workflow(client.connect(), name, dispatch_workflow)
 
 
 def published_line(outcome: str, url: str, version: str, there: Pointer | None) -> str:

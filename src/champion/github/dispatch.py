@@ -5,21 +5,16 @@ release or a rollback reaches a deploy job."""
 from __future__ import annotations
 
 from github import Github, GithubException
+from github.Workflow import Workflow
 
 from champion.errors import GitHubError
 
 
-def dispatch_workflow(
-    gh: Github, repo: str, workflow: str, ref: str | None, inputs: dict[str, str]
-) -> str:
-    """Dispatches `workflow` (a file name such as deploy.yml, or an id) on `ref` (default: the
-    repository's default branch). Returns the ref used."""
-    r = gh.get_repo(repo)
-    target = ref or r.default_branch
+def find_workflow(gh: Github, repo: str, workflow: str) -> Workflow:
+    """The workflow, read now (the client is lazy: without a read, a missing workflow would
+    surface only later, as a refused dispatch)."""
     try:
-        found = r.get_workflow(workflow)
-        # The client is lazy: without a read, a missing workflow would surface only as a refused
-        # dispatch, and the message below would never be shown.
+        found = gh.get_repo(repo).get_workflow(workflow)
         found.id  # noqa: B018
     except GithubException as e:
         if e.status == 404:
@@ -28,6 +23,16 @@ def dispatch_workflow(
                 "`on: workflow_dispatch` (e.g. deploy.yml)"
             ) from None
         raise
+    return found
+
+
+def dispatch_workflow(
+    gh: Github, repo: str, workflow: str, ref: str | None, inputs: dict[str, str]
+) -> str:
+    """Dispatches `workflow` (a file name such as deploy.yml, or an id) on `ref` (default: the
+    repository's default branch). Returns the ref used."""
+    target = ref or gh.get_repo(repo).default_branch
+    found = find_workflow(gh, repo, workflow)
     if not found.create_dispatch(target, inputs):
         raise GitHubError(
             f"GitHub refused to dispatch {workflow} on {target} in {repo}: does the workflow declare "
