@@ -89,11 +89,14 @@ def _train(root: Path, spec: ModelConfig, command: str) -> None:
     # The command is the repository's own, run like any build step of the commit being tested
     # (in a pull request, only in the unprivileged `pull_request` workflow). Its output goes to
     # stderr, so champion's own stdout stays parseable.
-    proc = subprocess.run(command, shell=True, cwd=root, stdout=sys.stderr, stderr=sys.stderr)
+    proc = subprocess.run(
+        command, shell=True, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    sys.stderr.write(proc.stdout)
     if proc.returncode != 0:
         raise ChampionError(
             f"the train command of model {spec.name!r} ({command!r}, train: in {spec.source}) "
-            f"failed with exit code {proc.returncode}"
+            f"failed with exit code {proc.returncode}: {proc.stdout.strip()[-TAIL:]}"
         )
 
 
