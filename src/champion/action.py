@@ -270,6 +270,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
         code, out, err = run(argv)
         name = argv[2] if argv[0] == "-C" else argv[0]
         if name == "evaluate":
+            _write_output("artifact-name", artifact_name(inputs.get("model")))
             code = _summarize_report(argv, code)
         if code != 0:
             messages = _errors(err) or [f"champion {name} exited with code {code}"]
@@ -281,6 +282,18 @@ def main(env: Mapping[str, str] | None = None) -> int:
         if _summary_size() == before:  # the command wrote no summary of its own
             _summary(f"### champion {name}\n\n{_fence(out or '(no output)')}")
     return 0
+
+
+def artifact_name(model: str) -> str:
+    """A name upload-artifact accepts (no / : and the like), unique per model."""
+    return "champion-report-" + re.sub(r"[^A-Za-z0-9._-]", "-", model)
+
+
+def _write_output(name: str, value: str) -> None:
+    target = os.environ.get("GITHUB_OUTPUT")
+    if target:
+        with open(target, "a", encoding="utf-8") as f:
+            f.write(f"{name}={value}\n")
 
 
 def _summarize_report(argv: Argv, code: int) -> int:

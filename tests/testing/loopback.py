@@ -112,12 +112,12 @@ class FakeGitHubServer:
                 return 200, s.comments.get(number, []), {}
             if method == "POST":
                 return 201, self._comment(number, body["body"]), {}
-        if m := re.fullmatch(rf"/repos/{repo}/issues/comments/(\d+)", path):
-            if method == "PATCH":
-                for comment in (c for cs in s.comments.values() for c in cs):
-                    if comment["id"] == int(m[1]):
-                        comment["body"] = body["body"]
-                        return 200, comment, {}
+        m = re.fullmatch(rf"/repos/{repo}/issues/comments/(\d+)", path)
+        if m and method == "PATCH":
+            for comment in (c for cs in s.comments.values() for c in cs):
+                if comment["id"] == int(m[1]):
+                    comment["body"] = body["body"]
+                    return 200, comment, {}
         if m := re.fullmatch(rf"/repos/{repo}/pulls/(\d+)", path):
             pull = s.pulls.get(int(m[1]))
             if pull is not None and method == "GET":
@@ -135,10 +135,10 @@ class FakeGitHubServer:
                 return 200, release, {}
         if method == "POST" and path == f"/repos/{s.repo}/releases":
             return 201, self._release(body), {}
-        if m := re.fullmatch(rf"/repos/{repo}/actions/workflows/([^/]+)/dispatches", path):
-            if method == "POST":
-                s.dispatches.append({"workflow": m[1], **(body or {})})
-                return 204, None, {}
+        m = re.fullmatch(rf"/repos/{repo}/actions/workflows/([^/]+)/dispatches", path)
+        if m and method == "POST":
+            s.dispatches.append({"workflow": m[1], **(body or {})})
+            return 204, None, {}
         if method == "GET" and path == f"/repos/{s.repo}":
             return 200, self._repo(), {}
         return 404, {"message": "Not Found"}, {}
