@@ -156,6 +156,47 @@ def _dirty(project: Project) -> set[str]:
     return {f for f in out.split("\0") if f}
 
 
+BUILT_FROM = "Champion-Built-From"
+
+
+def message(head: str, models: list[str], trailers: str) -> str:
+    """The build commit's message: it keeps the built commit's trailers (Model-Bump: ...), so
+    the release of the build commit decides its bump as it would have for the merge."""
+    lines = [f"champion build: rebuild {', '.join(models)}", ""]
+    lines += [t for t in trailers.splitlines() if t.strip() and not t.startswith(BUILT_FROM)]
+    lines.append(f"{BUILT_FROM}: {head}")
+    return "\n".join(lines) + "\n"
+
+
+def adopt_earlier_build(project: Project, remote: str) -> str | None:
+    """A rerun of a release job starts again at the merge commit, whose rebuild an earlier run
+    already committed on top of it. When the remote branch's tip is that build commit (its parent
+    is HEAD and it says it was built from HEAD), check it out instead of building again: a second
+    build commit would be rejected, or worse, differ. Returns the adopted commit."""
+    git = project.registry.git
+    head = git.resolve_commit("HEAD")
+    branch = _branch(project)
+    if not branch or not git.remote_exists(remote):
+        return None
+    fetched = git.run("fetch", "--quiet", remote, f"refs/heads/{branch}", check=False)
+    if fetched.returncode != 0:
+        return None
+    tip = git.resolve_commit("FETCH_HEAD")
+    if tip == head:
+        return None
+    parent = git.run("rev-parse", "--verify", "--quiet", f"{tip}^1", check=False).stdout.strip()
+    if parent != head or f"{head}" not in git.trailers(tip, BUILT_FROM):
+        return None
+    git.run("checkout", "--quiet", "--detach", tip)
+    return tip
+
+
+def _branch(project: Project) -> str:
+    git = project.registry.git
+    branch = git.run("symbolic-ref", "-q", "--short", "HEAD", check=False).stdout.strip()
+    return branch or os.environ.get("GITHUB_REF_NAME", "")
+
+
 def commit_built(project: Project, built: list[Built], message: str) -> str | None:
     """Commits what the builds rewrote, so a version's tag can name a commit that records its
     artifact. Returns the new commit, or None when there was nothing to commit."""
@@ -183,8 +224,7 @@ def _in_git(project: Project, path: str) -> bool:
 
 def push_branch(project: Project, remote: str) -> str:
     git = project.registry.git
-    branch = git.run("symbolic-ref", "-q", "--short", "HEAD", check=False).stdout.strip()
-    branch = branch or os.environ.get("GITHUB_REF_NAME", "")
+    branch = _branch(project)
     if not branch:
         raise ChampionError(
             "--push needs a branch to push the build commit to: check out a branch (HEAD is "

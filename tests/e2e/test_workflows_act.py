@@ -7,6 +7,7 @@ for GitHub. Third-party actions are local stand-ins; champion's actions are this
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pytest
 
 from testing.act import ACT, ROOT, ActResult, Runner, seed_cache, stage_champion
 from testing.loopback import FakeGitHubServer
-from testing.releases import dvc, status_json
+from testing.releases import dvc, origin_tag_objects, status_json
 from testing.repos import Repo, git, make_repo, run_cli
 
 pytestmark = [
@@ -45,6 +46,7 @@ models:
       accuracy: {min: 0.65}
       roc_auc: {max_regression: 0.02}
     release: {promote: prod}
+    pointer: POINTER
 """
 # Trains on a fixed synthetic dataset; params.txt says how. `shuffled` learns from shuffled
 # labels: a model the gate must stop.
@@ -67,7 +69,13 @@ header = ",".join([*(f"f{i}" for i in range(x.shape[1])), "target"])
 np.savetxt("data/eval.csv", np.column_stack([x_eval, y_eval]), delimiter=",", header=header,
            comments="", fmt="%.6g")
 """
-WORKFLOWS = ("pr-evaluate.yml", "pr-comment.yml", "release-on-merge.yml", "rollback.yml")
+WORKFLOWS = (
+    "pr-evaluate.yml",
+    "pr-comment.yml",
+    "release-on-merge.yml",
+    "rollback.yml",
+    "deploy.yml",
+)
 
 
 @pytest.fixture(scope="session")
@@ -117,7 +125,8 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, runner: Runner, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
-    repo = make_repo(tmp_path, CONFIG, commit=False)
+    pointer = tmp_path / "pointer"
+    repo = make_repo(tmp_path, CONFIG.replace("POINTER", str(pointer)), commit=False)
     (repo.path / "train.py").write_text(TRAIN)
     (repo.path / "params.txt").write_text("C=1.0\n")
     workflows = repo.path / ".github" / "workflows"
@@ -274,3 +283,77 @@ def test_a_pull_request_touching_no_model_skips_cleanly(world: World) -> None:
     assert result.code == 0, result
     assert "champion build" not in result.output
     assert not any(world.artifacts.iterdir())
+
+
+def live(world: World, capsys: pytest.CaptureFixture[str]) -> str:
+    world.repo.git("fetch", "-q", "origin", "+refs/tags/*:refs/tags/*")
+    status = status_json(capsys, world.repo)
+    return str(status["models"][0]["stages"]["prod"]["version"])
+
+
+def pointer_version(world: World) -> str:
+    data = json.loads((world.tmp / "pointer" / "prod.json").read_text())
+    return str(data["version"])
+
+
+def merge(world: World, capsys: pytest.CaptureFixture[str]) -> tuple[ActResult, dict[str, Any]]:
+    """PR #7 (new training parameters, artifact not committed) merged with a Model-Bump trailer,
+    then release-on-merge.yml on the push to main."""
+    open_pull_request(world, 7, "better", "C=0.5\n")
+    repo = world.repo
+    before = repo.git("rev-parse", "main")
+    repo.git("merge", "-q", "--no-ff", "better", "-m", "Better params (#7)\n\nModel-Bump: minor")
+    after = repo.git("rev-parse", "HEAD")
+    repo.git("push", "-q", "origin", "main")
+    world.github.link_commit(after, 7)
+    payload = {"ref": "refs/heads/main", "before": before, "after": after}
+    return world.act("push", "release-on-merge.yml", payload, after), payload
+
+
+def test_a_merge_releases_v0_2_0_and_a_dispatched_rollback_returns_to_v0_1_0(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    released, payload = merge(world, capsys)
+    assert released.code == 0, released
+    assert live(world, capsys) == "0.2.0"
+    assert pointer_version(world) == "0.2.0"
+    # The rebuilt artifact was committed on top of the merge and its tag names that commit.
+    origin = world.repo.origin
+    tip = git(origin, "rev-parse", "main")
+    assert git(origin, "rev-parse", "clf@v0.2.0^{commit}") == tip
+    assert git(origin, "rev-parse", f"{tip}^1") == payload["after"]
+    # One GitHub Release, with the model card.
+    assert list(world.github.state.releases) == ["clf@v0.2.0"]
+    tags = origin_tag_objects(world.repo)
+    writes = len(world.github.writes())
+
+    # A rerun of the same push (GitHub reruns at the same sha) writes nothing new.
+    again = world.act("push", "release-on-merge.yml", payload, payload["after"])
+    assert again.code == 0, again
+    assert origin_tag_objects(world.repo) == tags
+    assert git(origin, "rev-parse", "main") == tip
+    assert len(world.github.writes()) == writes
+    assert TOKEN not in released.output + again.output
+
+    # A dispatched rollback returns prod to v0.1.0, publishes it and dispatches deploy.yml.
+    inputs = {
+        "model": "clf",
+        "stage": "prod",
+        "to": "0.1.0",
+        "reason": "accuracy dropped in prod",
+        "dry-run": "false",
+    }
+    rolled = world.act("workflow_dispatch", "rollback.yml", {"inputs": inputs}, "main")
+    assert rolled.code == 0, rolled
+    assert live(world, capsys) == "0.1.0"
+    assert pointer_version(world) == "0.1.0"
+    (dispatch,) = world.github.state.dispatches
+    assert dispatch["workflow"] == "deploy.yml"
+    assert dispatch["inputs"] == {"model": "clf", "stage": "prod", "version": "0.1.0"}
+    tags = origin_tag_objects(world.repo)
+
+    rerun = world.act("workflow_dispatch", "rollback.yml", {"inputs": inputs}, "main")
+    assert rerun.code == 0, rerun
+    assert origin_tag_objects(world.repo) == tags
+    assert len(world.github.state.dispatches) == 1
+    assert live(world, capsys) == "0.1.0"

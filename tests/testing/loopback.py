@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from testing.github import BOT, NOT_ACCESSIBLE, pull_json
 
@@ -135,6 +135,20 @@ class FakeGitHubServer:
                 return 200, release, {}
         if method == "POST" and path == f"/repos/{s.repo}/releases":
             return 201, self._release(body), {}
+        m = re.fullmatch(rf"/repos/{repo}/actions/workflows/([^/]+)", path)
+        if m and method == "GET":
+            url = f"{self.url}/repos/{s.repo}/actions/workflows/{m[1]}"
+            return (
+                200,
+                {
+                    "id": 1,
+                    "name": m[1],
+                    "path": f".github/workflows/{m[1]}",
+                    "state": "active",
+                    "url": url,
+                },
+                {},
+            )
         m = re.fullmatch(rf"/repos/{repo}/actions/workflows/([^/]+)/dispatches", path)
         if m and method == "POST":
             s.dispatches.append({"workflow": m[1], **(body or {})})
@@ -198,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         body = json.loads(raw) if raw else None
         status, payload, headers = fake.answer(
-            self.command, parts.path, parse_qs(parts.query), body
+            self.command, unquote(parts.path), parse_qs(parts.query), body
         )
         data = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)

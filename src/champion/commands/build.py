@@ -4,7 +4,14 @@ import json
 from dataclasses import asdict
 
 from champion import output
-from champion.build import Built, build, commit_built, push_branch
+from champion.build import (
+    Built,
+    adopt_earlier_build,
+    build,
+    commit_built,
+    message,
+    push_branch,
+)
 from champion.changes import diff_range
 from champion.errors import ChampionError
 from champion.project import Project
@@ -29,16 +36,17 @@ def build_models(
         if models
         else [config.models[m] for m in sorted(config.models)]
     )
+    adopted = adopt_earlier_build(project, remote) if commit else None
+    if adopted:
+        output.line(f"{adopted[:12]} on {remote} already records this commit's rebuild: using it")
     rng = diff_range(project, base, "HEAD")
     results: list[Built] = [build(project, spec, rng) for spec in specs]
     new_commit = None
     if commit:
-        names = ", ".join(b.model for b in results if b.changed)
-        new_commit = commit_built(
-            project,
-            results,
-            f"champion build: rebuild {names}\n\nBuilt from {rng.head} by `champion build`.",
-        )
+        git = project.registry.git
+        trailers = git.run("log", "-1", "--format=%(trailers:only,unfold)", rng.head).stdout
+        text = message(rng.head, [b.model for b in results if b.changed], trailers)
+        new_commit = commit_built(project, results, text)
         if new_commit and push:
             push_branch(project, remote)
     lines = []
