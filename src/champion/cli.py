@@ -292,6 +292,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template", metavar="PATH", help="a Jinja2 template of your own")
     p.add_argument("--github-output", metavar="FILE", help="default: $GITHUB_OUTPUT")
 
+    p = sub.add_parser(
+        "changed", help="the models whose artifact, data or inputs changed between two commits"
+    )
+    p.add_argument(
+        "--base", metavar="REF", help="default: HEAD's first parent (the commit before a merge)"
+    )
+    p.add_argument("--head", default="HEAD", metavar="REF", help="default: HEAD")
+    p.add_argument("--json", action="store_true", help="print JSON (a stable shape, see README)")
+    p.add_argument("--github-output", metavar="FILE", help="default: $GITHUB_OUTPUT")
+
+    p = sub.add_parser(
+        "build", help="make the candidate artifact present: as committed, pulled, or rebuilt"
+    )
+    p.add_argument("models", nargs="*", metavar="MODEL", help="default: every declared model")
+    p.add_argument(
+        "--base",
+        metavar="REF",
+        help="rebuild when BASE...HEAD changed the model's inputs but not its artifact "
+        "(default: HEAD's first parent)",
+    )
+    p.add_argument(
+        "--commit", action="store_true", help="commit the files a rebuild rewrote (dvc.lock, ...)"
+    )
+    _add_write_options(p)
+
     p = sub.add_parser("demo", help="run the whole flow on an embedded example in a temp folder")
     p.add_argument("--workdir", help="build the example here instead of a temp folder (kept)")
     return parser
@@ -337,6 +362,17 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return history(project, args.model, as_json=args.json, remote=args.remote)
 
+    if args.command == "changed":
+        from champion.commands.changed import changed
+
+        return changed(
+            open_project(args.cwd),
+            base=args.base,
+            head=args.head,
+            as_json=args.json,
+            github_output=args.github_output,
+        )
+
     if args.command == "evaluate":
         from champion.commands.evaluate import evaluate
 
@@ -352,6 +388,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
 
     project = open_project(args.cwd, remote=args.remote)
+    if args.command == "build":
+        from champion.commands.build import build_models
+
+        return build_models(
+            project,
+            args.models,
+            base=args.base,
+            commit=args.commit,
+            push=args.push,
+            remote=args.remote,
+            github_output=args.github_output,
+        )
     if args.command == "release":
         from champion.commands.release import release
 

@@ -200,6 +200,7 @@ _MODEL = _Fields(
         "description": _STR,
         "labels": _ListOf(_STR),
         "train": _STR,
+        "inputs": _ListOf(_STR),
         "format": _OneOf("joblib", "pickle", "skops", "metrics"),
         "task": _OneOf("classification", "regression"),
         "data": _Fields(
@@ -383,6 +384,8 @@ def _build(
         data_path = (section.get("data") or {}).get("path")
         if data_path:
             _check_relative(doc, (*key, "data", "path"), data_path)
+        for i, pattern in enumerate(section.get("inputs") or ()):
+            _check_relative(doc, (*key, "inputs", i), pattern)
         promote = (section.get("release") or {}).get("promote")
         if promote is not None and promote not in stages:
             raise doc.error(
@@ -432,7 +435,7 @@ def _check_relative(doc: _Document, path: KeyPath, value: str) -> None:
 # --- dvc.yaml artifacts -----------------------------------------------------------------------
 
 
-def _dvc_yaml_files(root: Path) -> list[Path]:
+def dvc_yaml_files(root: Path) -> list[Path]:
     # Nested dvc.yaml files are found through git so an untracked tree is never walked.
     found = [root / "dvc.yaml"] if (root / "dvc.yaml").is_file() else []
     proc = subprocess.run(
@@ -445,7 +448,7 @@ def _dvc_yaml_files(root: Path) -> list[Path]:
 
 def _dvc_models(root: Path) -> dict[str, ModelConfig]:
     models: dict[str, ModelConfig] = {}
-    for dvc_yaml in _dvc_yaml_files(root):
+    for dvc_yaml in dvc_yaml_files(root):
         rel_dir = dvc_yaml.parent.relative_to(root).as_posix()
         filename = dvc_yaml.relative_to(root).as_posix()
         doc = _Document(dvc_yaml.read_text(encoding="utf-8"), filename)

@@ -386,6 +386,8 @@ def test_github_output_for_one_model(repo: Repo, capsys: Capsys) -> None:
         "version": "0.2.0",
         "tag": "churn@v0.2.0",
         "previous-version": "0.1.0",
+        "from": "0.1.0",
+        "to": "0.2.0",
         "bump": "minor",
         "released": "true",
     }

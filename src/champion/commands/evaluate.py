@@ -30,6 +30,8 @@ def evaluate(
             "bump": report["suggested"]["bump"],
             "version": report["suggested"]["version"],
             "previous-version": report["suggested"]["from"] or "",
+            "from": report["suggested"]["from"] or "",
+            "to": report["suggested"]["version"],
             "report-path": str(path),
         },
     )

@@ -415,6 +415,8 @@ def _present(outcomes: list[Outcome], github_output: str | None) -> None:
                 "version": o.version,
                 "tag": o.tag,
                 "previous-version": o.previous,
+                "from": o.previous,
+                "to": o.version,
                 "bump": o.bump,
                 "released": "true" if o.released else "false",
             }

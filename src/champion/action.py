@@ -1,0 +1,309 @@
+"""The GitHub Actions entry point: `python -m champion.action`, run by `action.yml` and the
+sub-actions under `actions/`.
+
+The action's inputs arrive as `CHAMPION_INPUT_<NAME>` environment variables (never interpolated
+into a script), are checked and turned into one `champion` command line. The command runs as a
+child process with the job's `$GITHUB_OUTPUT`, so its outputs become the step's. Its error becomes
+an `::error::` annotation (on the file and line it names, e.g. champion.yaml:12), and the job
+summary always gets a section, on success and on failure alike.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from champion.errors import ChampionError
+
+PREFIX = "CHAMPION_INPUT_"
+TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off", "")
+SUMMARY_TAIL = 60  # lines of a command's output quoted in the summary
+_FILE_LINE = re.compile(r"^(?P<file>[\w./-]+\.(?:ya?ml|json|csv|parquet)):(?P<line>\d+): ")
+
+Argv = list[str]
+
+
+class Inputs:
+    """The action's inputs, read from the environment; a bad one is named as the input."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.values = {
+            k[len(PREFIX) :].lower().replace("_", "-"): v.strip()
+            for k, v in env.items()
+            if k.startswith(PREFIX)
+        }
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    def required(self, name: str, command: str) -> str:
+        value = self.get(name)
+        if not value:
+            raise ChampionError(f"input `{name}` is required for command `{command}`")
+        return value
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        value = self.get(name).lower()
+        if not value:
+            return default
+        if value in TRUE:
+            return True
+        if value in FALSE:
+            return False
+        raise ChampionError(f"input `{name}` must be true or false, got {value!r}")
+
+    def number(self, name: str) -> str:
+        value = self.get(name)
+        if value and not value.isdigit():
+            raise ChampionError(f"input `{name}` must be a number, got {value!r}")
+        return value
+
+
+ZERO_SHA = "0" * 40  # github.event.before of a branch's first push: no previous commit
+
+
+def _opt(argv: Argv, inputs: Inputs, name: str, option: str | None = None) -> None:
+    value = inputs.get(name)
+    if name == "base" and value == ZERO_SHA:
+        return
+    if value:
+        # `--option=value`: a value that starts with a dash stays a value.
+        argv.append(f"{option or '--' + name}={value}")
+
+
+def _models(inputs: Inputs) -> Argv:
+    # A model name never holds whitespace, so `model: churn fraud` lists several.
+    return inputs.get("model").split()
+
+
+def _evaluate(i: Inputs) -> list[Argv]:
+    argv = ["evaluate", i.required("model", "evaluate")]
+    for name in ("candidate", "baseline", "data"):
+        _opt(argv, i, name)
+    argv.append(f"--out={i.get('out') or 'report.json'}")
+    if i.flag("no-fail"):
+        argv.append("--no-fail")
+    return [argv]
+
+
+def _comment(i: Inputs) -> list[Argv]:
+    """One comment per report: `report` may be a glob (the reports of every model evaluated)."""
+    pattern = i.required("report", "comment")
+    reports = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+    options: Argv = []
+    for name in ("repo", "key", "template"):
+        _opt(options, i, name)
+    if i.number("pr"):
+        options.append(f"--pr={i.get('pr')}")
+    return [["comment", f"--report={report}", *options] for report in reports]
+
+
+def _release(i: Inputs) -> list[Argv]:
+    argv = ["release", *_models(i)]
+    for name in ("ref", "promote", "bump", "report", "repo"):
+        _opt(argv, i, name)
+    if i.flag("github-release"):
+        argv.append("--github-release")
+    if i.flag("push", default=True):
+        argv.append("--push")
+    return [argv]
+
+
+def _rollback(i: Inputs) -> list[Argv]:
+    argv = [
+        "rollback",
+        i.required("model", "rollback"),
+        f"--reason={i.required('reason', 'rollback')}",
+    ]
+    for name in ("stage", "to", "dispatch-workflow", "repo"):
+        _opt(argv, i, name)
+    if i.flag("dry-run"):
+        argv.append("--dry-run")
+    if i.flag("push", default=True):
+        argv.append("--push")
+    return [argv]
+
+
+def _status(i: Inputs) -> list[Argv]:
+    return [["status", *_models(i)[:1]]]
+
+
+def _publish(i: Inputs) -> list[Argv]:
+    i.required("model", "publish")
+    stage = [f"--stage={i.get('stage')}"] if i.get("stage") else []
+    return [["publish", model, *stage] for model in _models(i)]
+
+
+def _build(i: Inputs) -> list[Argv]:
+    argv = ["build", *_models(i)]
+    _opt(argv, i, "base")
+    if i.flag("commit"):
+        argv.append("--commit")
+        if i.flag("push", default=True):
+            argv.append("--push")
+    return [argv]
+
+
+def _changed(i: Inputs) -> list[Argv]:
+    argv = ["changed", "--json"]
+    _opt(argv, i, "base")
+    _opt(argv, i, "head")
+    return [argv]
+
+
+COMMANDS: dict[str, Callable[[Inputs], list[Argv]]] = {
+    "evaluate": _evaluate,
+    "comment": _comment,
+    "release": _release,
+    "rollback": _rollback,
+    "status": _status,
+    "publish": _publish,
+    "build": _build,
+    "changed": _changed,
+}
+
+
+def plan(inputs: Inputs) -> list[Argv]:
+    """The champion command lines to run, in order; a bad input raises before anything runs."""
+    command = inputs.get("command")
+    if command not in COMMANDS:
+        raise ChampionError(
+            f"input `command` must be one of {', '.join(COMMANDS)}, got {command!r}"
+        )
+    prefix = ["-C", inputs.get("working-directory")] if inputs.get("working-directory") else []
+    steps = COMMANDS[command](inputs)
+    if command == "evaluate" and inputs.flag("build", default=True):
+        build = ["build", inputs.get("model")]
+        _opt(build, inputs, "base")
+        steps.insert(0, build)
+    return [[*prefix, *argv] for argv in steps]
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(message: str, command: str, workdir: str = "") -> str:
+    """`::error ...::message`, on the file and line the message starts with, if any."""
+    props = [f"title={escape_property('champion ' + command)}"]
+    found = _FILE_LINE.match(message)
+    if found:
+        path = found["file"]
+        if workdir and not Path(path).is_absolute():
+            path = f"{workdir.rstrip('/')}/{path}"
+        props = [f"file={escape_property(path)}", f"line={found['line']}", *props]
+        message = message[found.end() :]
+    return f"::error {','.join(props)}::{escape_data(message)}"
+
+
+def _errors(stderr: str) -> list[str]:
+    messages = []
+    for line in stderr.splitlines():
+        for prefix in ("error: ", "unexpected error: "):
+            if line.startswith(prefix):
+                messages.append(line[len(prefix) :])
+        if line.startswith("champion: error: "):  # argparse: an input the CLI refused
+            messages.append(line[len("champion: error: ") :])
+    return messages
+
+
+def _summary(text: str) -> None:
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        with open(target, "a", encoding="utf-8") as f:
+            f.write(text)
+
+
+def _fence(text: str) -> str:
+    lines = text.rstrip("\n").splitlines()[-SUMMARY_TAIL:]
+    body = "\n".join(lines)
+    # A fence longer than any run of backticks inside: the text cannot close it early.
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{body}\n{fence}\n"
+
+
+def _summary_size() -> int:
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    try:
+        return Path(target).stat().st_size if target else 0
+    except OSError:
+        return 0
+
+
+def run(argv: Argv) -> tuple[int, str, str]:
+    """Runs `champion ARGV` with this interpreter; its output is shown as it is and returned."""
+    proc = subprocess.run([sys.executable, "-m", "champion", *argv], capture_output=True, text=True)
+    sys.stdout.write(proc.stdout)
+    sys.stderr.write(proc.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def main(env: Mapping[str, str] | None = None) -> int:
+    inputs = Inputs(os.environ if env is None else env)
+    command = inputs.get("command") or "?"
+    workdir = inputs.get("working-directory")
+    try:
+        steps = plan(inputs)
+    except ChampionError as e:
+        print(annotation(f"{e}", command), flush=True)
+        _summary(f"### champion {command}: failed\n\n{_fence(str(e))}")
+        return e.exit_code
+    if not steps:
+        note = f"nothing to do: no file matches report {inputs.get('report')!r} (no model was evaluated)"
+        print(f"::notice title=champion {command}::{escape_data(note)}", flush=True)
+        _summary(f"### champion {command}\n\n{note}\n")
+        return 0
+    for argv in steps:
+        before = _summary_size()
+        code, out, err = run(argv)
+        name = argv[2] if argv[0] == "-C" else argv[0]
+        if name == "evaluate":
+            _write_output("artifact-name", artifact_name(inputs.get("model")))
+            code = _summarize_report(argv, code)
+        if code != 0:
+            messages = _errors(err) or [f"champion {name} exited with code {code}"]
+            for message in messages:
+                print(annotation(message, name, workdir), flush=True)
+            verdict = "the gate failed" if code == 1 else "failed"
+            _summary(f"### champion {name}: {verdict}\n\n{_fence(err or out)}")
+            return code
+        if _summary_size() == before:  # the command wrote no summary of its own
+            _summary(f"### champion {name}\n\n{_fence(out or '(no output)')}")
+    return 0
+
+
+def artifact_name(model: str) -> str:
+    """A name upload-artifact accepts (no / : and the like), unique per model."""
+    return "champion-report-" + re.sub(r"[^A-Za-z0-9._-]", "-", model)
+
+
+def _write_output(name: str, value: str) -> None:
+    target = os.environ.get("GITHUB_OUTPUT")
+    if target:
+        with open(target, "a", encoding="utf-8") as f:
+            f.write(f"{name}={value}\n")
+
+
+def _summarize_report(argv: Argv, code: int) -> int:
+    """After evaluate, the metric diff goes to the job summary, gate passed or failed."""
+    out = next((a.split("=", 1)[1] for a in argv if a.startswith("--out=")), "report.json")
+    report = Path(out)  # the CLI writes --out relative to where it runs, whatever -C says
+    if code in (0, 1) and report.is_file():
+        run(["summary", f"--report={report}"])
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""`python -m champion.action`, the actions' entry point: inputs from the environment to one
+command line, errors as annotations on their file and line, a job summary always; and the
+action files themselves (no `${{ }}` in any script, outputs the commands really write)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from champion import action
+from champion.errors import ChampionError
+from testing.repos import make_repo
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTION_FILES = [ROOT / "action.yml", *sorted((ROOT / "actions").glob("*/action.yml"))]
+WORKFLOWS = sorted((ROOT / "workflows-examples").glob("*.yml"))
+
+
+def plan(**inputs: str) -> list[list[str]]:
+    env = {f"CHAMPION_INPUT_{k.upper()}": v for k, v in inputs.items()}
+    return action.plan(action.Inputs(env))
+
+
+def test_evaluate_builds_first_and_passes_every_input_as_one_argument() -> None:
+    steps = plan(
+        command="evaluate", model="churn", base="abc", baseline="-x; rm -rf /", no_fail="true"
+    )
+    assert steps == [
+        ["build", "churn", "--base=abc"],
+        ["evaluate", "churn", "--baseline=-x; rm -rf /", "--out=report.json", "--no-fail"],
+    ]
+
+
+def test_build_false_skips_the_build_and_a_zero_base_means_none() -> None:
+    assert plan(command="evaluate", model="m", build="false") == [
+        ["evaluate", "m", "--out=report.json"]
+    ]
+    assert plan(command="changed", base="0" * 40) == [["changed", "--json"]]
+
+
+def test_release_rollback_and_publish_command_lines() -> None:
+    assert plan(command="release", model="a b", github_release="true") == [
+        ["release", "a", "b", "--github-release", "--push"]
+    ]
+    assert plan(command="rollback", model="m", reason="bad", to="0.1.0", dry_run="true") == [
+        ["rollback", "m", "--reason=bad", "--to=0.1.0", "--dry-run", "--push"]
+    ]
+    assert plan(command="publish", model="a b", stage="prod") == [
+        ["publish", "a", "--stage=prod"],
+        ["publish", "b", "--stage=prod"],
+    ]
+    assert plan(command="status", working_directory="sub") == [["-C", "sub", "status"]]
+
+
+def test_comment_takes_a_glob_of_reports(tmp_path: Path) -> None:
+    for name in ("b", "a"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "report.json").write_text("{}")
+    steps = plan(command="comment", report=f"{tmp_path}/*/report.json", pr="3")
+    assert steps == [
+        ["comment", f"--report={tmp_path}/a/report.json", "--pr=3"],
+        ["comment", f"--report={tmp_path}/b/report.json", "--pr=3"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"command": "deploy"}, "input `command` must be one of evaluate, comment"),
+        ({"command": "evaluate"}, "input `model` is required for command `evaluate`"),
+        ({"command": "rollback", "model": "m"}, "input `reason` is required"),
+        ({"command": "evaluate", "model": "m", "no_fail": "maybe"}, "input `no-fail` must be true"),
+        ({"command": "comment", "report": "r.json", "pr": "7; x"}, "input `pr` must be a number"),
+    ],
+)
+def test_a_bad_input_is_named(inputs: dict[str, str], message: str) -> None:
+    with pytest.raises(ChampionError, match=re.escape(message)):
+        plan(**inputs)
+
+
+def test_annotation_points_at_the_file_and_line() -> None:
+    text = action.annotation("champion.yaml:12: unknown key 'gaet', 50%", "evaluate", "sub")
+    assert text == (
+        "::error file=sub/champion.yaml,line=12,title=champion evaluate::unknown key 'gaet', 50%25"
+    )
+    assert action.annotation("two\nlines", "comment") == (
+        "::error title=champion comment::two%0Alines"
+    )
+
+
+def test_artifact_name_has_no_character_upload_artifact_refuses() -> None:
+    assert action.artifact_name("models/churn:churn") == "champion-report-models-churn-churn"
+
+
+def test_a_failing_command_gives_an_annotation_exit_code_and_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path, "models:\n  churn:\n    path: m.bin\n    gaet: {}\n")
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.chdir(repo.path)
+    code = action.main({"CHAMPION_INPUT_COMMAND": "status"})
+    out = capfd.readouterr().out
+    assert code == 2
+    assert "::error file=champion.yaml,line=4,title=champion status::unknown key 'gaet'" in out
+    assert "### champion status: failed" in summary.read_text()
+
+
+def test_a_succeeding_command_without_a_summary_of_its_own_gets_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.chdir(repo.path)
+    assert action.main({"CHAMPION_INPUT_COMMAND": "status"}) == 0
+    text = summary.read_text()
+    assert text.startswith("### champion status\n\n```\n") and "churn" in text
+
+
+def test_a_bad_input_writes_a_summary_and_runs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert action.main({"CHAMPION_INPUT_COMMAND": "nope"}) == 2
+    assert "::error title=champion nope::input `command` must be one of" in capfd.readouterr().out
+    assert "failed" in summary.read_text()
+
+
+def test_fence_cannot_be_closed_by_the_text() -> None:
+    fenced = action._fence("a ``` b ````")
+    assert fenced.startswith("`````\n") and fenced.endswith("\n`````\n")
+
+
+# --- the action files ---------------------------------------------------------------------------
+
+
+def _runs(doc: dict[str, object]) -> list[str]:
+    if "runs" in doc:
+        steps = doc["runs"]["steps"]  # type: ignore[index]
+    else:
+        steps = [s for job in doc["jobs"].values() for s in job.get("steps", [])]  # type: ignore[attr-defined]
+    return [s["run"] for s in steps if "run" in s]
+
+
+@pytest.mark.parametrize("path", ACTION_FILES + WORKFLOWS, ids=lambda p: p.name)
+def test_no_expression_inside_any_script(path: Path) -> None:
+    doc = yaml.safe_load(path.read_text())
+    for script in _runs(doc):
+        assert "${{" not in script, f"{path}: {script}"
+
+
+@pytest.mark.parametrize("path", ACTION_FILES + WORKFLOWS, ids=lambda p: p.name)
+def test_every_third_party_action_is_pinned_to_a_full_sha_with_its_version(path: Path) -> None:
+    for line in path.read_text().splitlines():
+        found = re.search(r"uses: (actions/[\w/-]+)@(\S+)(.*)", line)
+        if found:
+            assert re.fullmatch(r"[0-9a-f]{40}", found[2]), line
+            assert re.search(r"# v\d+\.\d+\.\d+", found[3]), line
+
+
+@pytest.mark.parametrize("path", ACTION_FILES, ids=lambda p: str(p.parent.name))
+def test_every_sub_action_input_reaches_the_script(path: Path) -> None:
+    doc = yaml.safe_load(path.read_text())
+    env = next(s for s in doc["runs"]["steps"] if s.get("id") == "run")["env"]
+    for name in doc["inputs"]:
+        if name in ("github-token", "python-version"):
+            continue
+        variable = "CHAMPION_INPUT_" + name.upper().replace("-", "_")
+        assert env[variable] == f"${{{{ inputs.{name} }}}}"
+    assert action.Inputs({"CHAMPION_INPUT_DRY_RUN": "x"}).get("dry-run") == "x"
+
+
+def test_sub_actions_share_the_root_actions_install_steps() -> None:
+    root = yaml.safe_load((ROOT / "action.yml").read_text())["runs"]["steps"][:-1]
+    for path in ACTION_FILES[1:]:
+        steps = yaml.safe_load(path.read_text())["runs"]["steps"][:-1]
+        text = yaml.safe_dump(steps).replace("../install.sh", "actions/install.sh")
+        assert text == yaml.safe_dump(root), path

@@ -1,0 +1,229 @@
+"""A loopback HTTP server that answers the GitHub REST calls champion makes, for end-to-end runs
+(under act) where `responses` cannot reach: the runner's steps are other processes.
+
+It keeps state like GitHub does (pull requests, issue comments, releases) and records every call,
+so a test asserts what reached GitHub: a comment posted, a release created, a workflow dispatched.
+Point a job at it with `GITHUB_API_URL=http://127.0.0.1:PORT` (champion allows plain http only
+for a loopback host).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from testing.github import BOT, NOT_ACCESSIBLE, pull_json
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    status: int
+
+
+@dataclass
+class State:
+    repo: str
+    base: str  # the API URL the JSON bodies name
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    commit_pulls: dict[str, list[int]] = field(default_factory=dict)  # sha -> pull numbers
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    releases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dispatches: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    next_id: int = 5000
+
+
+class FakeGitHubServer:
+    def __init__(self, repo: str = "octo/app") -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.state = State(repo=repo, base=self.url)
+        self.lock = threading.Lock()
+        self.httpd.fake = self  # type: ignore[attr-defined]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeGitHubServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
+
+    # -- arranging ---------------------------------------------------------------------------
+
+    def add_pull(
+        self, number: int, head_sha: str, branch: str = "feature", merged: bool = False
+    ) -> None:
+        pull = pull_json(number, self.state.repo, self.state.repo, sha=head_sha, base=self.url)
+        pull["head"]["ref"] = branch
+        pull["labels"] = []
+        pull["merged_at"] = "2024-05-01T12:00:00Z" if merged else None
+        pull["state"] = "closed" if merged else "open"
+        with self.lock:
+            self.state.pulls[number] = pull
+            self.state.commit_pulls.setdefault(head_sha, []).append(number)
+
+    def link_commit(self, sha: str, number: int) -> None:
+        """`GET /repos/R/commits/SHA/pulls` lists the pull request (a merge commit's, say)."""
+        with self.lock:
+            self.state.commit_pulls.setdefault(sha, []).append(number)
+
+    # -- observing ---------------------------------------------------------------------------
+
+    def writes(self) -> list[Call]:
+        with self.lock:
+            return [c for c in self.state.calls if c.method in ("POST", "PATCH", "PUT", "DELETE")]
+
+    def bodies(self, pr: int) -> list[str]:
+        with self.lock:
+            return [c["body"] for c in self.state.comments.get(pr, [])]
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def answer(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        with self.lock:
+            status, payload, headers = self._route(method, path, query, body)
+            self.state.calls.append(Call(method, path, query, body, status))
+            return status, payload, headers
+
+    def _route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        s = self.state
+        repo = re.escape(s.repo)
+        if method == "GET" and path == "/user":
+            return 403, NOT_ACCESSIBLE, {}
+        if m := re.fullmatch(rf"/repos/{repo}/issues/(\d+)/comments", path):
+            number = int(m[1])
+            if method == "GET":
+                return 200, s.comments.get(number, []), {}
+            if method == "POST":
+                return 201, self._comment(number, body["body"]), {}
+        m = re.fullmatch(rf"/repos/{repo}/issues/comments/(\d+)", path)
+        if m and method == "PATCH":
+            for comment in (c for cs in s.comments.values() for c in cs):
+                if comment["id"] == int(m[1]):
+                    comment["body"] = body["body"]
+                    return 200, comment, {}
+        if m := re.fullmatch(rf"/repos/{repo}/pulls/(\d+)", path):
+            pull = s.pulls.get(int(m[1]))
+            if pull is not None and method == "GET":
+                return 200, pull, {}
+        if method == "GET" and path == f"/repos/{s.repo}/pulls":
+            head = query.get("head", [""])[0]
+            branch = head.split(":", 1)[-1]
+            found = [p for p in s.pulls.values() if p["head"]["ref"] == branch]
+            return 200, found, {}
+        if m := re.fullmatch(rf"/repos/{repo}/commits/([0-9a-f]{{40}})/pulls", path):
+            return 200, [s.pulls[n] for n in s.commit_pulls.get(m[1], []) if n in s.pulls], {}
+        if m := re.fullmatch(rf"/repos/{repo}/releases/tags/(.+)", path):
+            release = s.releases.get(m[1])
+            if release is not None:
+                return 200, release, {}
+        if method == "POST" and path == f"/repos/{s.repo}/releases":
+            return 201, self._release(body), {}
+        m = re.fullmatch(rf"/repos/{repo}/actions/workflows/([^/]+)", path)
+        if m and method == "GET":
+            url = f"{self.url}/repos/{s.repo}/actions/workflows/{m[1]}"
+            return (
+                200,
+                {
+                    "id": 1,
+                    "name": m[1],
+                    "path": f".github/workflows/{m[1]}",
+                    "state": "active",
+                    "url": url,
+                },
+                {},
+            )
+        m = re.fullmatch(rf"/repos/{repo}/actions/workflows/([^/]+)/dispatches", path)
+        if m and method == "POST":
+            s.dispatches.append({"workflow": m[1], **(body or {})})
+            return 204, None, {}
+        if method == "GET" and path == f"/repos/{s.repo}":
+            return 200, self._repo(), {}
+        return 404, {"message": "Not Found"}, {}
+
+    def _repo(self) -> dict[str, Any]:
+        owner, name = self.state.repo.split("/")
+        return {
+            "id": 4242,
+            "full_name": self.state.repo,
+            "name": name,
+            "owner": {"login": owner, "type": "User"},
+            "url": f"{self.url}/repos/{self.state.repo}",
+            "default_branch": "main",
+        }
+
+    def _comment(self, number: int, text: str) -> dict[str, Any]:
+        s = self.state
+        s.next_id += 1
+        comment = {
+            "id": s.next_id,
+            "url": f"{self.url}/repos/{s.repo}/issues/comments/{s.next_id}",
+            "html_url": f"https://github.com/{s.repo}/pull/{number}#issuecomment-{s.next_id}",
+            "issue_url": f"{self.url}/repos/{s.repo}/issues/{number}",
+            "body": text,
+            "user": {"login": BOT, "id": 41898282, "type": "Bot"},
+            "created_at": "2024-05-01T12:00:00Z",
+            "updated_at": "2024-05-01T12:00:00Z",
+        }
+        s.comments.setdefault(number, []).append(comment)
+        return comment
+
+    def _release(self, body: dict[str, Any]) -> dict[str, Any]:
+        s = self.state
+        s.next_id += 1
+        tag = body["tag_name"]
+        release = {
+            "id": s.next_id,
+            "tag_name": tag,
+            "name": body.get("name"),
+            "body": body.get("body"),
+            "url": f"{self.url}/repos/{s.repo}/releases/{s.next_id}",
+            "html_url": f"https://github.com/{s.repo}/releases/tag/{tag}",
+            "draft": False,
+            "prerelease": False,
+        }
+        s.releases[tag] = release
+        return release
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _serve(self) -> None:
+        fake: FakeGitHubServer = self.server.fake  # type: ignore[attr-defined]
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body = json.loads(raw) if raw else None
+        status, payload, headers = fake.answer(
+            self.command, unquote(parts.path), parse_qs(parts.query), body
+        )
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: the calls are recorded
+        pass
