@@ -20,7 +20,8 @@ WORKFLOWS = sorted((ROOT / "workflows-examples").glob("*.yml"))
 
 
 def plan(**inputs: str) -> list[list[str]]:
-    env = {f"CHAMPION_INPUT_{k.upper()}": v for k, v in inputs.items()}
+    # `for_` stands for the input `for`, a Python keyword.
+    env = {f"CHAMPION_INPUT_{k.rstrip('_').upper()}": v for k, v in inputs.items()}
     return action.plan(action.Inputs(env))
 
 
@@ -55,6 +56,68 @@ def test_release_rollback_and_publish_command_lines() -> None:
     assert plan(command="status", working_directory="sub") == [["-C", "sub", "status"]]
 
 
+def test_watch_takes_one_rule_metric_and_header_per_line() -> None:
+    steps = plan(
+        command="watch",
+        model="churn",
+        source="prom+https://prom.example",
+        rules="error_rate < 0.05\n\n  latency_p95_ms <= 1.2 * baseline  \n",
+        metrics='error_rate=sum(rate(e{code=~"5.."}[5m])) / sum(rate(r[5m]))\nlatency_p95_ms=/p95',
+        headers="Authorization=PROM_AUTH",
+        stage="prod",
+        baseline="kpis/{version}.json",
+        interval="30s",
+        window="5",
+        for_="10m",
+        timeout="5s",
+        cooldown="0s",
+    )
+    assert steps == [
+        [
+            "watch",
+            "churn",
+            "--source=prom+https://prom.example",
+            "--rule=error_rate < 0.05",
+            "--rule=latency_p95_ms <= 1.2 * baseline",
+            '--metric=error_rate=sum(rate(e{code=~"5.."}[5m])) / sum(rate(r[5m]))',
+            "--metric=latency_p95_ms=/p95",
+            "--header=Authorization=PROM_AUTH",
+            "--stage=prod",
+            "--baseline=kpis/{version}.json",
+            "--interval=30s",
+            "--window=5",
+            "--for=10m",
+            "--timeout=5s",
+            "--cooldown=0s",
+        ]
+    ]
+
+
+def test_watch_pushes_and_dispatches_only_when_it_may_roll_back() -> None:
+    inputs = {
+        "command": "watch",
+        "model": "m",
+        "source": "m.json",
+        "rules": "x < 1",
+        "dispatch_workflow": "deploy.yml",
+        "repo": "o/r",
+    }
+    assert plan(**inputs) == [["watch", "m", "--source=m.json", "--rule=x < 1"]]
+    assert plan(**inputs, rollback="true") == [
+        [
+            "watch",
+            "m",
+            "--source=m.json",
+            "--rule=x < 1",
+            "--rollback",
+            "--dispatch-workflow=deploy.yml",
+            "--repo=o/r",
+            "--push",
+        ]
+    ]
+    assert plan(**inputs, rollback="true", push="false")[0][-1] == "--repo=o/r"
+
+
 def test_comment_takes_a_glob_of_reports(tmp_path: Path) -> None:
     for name in ("b", "a"):
         (tmp_path / name).mkdir()
@@ -74,6 +137,13 @@ def test_comment_takes_a_glob_of_reports(tmp_path: Path) -> None:
         ({"command": "rollback", "model": "m"}, "input `reason` is required"),
         ({"command": "evaluate", "model": "m", "no_fail": "maybe"}, "input `no-fail` must be true"),
         ({"command": "comment", "report": "r.json", "pr": "7; x"}, "input `pr` must be a number"),
+        ({"command": "watch", "model": "m", "rules": "x < 1"}, "input `source` is required"),
+        ({"command": "watch", "model": "m", "source": "s.json", "rules": "\n \n"}, "`rules`"),
+        ({"command": "watch", "source": "s.json", "rules": "x < 1"}, "input `model` is required"),
+        (
+            {"command": "watch", "model": "m", "source": "s", "rules": "x<1", "rollback": "y"},
+            "input `rollback` must be true or false",
+        ),
     ],
 )
 def test_a_bad_input_is_named(inputs: dict[str, str], message: str) -> None:

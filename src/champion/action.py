@@ -57,6 +57,10 @@ class Inputs:
             return False
         raise ChampionError(f"input `{name}` must be true or false, got {value!r}")
 
+    def lines(self, name: str) -> list[str]:
+        """A multiline input: one value per line, blank lines skipped."""
+        return [line.strip() for line in self.get(name).splitlines() if line.strip()]
+
     def number(self, name: str) -> str:
         value = self.get(name)
         if value and not value.isdigit():
@@ -156,6 +160,23 @@ def _changed(i: Inputs) -> list[Argv]:
     return [argv]
 
 
+def _watch(i: Inputs) -> list[Argv]:
+    argv = ["watch", i.required("model", "watch"), f"--source={i.required('source', 'watch')}"]
+    i.required("rules", "watch")
+    # One per line: a rule or a PromQL query holds spaces and commas, never a line break.
+    for name, option in (("rules", "--rule"), ("metrics", "--metric"), ("headers", "--header")):
+        argv += [f"{option}={line}" for line in i.lines(name)]
+    for name in ("stage", "baseline", "interval", "window", "for", "timeout", "cooldown"):
+        _opt(argv, i, name)
+    if i.flag("rollback"):  # push, dispatch-workflow and repo only act on a rollback
+        argv.append("--rollback")
+        for name in ("dispatch-workflow", "repo"):
+            _opt(argv, i, name)
+        if i.flag("push", default=True):
+            argv.append("--push")
+    return [argv]
+
+
 COMMANDS: dict[str, Callable[[Inputs], list[Argv]]] = {
     "evaluate": _evaluate,
     "comment": _comment,
@@ -165,6 +186,7 @@ COMMANDS: dict[str, Callable[[Inputs], list[Argv]]] = {
     "publish": _publish,
     "build": _build,
     "changed": _changed,
+    "watch": _watch,
 }
 
 
