@@ -578,12 +578,12 @@ def measure_intervals(csv: Path, models: dict[str, Path], runs: int) -> Interval
 def sklearn_points(y: Any, *models: Any) -> None:
     from sklearn import metrics as skm
 
-    for p in models:
-        skm.roc_auc_score(y, p.proba[:, 1])
+    for p in models:  # a binary model's proba is its class-1 column, as scikit-learn takes it
+        skm.roc_auc_score(y, p.positive_proba)
         skm.accuracy_score(y, p.labels)
         skm.f1_score(y, p.labels)
-        skm.log_loss(y, p.proba)
-        skm.brier_score_loss(y, p.proba[:, 1])
+        skm.log_loss(y, p.positive_proba)
+        skm.brier_score_loss(y, p.positive_proba)
 
 
 def interval_parts(y: Any, a: Any, b: Any, s: Any, runs: int) -> dict[str, float]:
@@ -594,7 +594,7 @@ def interval_parts(y: Any, a: Any, b: Any, s: Any, runs: int) -> dict[str, float
     specs = metrics.resolve_metrics(["accuracy", "f1"], "classification", 2)
     fns = {spec.name: metrics.count_metric(spec) for spec in specs}
     positive = y == 1
-    pa, pb = a.proba[:, 1], b.proba[:, 1]
+    pa, pb = a.positive_proba, b.positive_proba
     loss_a, loss_b = (pa - y) ** 2, (pb - y) ** 2
 
     def table() -> None:

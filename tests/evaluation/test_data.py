@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -33,6 +34,52 @@ def test_csv_is_read_in_chunks_and_hashed_in_the_same_pass(tmp_path: Path) -> No
     assert [c.name for c in reader.feature_columns] == ["f1", "f2"]
     x = numeric_matrix(batches[0], ["f2", "f1"])
     assert x.dtype == np.float64 and x.shape == (batches[0].num_rows, 2)
+
+
+@pytest.mark.parametrize("ending", ["\n", ""])
+def test_csv_blocks_join_to_the_whole_file_with_lines_longer_than_a_block(
+    tmp_path: Path, ending: str
+) -> None:
+    """The batches equal pyarrow's read of the whole file, even once later blocks have been read
+    into the same buffer (nothing parsed may point into it) and when a line outgrows the buffer;
+    each block is chunk_bytes of the file, as if read whole, so the batches do not depend on how
+    they are read."""
+    path = tmp_path / "eval.csv"
+    rows = [f"{i},{'x' * (i % 7) * 40},{i % 2}" for i in range(400)]
+    path.write_text("f1,name,target\n" + "\n".join(rows) + ending)
+    chunk = 100
+    reader = Reader(DataSpec(path, "target"), chunk_bytes=chunk)
+    batches = list(reader.batches())
+    whole = pacsv.read_csv(path)
+    assert pa.Table.from_batches(batches).to_pylist() == whole.to_pylist()
+    assert reader.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert reader.size == path.stat().st_size
+    body, carry, lines = path.read_bytes().split(b"\n", 1)[1], b"", []
+    for start in range(0, len(body) + chunk, chunk):  # the last read is empty: the end
+        read = body[start : start + chunk]
+        block = carry + read
+        cut = block.rfind(b"\n") + 1 if read else len(block)
+        lines.append(block[:cut].count(b"\n") + (cut > 0 and not block[:cut].endswith(b"\n")))
+        carry = block[cut:]
+    assert [b.num_rows for b in batches] == [n for n in lines if n]
+
+
+def test_a_carried_line_longer_than_the_buffers_slack_grows_it(tmp_path: Path) -> None:
+    """The buffer holds a block and 1 MiB of carried line; a longer line straddling a block's
+    end makes it grow."""
+    chunk = 8 << 20
+    rows: list[str] = []
+    size = 0
+    while size < chunk - (5 << 18):  # short rows up to 1.25 MiB before the first block's end
+        i = len(rows)
+        rows.append(f"{i},{'x' * (i % 50)},{i % 2}")
+        size += len(rows[-1]) + 1
+    long = "-1," + "y" * (3 << 19) + ",1"  # 1.5 MiB, of which 1.25 MiB is carried
+    path = tmp_path / "eval.csv"
+    path.write_text("f1,name,target\n" + "\n".join([*rows, long, *rows[:1000]]) + "\n")
+    batches = list(Reader(DataSpec(path, "target"), chunk_bytes=chunk).batches())
+    whole = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=32 << 20))
+    assert pa.Table.from_batches(batches).equals(whole)
 
 
 def test_parquet_is_read_in_batches(tmp_path: Path) -> None:

@@ -185,6 +185,27 @@ def test_decision_function_scores_give_roc_auc_but_no_log_loss() -> None:
     assert loss.champion is None and loss.interval is None and "champion" in loss.note
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_one_probability_column_and_int8_codes_give_the_same_values(weighted: bool) -> None:
+    """What evaluate_rows keeps for a binary model (its class-1 column, int8 codes) gives exactly
+    the values of the (n, 2) probabilities and int64 codes, when p0 = 1 - p1."""
+    truth, cand, champ = CASES["binary"](weighted)
+
+    def wide(p: Predictions) -> Predictions:
+        assert p.proba is not None
+        return Predictions(p.labels, np.column_stack([1 - p.proba[:, 1], p.proba[:, 1]]))
+
+    def compact(p: Predictions) -> Predictions:
+        assert p.proba is not None and p.labels is not None
+        return Predictions(p.labels.astype(np.int8), np.ascontiguousarray(p.proba[:, 1]))
+
+    small = Truth(truth.task, truth.y.astype(np.int8), truth.classes, truth.weight)
+    specs = resolve_metrics(_names("binary"), "classification", 2)
+    expected = compute(specs, truth, wide(cand), wide(champ), resamples=200)
+    assert compute(specs, small, compact(cand), compact(champ), resamples=200) == expected
+    assert all(v.candidate is not None and v.interval is not None for v in expected)
+
+
 def test_no_champion_reports_the_candidate_only() -> None:
     truth, cand, _ = CASES["binary"](False)
     specs = resolve_metrics(["accuracy", "roc_auc", "log_loss"], "classification", 2)

@@ -153,33 +153,46 @@ class Reader:
         one block however slowly the models predict (that reader reads ahead while they do), and
         the same bytes feed the sha256, so the file is read once."""
         digest = hashlib.sha256()
-        size = 0
         names = [c.name for c in self.columns]
         types: dict[str, pa.DataType] | None = None
+        # One buffer for every block, read into and parsed in place: the carried partial line
+        # moves to its front. Joining and slicing bytes would hold three copies of a block.
+        # Each read is chunk_bytes after the carry, so the batches (and a model's floating-point
+        # results on them) are those of reading the blocks whole.
+        buffer = bytearray(self.chunk_bytes + (1 << 20))
+        filled = 0  # bytes in the buffer: the carry, then what was just read
         with self.spec.path.open("rb") as f:
             header = f.readline()
             digest.update(header)
-            size += len(header)
-            carry = b""
+            size = len(header)
             while True:
-                block = f.read(self.chunk_bytes)
-                digest.update(block)
-                size += len(block)
-                data = carry + block
-                cut = data.rfind(b"\n") + 1 if block else len(data)
-                carry = data[cut:]
+                if filled + self.chunk_bytes > len(buffer):  # a carried line longer than 1 MiB
+                    # A new buffer, not a resized one: pyarrow's threads release the last
+                    # parsed view a few milliseconds after read_csv returns (BufferError).
+                    grown = bytearray(filled + self.chunk_bytes)
+                    grown[:filled] = buffer[:filled]
+                    buffer = grown
+                with memoryview(buffer) as view:
+                    read = f.readinto(view[filled : filled + self.chunk_bytes])
+                    digest.update(view[filled : filled + read])
+                size += read
+                filled += read
+                cut = buffer.rfind(b"\n", 0, filled) + 1 if read else filled
                 if cut:
-                    table = self._parse(data[:cut], names, types)
+                    with memoryview(buffer) as view:
+                        table = self._parse(view[:cut], names, types)
                     types = types or {n: table.schema.field(n).type for n in names}
+                    buffer[: filled - cut] = buffer[cut:filled]
+                    filled -= cut
                     yield from (b for b in table.to_batches() if b.num_rows)
-                if not block:
+                if not read:
                     break
         self.sha256, self.size = digest.hexdigest(), size
         # Arrow's allocator keeps freed blocks resident; give them back before the statistics.
         pa.default_memory_pool().release_unused()
 
     def _parse(
-        self, data: bytes, names: list[str], types: dict[str, pa.DataType] | None
+        self, data: memoryview, names: list[str], types: dict[str, pa.DataType] | None
     ) -> pa.Table:
         read = pacsv.ReadOptions(column_names=names, block_size=max(1 << 20, len(data) // 4))
         # The first block's types hold for every block, as they would for a whole-file read.

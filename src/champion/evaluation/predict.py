@@ -1,7 +1,9 @@
 """Both models predict the same rows, one chunk at a time; what is kept is compact and per row.
 
 A classifier with predict_proba is called once per chunk; its labels are the argmax of the
-probabilities (calling predict as well would repeat the work).
+probabilities (calling predict as well would repeat the work). A two-class model keeps its label
+codes and its class-1 column only, and the target is coded chunk by chunk: the per-row state is a
+code per row and model plus one float per row and model.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from typing import Any
 import numpy as np
 
 from champion.evaluation.data import DataError, Reader, column_values, numeric_matrix
-from champion.evaluation.outputs import FloatArray, IntArray, Predictions, Truth
+from champion.evaluation.outputs import (
+    CodeArray,
+    FloatArray,
+    IntArray,
+    Predictions,
+    Truth,
+    code_dtype,
+)
 
 LATENCY_BATCH_ROWS = 1_000
 LATENCY_BATCHES = 20
@@ -75,9 +84,11 @@ class _Side:
     task: str
     method: str = ""
     chunks: list[Any] = field(default_factory=list)  # codes into the model's classes, or raw labels
-    scores: list[FloatArray] = field(default_factory=list)  # proba (m, k) or decision scores (m,)
+    # proba (m, k), its class-1 column (m,) for a two-class model, or decision scores (m,)
+    scores: list[FloatArray] = field(default_factory=list)
     seconds: float = 0.0
     sample: Any = None  # the first rows, for latency
+    two_classes: bool = False  # predict_proba of a model with two classes_
 
     def __post_init__(self) -> None:
         m = self.model
@@ -85,6 +96,7 @@ class _Side:
             self.method = "predict"
         elif hasattr(m, "predict_proba"):
             self.method = "predict_proba"
+            self.two_classes = len(getattr(m, "classes_", ())) == 2
         elif hasattr(m, "decision_function"):
             self.method = "decision_function"
         else:
@@ -117,8 +129,36 @@ class _Side:
                 f"{self.who} produced {int(bad.sum())} NaN or infinite predictions (first at data row "
                 f"{first}): check the model and the data's missing values"
             )
-        # Labels are derived once at the end, from all the scores: less to hold per chunk.
+        if self.two_classes and values.shape == (values.shape[0], 2):
+            # The argmax of two columns, and the one column the metrics need: half the memory.
+            self.chunks.append(np.greater(values[:, 1], values[:, 0]).view(np.int8))
+            self.scores.append(values[:, 1].copy())
+            return
+        # Otherwise labels are derived once at the end, from all the scores.
         self.scores.append(values.ravel() if self.task == "regression" else values)
+
+
+class _Target:
+    """The target of a classification as codes in order of first appearance, chunk by chunk:
+    the final codes (into the sorted classes) are known only once every value has been seen."""
+
+    def __init__(self) -> None:
+        self.values: dict[Any, int] = {}
+        self.codes: list[CodeArray] = []
+
+    def add(self, raw: Any) -> None:
+        uniques = np.unique(raw)
+        known = [self.values.setdefault(v, len(self.values)) for v in uniques.tolist()]
+        mapping = np.array(known, dtype=code_dtype(len(self.values)))
+        self.codes.append(mapping[np.searchsorted(uniques, raw)])
+
+    def recode(self, index: dict[Any, int]) -> CodeArray:
+        """The codes into the classes `index` numbers, the chunks replaced one at a time."""
+        final = np.array([index[v] for v in self.values], dtype=code_dtype(len(index)))
+        for i, codes in enumerate(self.codes):
+            self.codes[i] = final[codes]
+        whole: CodeArray = _concat(self.codes)
+        return whole
 
 
 @dataclass(frozen=True)
@@ -150,7 +190,8 @@ def evaluate_rows(
     if champion is not None:
         sides.append(_Side("champion", champion[0], champion[1], task))
     spec = reader.spec
-    ys: list[Any] = []
+    target_codes = _Target() if task == "classification" else None
+    ys: list[Any] = []  # a regression's target values
     weights: list[FloatArray] = []
     slice_codes: dict[str, list[IntArray]] = {s: [] for s in spec.slices}
     slice_values: dict[str, dict[str, int]] = {s: {} for s in spec.slices}
@@ -163,7 +204,10 @@ def evaluate_rows(
                 f"evaluation data {spec.display}: target column {spec.target!r} has "
                 f"{target.null_count} missing values in rows {offset}..{offset + batch.num_rows - 1}"
             )
-        ys.append(target.to_numpy(zero_copy_only=False))
+        if target_codes is not None:
+            target_codes.add(target.to_numpy(zero_copy_only=False))
+        else:
+            ys.append(target.to_numpy(zero_copy_only=False))
         if spec.weight:
             w = column_values(batch, spec.weight).astype(np.float64)
             if not np.isfinite(w).all() or (w < 0).any():
@@ -188,7 +232,10 @@ def evaluate_rows(
         raise DataError(
             f"evaluation data {spec.display} has no rows: an empty evaluation set gates nothing"
         )
-    truth, outputs = _align(task, _concat(ys), sides, spec.display)
+    if target_codes is not None:
+        truth, outputs = _align(target_codes, sides, spec.display)
+    else:
+        truth, outputs = _regression(_concat(ys), sides, spec.display)
     weight = np.concatenate(weights) if weights else None
     if weight is not None and weight.sum() <= 0:
         raise DataError(
@@ -221,17 +268,18 @@ def _sorted_union(*groups: Sequence[Any]) -> list[Any]:
         return sorted(union, key=str)
 
 
-def _align(task: str, y_raw: Any, sides: list[_Side], data: str) -> tuple[Truth, list[Predictions]]:
-    if task == "regression":
-        try:
-            y = y_raw.astype(np.float64)
-        except (TypeError, ValueError) as e:
-            raise DataError(
-                f"evaluation data {data}: the target is not numeric, but the task is regression"
-            ) from e
-        return Truth("regression", y), [Predictions(values=np.concatenate(s.scores)) for s in sides]
-    uniques = np.unique(y_raw)
-    y_values = uniques.tolist()
+def _regression(y_raw: Any, sides: list[_Side], data: str) -> tuple[Truth, list[Predictions]]:
+    try:
+        y = y_raw.astype(np.float64)
+    except (TypeError, ValueError) as e:
+        raise DataError(
+            f"evaluation data {data}: the target is not numeric, but the task is regression"
+        ) from e
+    return Truth("regression", y), [Predictions(values=np.concatenate(s.scores)) for s in sides]
+
+
+def _align(target: _Target, sides: list[_Side], data: str) -> tuple[Truth, list[Predictions]]:
+    y_values = _sorted_union(list(target.values))
     model_classes = [list(getattr(s.model, "classes_", [])) for s in sides]
     raw_predicted = [
         np.unique(np.concatenate(s.chunks)).tolist() for s in sides if s.method == "predict"
@@ -245,9 +293,7 @@ def _align(task: str, y_raw: Any, sides: list[_Side], data: str) -> tuple[Truth,
                 "column the right one, with the same encoding?"
             )
     index = {c: i for i, c in enumerate(classes)}
-    codes = np.array([index[v] for v in y_values], dtype=np.int64)
-    y = codes[np.searchsorted(uniques, y_raw)]
-    del y_raw
+    y = target.recode(index)
     outputs = []
     for side, own in zip(sides, model_classes, strict=True):
         outputs.append(_predictions(side, own, index, len(classes)))
@@ -262,22 +308,39 @@ def _concat(parts: list[Any]) -> Any:
 
 
 def _predictions(side: _Side, own: list[Any], index: dict[Any, int], k: int) -> Predictions:
+    codes = code_dtype(k)
     if side.method == "predict":
         raw = _concat(side.chunks)
-        return Predictions(labels=np.array([index[v] for v in raw.tolist()], dtype=np.int64))
-    to_union = np.array([index[c] for c in own], dtype=np.int64)
+        return Predictions(labels=np.array([index[v] for v in raw.tolist()], dtype=codes))
+    to_union = np.array([index[c] for c in own], dtype=codes)
     scores = _concat(side.scores)
+    if side.method == "predict_proba" and side.chunks:  # a two-class model's own labels
+        return _two_classes(_concat(side.chunks), scores, to_union, k)
     if side.method == "predict_proba":
         if len(own) != k:  # the model knows fewer classes than the data and the other model
             proba = np.zeros((scores.shape[0], k), dtype=np.float64)
             proba[:, to_union] = scores
             scores = proba
         # Both class lists are sorted, so the argmax over the union's columns is the model's own.
-        return Predictions(labels=scores.argmax(axis=1), proba=scores)
+        return Predictions(labels=scores.argmax(axis=1).astype(codes), proba=scores)
     if scores.ndim == 1:
         labels = to_union[(scores > 0).astype(np.int64)]
         return Predictions(labels=labels, score=scores if k == 2 else None)
     return Predictions(labels=to_union[scores.argmax(axis=1)])
+
+
+def _two_classes(
+    own_labels: CodeArray, positive: FloatArray, to_union: CodeArray, k: int
+) -> Predictions:
+    """A two-class model's outputs from its own label codes and its class-1 column."""
+    if k == 2 and to_union.tolist() == [0, 1]:
+        return Predictions(labels=own_labels, proba=positive)
+    # The data has classes the model does not know: (n, K) columns, the model's first class at
+    # 1 - p, as scikit-learn's metrics read a binary model's one column.
+    proba = np.zeros((positive.shape[0], k), dtype=np.float64)
+    proba[:, to_union[0]] = 1 - positive
+    proba[:, to_union[1]] = positive
+    return Predictions(labels=to_union[own_labels], proba=proba)
 
 
 def _latency(sides: list[_Side]) -> dict[str, list[float]]:

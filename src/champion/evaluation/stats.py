@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+CodeArray = npt.NDArray[np.integer[Any]]  # class codes of any integer type
 BoolArray = npt.NDArray[np.bool_]
 # One timed batch: its per-row values, or one number that every row of the batch shares.
 Batch = float | FloatArray
@@ -95,11 +96,16 @@ def linearized_se(psi: FloatArray) -> float:
     return math.sqrt(float(np.dot(psi, psi)) * n / (n - 1))
 
 
-def _influence(x: FloatArray, mean: float, weight: FloatArray | None) -> FloatArray:
-    """Influence terms of a weighted mean: w_i (x_i - mean) / sum(w)."""
-    if weight is None:
-        return np.asarray((x - mean) / x.shape[0], dtype=np.float64)
-    return np.asarray(weight * (x - mean) / float(weight.sum()), dtype=np.float64)
+def _influence(
+    x: FloatArray, mean: float, weight: FloatArray | None, *, in_place: bool = False
+) -> FloatArray:
+    """Influence terms of a weighted mean: w_i (x_i - mean) / sum(w); `in_place` overwrites x
+    with them instead of allocating (the same values)."""
+    out = np.subtract(x, mean, out=x if in_place else None)
+    if weight is not None:
+        np.multiply(weight, out, out=out)
+    out /= x.shape[0] if weight is None else float(weight.sum())
+    return out
 
 
 def paired_se(
@@ -109,7 +115,8 @@ def paired_se(
     linearised (sandwich) standard error of a weighted mean."""
     d = loss_b - loss_a
     delta = _mean(d, weight)
-    return normal_interval(delta, linearized_se(_influence(d, delta, weight)), level, PAIRED_SE)
+    psi = _influence(d, delta, weight, in_place=True)  # d is ours: one row-sized array, not three
+    return normal_interval(delta, linearized_se(psi), level, PAIRED_SE)
 
 
 def rmse_interval(
@@ -170,8 +177,11 @@ class SortedScore:
         np.not_equal(s[1:], s[:-1], out=new[1:])
         del s  # the sorted copy is not needed past the group boundaries
         starts = np.flatnonzero(new).astype(index)
-        group = np.empty(new.shape[0], dtype=index)
-        group[order] = np.cumsum(new, dtype=index) - 1
+        ranks = np.cumsum(new, dtype=index)
+        del new
+        ranks -= 1
+        group = np.empty(ranks.shape[0], dtype=index)
+        group[order] = ranks
         return cls(order, starts, group)
 
     def group_sums(self, values: FloatArray) -> FloatArray:
@@ -203,12 +213,21 @@ def placements(positive: BoolArray, score: FloatArray) -> tuple[float, FloatArra
     s = SortedScore.of(score)
     # Per group of tied scores: how many positives and negatives (exact integer counts).
     pos = np.add.reduceat(positive[s.order].astype(s.order.dtype), s.starts)
-    neg = np.diff(s.starts, append=score.shape[0]).astype(s.order.dtype) - pos
+    neg = np.diff(s.starts, append=s.order.dtype.type(score.shape[0]))
+    neg -= pos
     m, n = float(pos.sum(dtype=np.int64)), float(neg.sum(dtype=np.int64))
-    v10_group = (np.cumsum(neg, dtype=np.float64) - 0.5 * neg) / n
+    # Group-sized arrays are as long as the data when few scores tie: one float array at a
+    # time, computed in place (the same operations, so the same values).
+    v10_group = np.cumsum(neg, dtype=np.float64)
+    v10_group -= 0.5 * neg
+    v10_group /= n
+    del neg
     v10 = v10_group[s.group[positive]]
-    del v10_group  # one group-sized array at a time: they are as long as the data
-    v01_group = (m - np.cumsum(pos, dtype=np.float64) + 0.5 * pos) / m
+    del v10_group
+    v01_group = np.cumsum(pos, dtype=np.float64)
+    np.subtract(m, v01_group, out=v01_group)
+    v01_group += 0.5 * pos
+    v01_group /= m
     v01 = v01_group[s.group[~positive]]
     return float(v10.mean()), v10, v01
 
@@ -276,13 +295,18 @@ class JointTable:
     @classmethod
     def build(
         cls,
-        y: IntArray,
-        labels_a: IntArray,
-        labels_b: IntArray,
+        y: CodeArray,
+        labels_a: CodeArray,
+        labels_b: CodeArray,
         k: int,
         weight: FloatArray | None = None,
     ) -> JointTable:
-        flat = (y.astype(np.int64) * k + labels_a) * k + labels_b
+        # In place, in int64 whatever the codes' type: one row-sized array, not four.
+        flat = y.astype(np.int64)
+        flat *= k
+        flat += labels_a
+        flat *= k
+        flat += labels_b
         counts = np.bincount(flat, minlength=k**3)
         cells = np.flatnonzero(counts).astype(np.int64)
         if weight is None:
