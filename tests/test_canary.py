@@ -1,6 +1,7 @@
 """`champion canary start | promote | abort` on a real git repository with a bare origin: the stage
 `prod-canary` holds the canary, its weight is in the assign tag's metadata, the pointer carries it;
-a promotion is one atomic push; bad input exits 2 and writes nothing."""
+a promotion is one atomic push; bad input exits 2 and writes nothing. Each test gets a copy of
+tests/conftest.py's `template`: 0.1.0, 0.2.0, 0.3.0 registered, 0.1.0 live in prod."""
 
 from __future__ import annotations
 
@@ -10,31 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from testing.deploy import (
-    build_git_project,
-    copy_project,
-    folder_state,
-    isolated,
-    ok,
-    read_pointer,
-    run,
-)
+from testing.deploy import folder_state, ok, read_pointer, run
 from testing.releases import Capsys, log_pushes, pushes, tag_commit, tag_metadata
 from testing.repos import Repo
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """0.1.0, 0.2.0, 0.3.0 registered; 0.1.0 live in prod (churn#prod#1), its pointer published."""
-    base = tmp_path_factory.mktemp("canary")
-    with isolated(base):
-        build_git_project(base)
-    return base
-
-
-@pytest.fixture
-def project(template: Path, tmp_path: Path) -> Repo:
-    return copy_project(template, tmp_path)
 
 
 def pointers(repo: Repo) -> Path:

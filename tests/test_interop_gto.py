@@ -7,7 +7,6 @@ Real git, a real bare origin, GTO's own CLI as a subprocess and its Python API, 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from testing.repos import Repo, make_repo, run_cli
+from testing.repos import Repo, copy_project, isolated, make_repo, run_cli
 from testing.tools import TIMEOUT, GitClock, champion_json, gto_json, run_gto
 
 GTO_EVENTS = {
@@ -210,13 +209,7 @@ def write_with_gto(tmp_path: Path) -> tuple[Repo, list[str]]:
 def gto_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """Built once per module (GTO's CLI is slow to start); each test gets its own copy."""
     base = tmp_path_factory.mktemp("gto-written")
-    with pytest.MonkeyPatch.context() as mp:
-        # The same isolation as the autouse fixture, which a module fixture cannot use.
-        mp.setenv("GIT_CONFIG_GLOBAL", str(base / "gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        for who in ("AUTHOR", "COMMITTER"):
-            mp.setenv(f"GIT_{who}_NAME", "Test User")
-            mp.setenv(f"GIT_{who}_EMAIL", "test@example.com")
+    with isolated(base):
         _, commits = write_with_gto(base)
     return base, commits
 
@@ -224,11 +217,7 @@ def gto_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[s
 @pytest.fixture
 def gto_written(gto_template: tuple[Path, list[str]], tmp_path: Path) -> tuple[Repo, list[str]]:
     base, commits = gto_template
-    repo = Repo(tmp_path / "work", tmp_path / "origin.git")
-    shutil.copytree(base / "work", repo.path, symlinks=True)
-    shutil.copytree(base / "origin.git", repo.origin, symlinks=True)
-    repo.git("remote", "set-url", "origin", str(repo.origin))
-    return repo, commits
+    return copy_project(base, tmp_path), commits
 
 
 def test_champion_reads_what_gto_wrote(

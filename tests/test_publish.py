@@ -16,17 +16,14 @@ from testing.deploy import (
     GIT_CONFIG,
     MODEL,
     build_dvc_project,
-    build_git_project,
-    copy_project,
     folder_state,
-    isolated,
     ok,
     quiet_dvc,
     read_pointer,
     run,
 )
 from testing.releases import Capsys, tag_commit, tag_metadata
-from testing.repos import Repo
+from testing.repos import Repo, copy_project, isolated
 
 FIELDS = {
     "model",
@@ -47,17 +44,10 @@ def sha256(data: bytes) -> str:
 
 
 @pytest.fixture(scope="module")
-def git_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """0.1.0, 0.2.0, 0.3.0 of a git-tracked artifact; 0.1.0 live in prod, its pointer published."""
-    base = tmp_path_factory.mktemp("publish-git")
-    with isolated(base):
-        build_git_project(base)
-    return base
-
-
-@pytest.fixture(scope="module")
 def dvc_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """0.1.0 and 0.2.0 of a DVC-tracked artifact in a local DVC remote; nothing live."""
+    """0.1.0 and 0.2.0 of a DVC-tracked artifact in a local DVC remote; nothing live. (`project`
+    copies tests/conftest.py's `template`: 0.1.0, 0.2.0, 0.3.0 of a git-tracked artifact, 0.1.0
+    live in prod, its pointer published.)"""
     base = tmp_path_factory.mktemp("publish-dvc")
     with isolated(base):
         build_dvc_project(base)
@@ -65,16 +55,9 @@ def dvc_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def project(git_template: Path, tmp_path: Path) -> Repo:
-    return copy_project(git_template, tmp_path)
-
-
-@pytest.fixture
 def dvc_project(dvc_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
-    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(tmp_path / "dvc-site-cache"))
     quiet_dvc(monkeypatch)
-    repo = copy_project(dvc_template, tmp_path)
-    return repo
+    return copy_project(dvc_template, tmp_path)
 
 
 def pointers(repo: Repo) -> Path:

@@ -20,14 +20,12 @@ from champion.store import Store
 from testing.deploy import (
     MODEL,
     build_git_project,
-    copy_project,
-    isolated,
     make_pointer,
     ok,
     run,
 )
 from testing.releases import Capsys, tag_commit
-from testing.repos import Repo
+from testing.repos import Repo, isolated
 
 _BUCKETS = itertools.count()
 
@@ -80,13 +78,13 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def project(template: Path, tmp_path: Path, bucket: str) -> Repo:
-    repo = copy_project(template, tmp_path)
-    config = (repo.path / "champion.yaml").read_text()
-    (repo.path / "champion.yaml").write_text(
+def project(project: Repo, bucket: str) -> Repo:
+    """tests/conftest.py's copy of the template, publishing to the bucket."""
+    config = (project.path / "champion.yaml").read_text()
+    (project.path / "champion.yaml").write_text(
         config.replace("pointer: ../pointers", f"pointer: s3://{bucket}/champion/churn")
     )
-    return repo
+    return project
 
 
 def get(s3: Any, bucket: str, key: str) -> bytes:

@@ -6,78 +6,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from champion.cli import main
-from testing.releases import Capsys, dvc, read_outputs, tag_metadata
-from testing.repos import Repo, make_repo, run_cli
-from testing.tools import GitClock, gto_json
-
-MODEL = "models/churn.bin"
-
-
-CONFIG = f"""\
-stages: [staging, prod]
-models:
-  churn:
-    path: {MODEL}
-    pointer: ../pointers
-"""
+from testing.deploy import MODEL, build_dvc_registry
+from testing.releases import Capsys, read_outputs, tag_metadata
+from testing.repos import Repo, isolated, run_cli
+from testing.tools import gto_json
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built once per module (DVC is slow to start), copied for each test: versions 0.1.0, 0.2.0
-    and 0.3.0, each DVC-tracked and in the DVC remote, promoted to prod in turn (0.3.0 live), the
-    pointer published by each promotion. Every path inside is relative, so a copy stands alone."""
+    """Versions 0.1.0, 0.2.0 and 0.3.0, each DVC-tracked and in the DVC remote, promoted to prod in
+    turn (0.3.0 live), the pointer published by each promotion; tests/conftest.py's `project`
+    copies it for each test."""
     base = tmp_path_factory.mktemp("rollback")
-    with pytest.MonkeyPatch.context() as mp:
-        # The same isolation as the autouse fixture, which a module fixture cannot use.
-        mp.setenv("GIT_CONFIG_GLOBAL", str(base / "gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        for who in ("AUTHOR", "COMMITTER"):
-            mp.setenv(f"GIT_{who}_NAME", "Test User")
-            mp.setenv(f"GIT_{who}_EMAIL", "test@example.com")
-        mp.setenv("DVC_NO_ANALYTICS", "1")
-        mp.setenv("DVC_SITE_CACHE_DIR", str(base / "dvc-site-cache"))
-        for var in ("GITHUB_RUN_ID", "GITHUB_ACTOR", "GITHUB_REPOSITORY", "GITHUB_OUTPUT"):
-            mp.delenv(var, raising=False)
-        repo = make_repo(base, CONFIG, commit=False)
-        dvc(repo, "init", "-q")
-        dvc(repo, "remote", "add", "-d", "local", "../dvc-remote")
-        (repo.path / "dvc.yaml").write_text(
-            f"artifacts:\n  churn:\n    path: {MODEL}\n    type: model\n"
-        )
-        repo.git("add", "-A")
-        repo.git("commit", "-q", "-m", "dvc")
-        clock = GitClock(mp, start=int(time.time()) - 60, step=1)
-        for n in (1, 2, 3):
-            clock.tick()
-            commit_version(repo, f"model {n}".encode())
-            for args in (
-                ("register", "churn", "--bump", "minor", "--push"),
-                ("promote", "churn", f"0.{n}.0", "--stage", "prod", "--push"),
-            ):
-                assert main(["-C", str(repo.path), *args]) == 0
+    with isolated(base) as mp:
+        build_dvc_registry(base, mp, versions=3, start=int(time.time()) - 60)
     return base
 
 
 @pytest.fixture
-def project(
-    template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capsys
-) -> Repo:
-    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(tmp_path / "dvc-site-cache"))
-    for part in ("work", "origin.git", "dvc-remote", "pointers"):
-        shutil.copytree(template / part, tmp_path / part, symlinks=True)
-    repo = Repo(tmp_path / "work", tmp_path / "origin.git")
-    repo.git("remote", "set-url", "origin", str(repo.origin))
-    repo.capsys = capsys  # type: ignore[attr-defined]
-    return repo
+def project(project: Repo, capsys: Capsys) -> Repo:
+    project.capsys = capsys  # type: ignore[attr-defined]
+    return project
 
 
 def run(repo: Repo, *args: str) -> Any:
@@ -87,17 +42,6 @@ def run(repo: Repo, *args: str) -> Any:
 def ok(result: Any) -> str:
     assert result.code == 0, result.err
     return str(result.out)
-
-
-def commit_version(repo: Repo, content: bytes) -> str:
-    (repo.path / "models").mkdir(exist_ok=True)
-    (repo.path / MODEL).write_bytes(content)
-    dvc(repo, "add", "-q", MODEL)
-    dvc(repo, "push", "-q", MODEL)
-    repo.git("add", f"{MODEL}.dvc", "models/.gitignore")
-    repo.git("commit", "-q", "-m", f"train {content.decode()}")
-    repo.git("push", "-q", "origin", "main")
-    return repo.git("rev-parse", "HEAD")
 
 
 def live(repo: Repo, stage: str = "prod") -> str:

@@ -9,7 +9,7 @@ import responses
 from champion.cli import main
 from testing.github import FakeGitHub, actions_env
 from testing.models import save, train, write_eval
-from testing.repos import make_repo
+from testing.repos import isolated, make_repo
 
 CONFIG = """\
 stages: [staging, prod]
@@ -29,18 +29,12 @@ models:
 def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real report.json: `champion evaluate` of a candidate against a live champion."""
     tmp = tmp_path_factory.mktemp("report")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GIT_CONFIG_GLOBAL", str(tmp / "gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        for who in ("AUTHOR", "COMMITTER"):
-            mp.setenv(f"GIT_{who}_NAME", "Test User")
-            mp.setenv(f"GIT_{who}_EMAIL", "test@example.com")
+    with isolated(tmp):
         repo = make_repo(tmp, CONFIG, commit=False)
         save(train("good"), repo.path / "models/churn.joblib")
         write_eval(repo.path / "data/eval.csv")
         repo.git("add", ".")
         repo.git("commit", "-q", "-m", "champion")
-        mp.setenv("DVC_NO_ANALYTICS", "1")
         _cli(repo.path, "register", "churn", "--version", "0.1.0")
         _cli(repo.path, "promote", "churn", "0.1.0", "--stage", "prod")
         save(train("good", features=["f0", "f1", "f2", "f3"]), repo.path / "models/churn.joblib")

@@ -1,7 +1,8 @@
 """`--dispatch-workflow deploy.yml` on promote, rollback and canary: after the tags are pushed,
 champion dispatches the deploy workflow with the model, stage and version (GitHub's API mocked with
 `responses`; git is real). Without a token or a repository it fails before writing any tag; a
-re-run that writes no tag dispatches nothing."""
+re-run that writes no tag dispatches nothing. Each test gets a copy of tests/conftest.py's
+`template`: 0.1.0, 0.2.0, 0.3.0 registered, 0.1.0 live in prod."""
 
 from __future__ import annotations
 
@@ -11,15 +12,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from testing.deploy import (
-    build_git_project,
-    copy_project,
-    folder_state,
-    isolated,
-    ok,
-    read_pointer,
-    run,
-)
+from testing.deploy import folder_state, ok, read_pointer, run
 from testing.releases import Capsys, read_outputs
 from testing.repos import Repo
 
@@ -27,20 +20,6 @@ API = "https://api.github.com:443"  # as PyGithub requests it; the bodies' urls 
 REPO = "o/r"
 WORKFLOW_ID = 161335
 DISPATCHES = f"{API}/repos/{REPO}/actions/workflows/{WORKFLOW_ID}/dispatches"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """0.1.0, 0.2.0, 0.3.0 registered; 0.1.0 live in prod, its pointer published."""
-    base = tmp_path_factory.mktemp("dispatch")
-    with isolated(base):
-        build_git_project(base)
-    return base
-
-
-@pytest.fixture
-def project(template: Path, tmp_path: Path) -> Repo:
-    return copy_project(template, tmp_path)
 
 
 @pytest.fixture

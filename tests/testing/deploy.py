@@ -1,14 +1,12 @@
-"""Projects for the publish, canary and dispatch tests: built once per module in a template folder
-(git, a bare origin, registered versions, optionally DVC with a local remote), then copied for each
-test. Every path inside a template is relative, so a copy stands alone."""
+"""Projects for the publish, canary, dispatch, rollback and watch tests: built once per module in a
+template folder (git, a bare origin, registered versions, optionally DVC with a local remote), then
+copied for each test (tests/conftest.py's `template` and `project`). Every path inside a template
+is relative, so a copy stands alone."""
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,9 @@ import pytest
 
 from champion.cli import main
 from champion.pointer import ArtifactRef, Pointer
+from testing.releases import dvc
 from testing.repos import Repo, Result, make_repo, run_cli
+from testing.tools import GitClock
 
 MODEL = "models/churn.bin"
 
@@ -27,23 +27,6 @@ models:
     path: {MODEL}
     pointer: ../pointers
 """
-
-
-@contextmanager
-def isolated(base: Path) -> Iterator[pytest.MonkeyPatch]:
-    """The isolation of tests/conftest.py's autouse fixture, for module-scoped fixtures (which
-    cannot use it)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GIT_CONFIG_GLOBAL", str(base / "gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        for who in ("AUTHOR", "COMMITTER"):
-            mp.setenv(f"GIT_{who}_NAME", "Test User")
-            mp.setenv(f"GIT_{who}_EMAIL", "test@example.com")
-        mp.setenv("DVC_NO_ANALYTICS", "1")
-        mp.setenv("DVC_SITE_CACHE_DIR", str(base / "dvc-site-cache"))
-        for var in ("GITHUB_RUN_ID", "GITHUB_ACTOR", "GITHUB_REPOSITORY", "GITHUB_OUTPUT"):
-            mp.delenv(var, raising=False)
-        yield mp
 
 
 def quiet_dvc(mp: pytest.MonkeyPatch) -> None:
@@ -110,17 +93,39 @@ def _add_dvc_versions(repo: Repo, versions: int) -> None:
         cli(repo, "register", "churn", "--version", f"0.{n}.0", "--push")
 
 
-def copy_project(template: Path, dest: Path) -> Repo:
-    """A copy of every folder of `template` (work, origin.git, pointers, dvc-remote ...) in
-    `dest`, its origin pointing at the copy. DVC's site cache stays behind: it remembers what the
-    template's DVC remote held, and a test that deletes from the copy's remote must not be told
-    otherwise (a fresh CI machine has none)."""
-    for part in template.iterdir():
-        if part.is_dir() and part.name != "dvc-site-cache":
-            shutil.copytree(part, dest / part.name, symlinks=True)
-    repo = Repo(dest / "work", dest / "origin.git")
-    repo.git("remote", "set-url", "origin", str(repo.origin))
-    return repo
+def commit_dvc_version(repo: Repo, content: bytes) -> None:
+    """Commits `content` as the DVC-tracked artifact, pushed to the DVC remote and to origin."""
+    (repo.path / "models").mkdir(exist_ok=True)
+    (repo.path / MODEL).write_bytes(content)
+    dvc(repo, "add", "-q", MODEL)
+    dvc(repo, "push", "-q", MODEL)
+    repo.git("add", f"{MODEL}.dvc", "models/.gitignore")
+    repo.git("commit", "-q", "-m", f"train {content.decode()}")
+    repo.git("push", "-q", "origin", "main")
+
+
+def build_dvc_registry(
+    base: Path, mp: pytest.MonkeyPatch, versions: int, start: int
+) -> tuple[Repo, GitClock]:
+    """A DVC repository (`dvc init`, the local remote ../dvc-remote, churn declared in dvc.yaml so
+    that DVC's and GTO's readers see it) whose versions 0.1.0 .. 0.N.0 (content b"model N"), each
+    DVC-tracked and pushed, are registered and promoted to prod in turn, the pointer published by
+    each promotion. git dates them a second apart from `start`; the clock is returned to go on."""
+    repo = make_repo(base, GIT_CONFIG, commit=False)
+    dvc(repo, "init", "-q")
+    dvc(repo, "remote", "add", "-d", "local", "../dvc-remote")
+    (repo.path / "dvc.yaml").write_text(
+        f"artifacts:\n  churn:\n    path: {MODEL}\n    type: model\n"
+    )
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "dvc")
+    clock = GitClock(mp, start=start, step=1)
+    for n in range(1, versions + 1):
+        clock.tick()
+        commit_dvc_version(repo, f"model {n}".encode())
+        cli(repo, "register", "churn", "--bump", "minor", "--push")
+        cli(repo, "promote", "churn", f"0.{n}.0", "--stage", "prod", "--push")
+    return repo, clock
 
 
 def run(capsys: pytest.CaptureFixture[str], repo: Repo, *args: str) -> Result:

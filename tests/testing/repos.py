@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +23,30 @@ models:
     description: Churn classifier
     labels: [tabular]
 """
+
+
+def isolate(mp: pytest.MonkeyPatch, base: Path) -> None:
+    """No user or system git config leaks in and every commit and tag has a fixed identity; DVC
+    sends no analytics and keeps its site cache in `base`; nothing of a GitHub Actions run the
+    tests may run in (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_REPOSITORY ...) is seen."""
+    mp.setenv("GIT_CONFIG_GLOBAL", str(base / "gitconfig"))
+    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for who in ("AUTHOR", "COMMITTER"):
+        mp.setenv(f"GIT_{who}_NAME", "Test User")
+        mp.setenv(f"GIT_{who}_EMAIL", "test@example.com")
+    mp.setenv("DVC_NO_ANALYTICS", "1")
+    mp.setenv("DVC_SITE_CACHE_DIR", str(base / "dvc-site-cache"))
+    for var in [v for v in os.environ if v.startswith("GITHUB_")]:
+        mp.delenv(var)
+
+
+@contextmanager
+def isolated(base: Path) -> Iterator[pytest.MonkeyPatch]:
+    """`isolate` for a module- or session-scoped fixture, which cannot use tests/conftest.py's
+    autouse fixture (nor `monkeypatch`)."""
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(mp, base)
+        yield mp
 
 
 def git(cwd: Path, *args: str, input: str | None = None) -> str:
@@ -78,6 +106,19 @@ def make_repo(tmp_path: Path, config: str | None = DEFAULT_CONFIG, commit: bool 
             repo.git("add", "champion.yaml")
         repo.commit_artifact("model v1")
         repo.git("push", "-q", "origin", "main")
+    return repo
+
+
+def copy_project(template: Path, dest: Path) -> Repo:
+    """A copy of every folder of `template` (work, origin.git, pointers, dvc-remote ...) in
+    `dest`, its origin pointing at the copy. DVC's site cache stays behind: it remembers what the
+    template's DVC remote held, and a test that deletes from the copy's remote must not be told
+    otherwise (a fresh CI machine has none)."""
+    for part in template.iterdir():
+        if part.is_dir() and part.name != "dvc-site-cache":
+            shutil.copytree(part, dest / part.name, symlinks=True)
+    repo = Repo(dest / "work", dest / "origin.git")
+    repo.git("remote", "set-url", "origin", str(repo.origin))
     return repo
 
 
