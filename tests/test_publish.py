@@ -244,22 +244,32 @@ def test_a_dvc_artifact_only_in_the_local_cache_is_pushed_before_the_pointer_nam
     assert sha256(stored.read_bytes()) == artifact["sha256"]
 
 
-def test_a_dvc_artifact_missing_everywhere_exits_2_and_leaves_the_pointer(
+def test_a_dvc_artifact_missing_everywhere_is_not_promoted_and_leaves_the_pointer(
     dvc_project: Repo, capsys: Capsys, tmp_path: Path
 ) -> None:
     repo = dvc_project
     ok(run(capsys, repo, "promote", "churn", "0.2.0", "--stage", "prod", "--push"))
     before = folder_state(pointers(repo))
+    tags, remote_tags = repo.tags(), repo.remote_tags()
     dvc_object(tmp_path / "dvc-remote", b"model 1").unlink()
     dvc_object(repo.path / ".dvc" / "cache", b"model 1").unlink()
 
+    # Refused before any tag: the stage must not move to a version the pointer cannot follow.
     result = run(capsys, repo, "promote", "churn", "0.1.0", "--stage", "prod", "--push")
     assert result.code == 2, result.out
-    assert f"{MODEL} at " in result.err
+    assert f"{MODEL} of churn@v0.1.0" in result.err
     assert "neither the DVC remote nor this machine's DVC cache" in result.err
     assert "Traceback" not in result.err
+    assert (repo.tags(), repo.remote_tags()) == (tags, remote_tags)
     assert folder_state(pointers(repo)) == before
     assert read_pointer(pointers(repo))["version"] == "0.2.0"
+    ok(run(capsys, repo, "publish", "churn"))  # 0.2.0 is still live and fetchable: unchanged
+    assert folder_state(pointers(repo)) == before
+
+    # The live version's artifact gone everywhere: publish refuses and leaves the pointer.
+    dvc_object(tmp_path / "dvc-remote", b"model 2").unlink()
+    dvc_object(repo.path / ".dvc" / "cache", b"model 2").unlink()
     result = run(capsys, repo, "publish", "churn")
-    assert result.code == 2
+    assert result.code == 2, result.out
+    assert "neither the DVC remote nor this machine's DVC cache" in result.err
     assert folder_state(pointers(repo)) == before

@@ -95,7 +95,7 @@ def _open_in_dvc_remote(root: Path, path: str, commit: str) -> Iterator[IO[bytes
     """The artifact's object read straight from the default DVC remote (the md5 from git), so
     neither this machine's cache nor a checkout of `commit` is involved."""
     md5, legacy = _dvc_md5_at(root, commit, path)
-    with _remote_odb(root, path, legacy) as odb:
+    with _remote_odb(root, path, legacy) as (odb, _):
         try:
             stream = odb.fs.open(odb.oid_to_path(md5), mode="rb")
         except (FileNotFoundError, IsADirectoryError) as e:
@@ -108,13 +108,14 @@ def _open_in_dvc_remote(root: Path, path: str, commit: str) -> Iterator[IO[bytes
 
 
 @contextmanager
-def _remote_odb(root: Path, path: str, legacy: bool) -> Iterator[Any]:
+def _remote_odb(root: Path, path: str, legacy: bool) -> Iterator[tuple[Any, Any]]:
+    """The default DVC remote's object store, and the DVC repository (for its local cache)."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
     try:
         with Repo(str(root)) as repo:
-            yield repo.cloud.get_remote_odb(hash_name="md5-dos2unix" if legacy else "md5")
+            yield repo.cloud.get_remote_odb(hash_name="md5-dos2unix" if legacy else "md5"), repo
     except DvcException as e:
         raise ChampionError(
             f"cannot reach the DVC remote for {path}: {e}; configure a default remote "
@@ -196,6 +197,7 @@ class RemoteObject:
     md5: str
     url: str
     present: bool
+    cached: bool  # in this machine's DVC cache, so it can be pushed
 
 
 def dvc_remote_object(root: Path, path: str, commit: str) -> RemoteObject:
@@ -203,9 +205,15 @@ def dvc_remote_object(root: Path, path: str, commit: str) -> RemoteObject:
     at `commit` (read from git, so the working tree may be anywhere)."""
     md5, legacy = _dvc_md5_at(root, commit, path)
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-    with _remote_odb(root, path, legacy) as odb:
+    with _remote_odb(root, path, legacy) as (odb, repo):
         where = odb.oid_to_path(md5)
-        return RemoteObject(md5, odb.fs.unstrip_protocol(where), bool(odb.fs.exists(where)))
+        cache = repo.cache.legacy if legacy else repo.cache.local
+        return RemoteObject(
+            md5,
+            odb.fs.unstrip_protocol(where),
+            present=bool(odb.fs.exists(where)),
+            cached=bool(cache.fs.exists(cache.oid_to_path(md5))),
+        )
 
 
 def push_to_dvc_remote(root: Path, path: str, commit: str) -> None:

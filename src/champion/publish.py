@@ -145,6 +145,27 @@ def _artifact(project: Project, spec: ModelConfig, info: VersionInfo, store: Sto
     return ArtifactRef(path, sha256, size, url, spec.artifact_format(path))
 
 
+def check_publishable(project: Project, model: str, version: Any) -> None:
+    """Before a promotion is written: the pointer published after it must be able to name a
+    fetchable artifact, so a DVC-tracked one must be in the DVC remote or in this machine's cache
+    (publish pushes it then). Otherwise the stage would change and the pointer could not follow."""
+    spec = project.config.model(model)
+    if spec.pointer is None:
+        return
+    info = project.registry.state(spec.name).find(version)
+    meta = info.metadata.get("artifact") if info is not None else None
+    if info is None or not isinstance(meta, dict) or meta.get("tracked_by") != "dvc":
+        return  # unknown versions are the registry's to refuse; git blobs are always there
+    path = str(meta.get("path") or spec.path)
+    found = artifacts.dvc_remote_object(project.root, path, info.commit)
+    if not (found.present or found.cached):
+        raise PublishError(
+            f"{path} of {info.tag} is in neither the DVC remote nor this machine's DVC cache: "
+            "nobody could fetch it after the promotion; `dvc push` it from the machine that "
+            "built it, then promote"
+        )
+
+
 def _in_dvc_remote(root: Path, path: str, commit: str) -> str:
     found = artifacts.dvc_remote_object(root, path, commit)
     if not found.present:

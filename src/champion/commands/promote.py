@@ -21,6 +21,10 @@ def promote(
     spec = project.config.model(model)
     project.config.check_stage(stage)
     check_dispatch(dispatch_workflow, repo)
+    if spec.pointer is not None:
+        from champion.publish import check_publishable
+
+        check_publishable(project, spec.name, Version.parse(version))
     result = project.registry.assign(
         spec.name, Version.parse(version), stage, reason=reason, push=push
     )
