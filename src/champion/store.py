@@ -137,9 +137,8 @@ class Store:
             raise StoreError(f"cannot write {self.url(name)}: {type(e).__name__}: {e}") from e
 
     def put_file(self, name: str, source: Path) -> None:
-        """Copies a local file in, whole (through a temp name), unless it is already there."""
-        if self.exists(name):
-            return
+        """Copies a local file in, whole (through a temp name). Callers check `exists` first: a
+        content-addressed name that exists needs no upload, nor the read that makes the file."""
         if self.local is not None:
             target = self.local / name
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -66,9 +66,9 @@ def check_dispatch(dispatch_workflow: str | None, repo: str | None) -> None:
         from champion.github.pulls import repository
 
         name = repository(repo)
-        client.token_from_env()
+        gh = client.connect()  # no token: a GitHubError saying how to pass one
         with client.guarded(f"looking up the workflow {dispatch_workflow} in {name}"):
-            find_workflow(client.connect(), name, dispatch_workflow)
+            find_workflow(gh, name, dispatch_workflow)
 
 
 def published_line(outcome: str, url: str, version: str, there: Pointer | None) -> str:
