@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from champion.errors import ConfigError, RegistryError
+from champion.evaluation.dtypes import problem as dtype_problem
 from champion.registry.tags import FIRST_VERSION, Version, validate_model_name, validate_stage_name
 
 CONFIG_FILE = "champion.yaml"
@@ -209,6 +210,7 @@ _MODEL = _Fields(
                 "target": _STR,
                 "slices": _ListOf(_STR),
                 "weight": _OPT_STR,
+                "dtypes": _MapOf(_STR, "a mapping of column names to dtypes"),
             },
             required=("path", "target"),
         ),
@@ -384,6 +386,11 @@ def _build(
         data_path = (section.get("data") or {}).get("path")
         if data_path:
             _check_relative(doc, (*key, "data", "path"), data_path)
+        for column, dtype in ((section.get("data") or {}).get("dtypes") or {}).items():
+            problem = dtype_problem(dtype)
+            if problem:
+                dotted = _dotted((*key, "data", "dtypes", column))
+                raise doc.error((*key, "data", "dtypes", column), f"{dotted}: {problem}")
         for i, pattern in enumerate(section.get("inputs") or ()):
             _check_relative(doc, (*key, "inputs", i), pattern)
         promote = (section.get("release") or {}).get("promote")

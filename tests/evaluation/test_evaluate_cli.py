@@ -144,7 +144,7 @@ def test_hash_mismatch_refuses_to_load_and_prints_both(tmp_path: Path, capsys: C
     ("setup", "needle"),
     [
         ("missing-target", "no target column 'target'"),
-        ("feature-mismatch", "lacks: f4"),
+        ("feature-mismatch", "lacks (f4)"),
         ("nan-predictions", "NaN or infinite predictions"),
         ("truncated", "corrupt, truncated"),
         ("empty-data", "has no rows"),

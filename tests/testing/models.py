@@ -67,3 +67,19 @@ class NaNModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         p = np.full((len(x), 2), 0.5)
         p[::7] = np.nan
         return p
+
+
+class CategoryOnly(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """A classifier that, like XGBoost without enable_categorical's data, accepts `plan` only as
+    a pandas category, and declares nothing about it."""
+
+    def fit(self, x: Any, y: Any) -> CategoryOnly:
+        self.classes_ = np.unique(y)
+        self.feature_names_in_ = np.asarray(x.columns, dtype=object)
+        return self
+
+    def predict_proba(self, x: Any) -> Any:
+        if not isinstance(x["plan"].dtype, pd.CategoricalDtype):
+            raise TypeError(f"plan must be a category, got {x['plan'].dtype}")
+        p = np.where(x["plan"] == "gold", 0.8, 0.3)
+        return np.column_stack([1 - p, p])

@@ -9,14 +9,22 @@ code per row and model plus one float per row and model.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from champion.evaluation.data import DataError, Reader, column_values, numeric_matrix
+from champion.evaluation.data import DataError, Reader, column_values
+from champion.evaluation.features import (
+    FeaturePlan,
+    call,
+    feature_plan,
+    infer_task,
+    inputs,
+    method_of,
+    prediction_error,
+)
 from champion.evaluation.outputs import (
     CodeArray,
     FloatArray,
@@ -29,49 +37,7 @@ from champion.evaluation.outputs import (
 LATENCY_BATCH_ROWS = 1_000
 LATENCY_BATCHES = 20
 
-
-@dataclass(frozen=True)
-class FeaturePlan:
-    names: tuple[str, ...]
-    numeric: bool  # all numeric: a float matrix; otherwise a DataFrame with column names
-
-
-def infer_task(model: Any) -> str:
-    from sklearn.base import is_classifier, is_regressor
-
-    if is_classifier(model) or hasattr(model, "classes_") or hasattr(model, "predict_proba"):
-        return "classification"
-    if is_regressor(model):
-        return "regression"
-    return "regression" if not hasattr(model, "decision_function") else "classification"
-
-
-def feature_plan(model: Any, reader: Reader, who: str) -> FeaturePlan:
-    columns = {c.name: c for c in reader.columns}
-    names_in = getattr(model, "feature_names_in_", None)
-    if names_in is not None:
-        names = [str(n) for n in names_in]
-        missing = [n for n in names if n not in columns]
-        if missing:
-            raise DataError(
-                f"{who} expects feature columns that evaluation data {reader.spec.display} lacks: "
-                f"{', '.join(missing[:20])}; its columns are {', '.join(list(columns)[:30])}"
-            )
-        leaked = [n for n in names if n in (reader.spec.target, reader.spec.weight)]
-        if leaked:
-            raise DataError(
-                f"{who} uses {leaked[0]!r} as a feature, but it is the target or weight column"
-            )
-    else:
-        names = [c.name for c in reader.feature_columns]
-        expected = getattr(model, "n_features_in_", None)
-        if expected is not None and expected != len(names):
-            raise DataError(
-                f"{who} expects {expected} features, but evaluation data {reader.spec.display} has "
-                f"{len(names)} feature columns ({', '.join(names[:20])}) besides the target, weight "
-                "and slices: the feature columns do not match the model"
-            )
-    return FeaturePlan(tuple(names), all(columns[n].numeric for n in names))
+__all__ = ["Evaluated", "FeaturePlan", "evaluate_rows", "feature_plan", "infer_task"]
 
 
 @dataclass
@@ -91,32 +57,19 @@ class _Side:
     two_classes: bool = False  # predict_proba of a model with two classes_
 
     def __post_init__(self) -> None:
-        m = self.model
-        if self.task == "regression":
-            self.method = "predict"
-        elif hasattr(m, "predict_proba"):
-            self.method = "predict_proba"
-            self.two_classes = len(getattr(m, "classes_", ())) == 2
-        elif hasattr(m, "decision_function"):
-            self.method = "decision_function"
-        else:
-            self.method = "predict"
+        self.method = method_of(self.model, self.task)
+        if self.method == "predict_proba":
+            self.two_classes = len(getattr(self.model, "classes_", ())) == 2
 
     def call(self, x: Any) -> Any:
-        with warnings.catch_warnings():
-            # A model fitted on a DataFrame warns when given the same columns as a plain matrix.
-            warnings.filterwarnings("ignore", message="X does not have valid feature names")
-            return getattr(self.model, self.method)(x)
+        return call(self.model, self.method, x)
 
-    def predict(self, x: Any, offset: int) -> None:
+    def predict(self, x: Any, offset: int, reader: Reader) -> None:
         start = time.perf_counter()
         try:
             out = np.asarray(self.call(x))
         except Exception as e:
-            raise DataError(
-                f"{self.who} failed to predict on the evaluation data ({type(e).__name__}: {e}): "
-                "do the feature columns match the model?"
-            ) from e
+            raise prediction_error(self.who, e, x, reader) from e
         self.seconds += time.perf_counter() - start
         if self.method == "predict" and self.task == "classification":
             self.chunks.append(out)
@@ -172,12 +125,6 @@ class Evaluated:
     read_seconds: float
 
 
-def _matrix(batch: Any, plan: FeaturePlan) -> Any:
-    if plan.numeric:
-        return numeric_matrix(batch, plan.names)
-    return batch.select(list(plan.names)).to_pandas()
-
-
 def evaluate_rows(
     reader: Reader,
     task: str,
@@ -218,14 +165,14 @@ def evaluate_rows(
             weights.append(w)
         for s in spec.slices:
             slice_codes[s].append(_encode(column_values(batch, s), slice_values[s]))
-        matrices: dict[tuple[str, ...], Any] = {}
+        matrices: dict[FeaturePlan, Any] = {}
         for side in sides:
-            x = matrices.get(side.plan.names)
+            x = matrices.get(side.plan)
             if x is None:
-                x = matrices[side.plan.names] = _matrix(batch, side.plan)
+                x = matrices[side.plan] = inputs(reader, batch, side.plan)
             if latency and side.sample is None:
                 side.sample = x[: LATENCY_BATCH_ROWS * LATENCY_BATCHES]
-            side.predict(x, offset)
+            side.predict(x, offset, reader)
         offset += batch.num_rows
     total = time.perf_counter() - start
     if offset == 0:

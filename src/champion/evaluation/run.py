@@ -136,6 +136,8 @@ def _data_spec(project: Project, model: ModelConfig, override: str | None) -> Da
         target=section["target"],
         slices=tuple(section.get("slices") or ()),
         weight=section.get("weight"),
+        dtypes=dict(section.get("dtypes") or {}),
+        dtypes_key=f"{model.source}: models.{model.name}.data.dtypes",
     )
 
 
@@ -154,8 +156,10 @@ def _measure(
     k = len(getattr(cand.obj, "classes_", ())) or 2
     names = model.sections.get("metrics") or DEFAULT_METRICS[task]
     specs = metrics.resolve_metrics(names, task, k)
-    cand_plan = feature_plan(cand.obj, reader, f"candidate {cand.source}")
-    champ_plan = feature_plan(champ.obj, reader, f"champion {champ.source}") if champ else None
+    cand_plan = feature_plan(cand.obj, reader, f"candidate {cand.source}", task)
+    champ_plan = (
+        feature_plan(champ.obj, reader, f"champion {champ.source}", task) if champ else None
+    )
     operational = [s for s in specs if s.name.startswith("latency_") or s.name == "size_bytes"]
     measured = [s for s in specs if s not in operational]
     ev = evaluate_rows(
@@ -183,15 +187,17 @@ def _measure(
     t = time.perf_counter()
     slices = _slices(model, ev, specs=measured, stats=stats)
     timings["slices_s"] = time.perf_counter() - t
-    dtypes = {c.name: c.dtype for c in reader.columns}
-    cand_sig = signature.of_model(cand.obj, task, cand_plan.names, dtypes)
+    dtypes = reader.dtypes
+    cand_sig = signature.of_model(cand.obj, task, cand_plan.used, dtypes)
     champ_sig = None
     if champ is not None and champ_plan is not None:
         recorded = (base.metadata or {}).get("signature")
+        # The recorded signature keeps the dtypes of the champion's own data; a version recorded
+        # before champion asked models which columns they use may list columns it never used.
         champ_sig = (
-            signature.Signature.from_dict(recorded)
+            signature.Signature.from_dict(recorded).restricted(champ_plan.used)
             if isinstance(recorded, dict)
-            else signature.of_model(champ.obj, task, champ_plan.names, dtypes)
+            else signature.of_model(champ.obj, task, champ_plan.used, dtypes)
         )
     data = {
         "path": _display(reader.spec.path, project.root),

@@ -27,6 +27,11 @@ class Signature:
             "classes": list(self.classes) if self.classes is not None else None,
         }
 
+    def restricted(self, used: Sequence[str]) -> Signature:
+        """Only the features in `used` (the others were never used by the model)."""
+        keep = set(used)
+        return Signature(self.task, tuple(f for f in self.features if f[0] in keep), self.classes)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Signature:
         classes = data.get("classes")
