@@ -201,13 +201,15 @@ class Reader:
                 f"evaluation data {spec.display} does not exist: create it, `dvc pull` it, or pass --data"
             )
         self._parquet_meta: dict[bytes, bytes] | None = None
-        self.columns = self._schema()
-        self._check_columns()
+        self._names: list[str] = []  # the CSV's columns, named as pandas names them
+        self._floor: dict[str, pa.DataType] = {}  # the CSV's types as its first MiB shows them
+        self._gaps: set[str] = set()  # CSV columns of booleans with missing values in that MiB
         # CSV columns read as text rather than inferred: those declared so in data.dtypes, those
         # a model wants as categories of strings, and those pyarrow would read as pandas would not.
         self._text = {n for n, d in spec.dtypes.items() if dtype_names.is_text(d)}
-        self._text |= {c.name for c in self.columns if c.dtype == "string"}
         self._types: dict[str, pa.DataType] | None = None  # every CSV column's, once settled
+        self.columns = self._schema()
+        self._check_columns()
         self.sha256 = ""
         self.size = 0
 
@@ -219,22 +221,48 @@ class Reader:
                 # pandas.read_parquet makes these the frame's index, not columns.
                 index = set(self._pandas_metadata().get("index_columns") or ()) - {None}
                 return [Column(f.name, str(f.type)) for f in schema if f.name not in index]
-            # A small first block: the header and the types, without parsing 64 MiB.
-            sniff = pacsv.ReadOptions(block_size=HEAD_BYTES)
-            with pacsv.open_csv(
-                self.spec.path,
-                read_options=sniff,
-                parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                convert_options=self._convert(None),
-            ) as r:
-                schema = r.schema
+            self._names = self._header()
+            # The types of the first MiB, settled as the first block's will be: without parsing
+            # 64 MiB, and what a block smaller than that (a test's) widens to.
+            buffer, cut = self._head_bytes()
+            if not cut:
+                return [Column(n, "null") for n in self._names]
+            table, text = self._settle(buffer, cut)
         except (pa.ArrowInvalid, OSError) as e:
             raise DataError(f"evaluation data {self.spec.display} cannot be read: {e}") from e
-        names = _pandas_names(schema.names)
-        return [
-            Column(n, str(f.type) if _pandas_parses(f.type) else "string")
-            for n, f in zip(names, schema, strict=True)
-        ]
+        self._text = text | {f.name for f in table.schema if pa.types.is_string(f.type)}
+        for f, column in zip(table.schema, table.columns, strict=True):
+            if pa.types.is_float64(f.type) or (pa.types.is_int64(f.type) and column.null_count):
+                self._floor[f.name] = pa.float64()  # an integer column with gaps is float64
+            elif not pa.types.is_null(f.type):
+                self._floor[f.name] = f.type
+            if pa.types.is_boolean(f.type) and column.null_count:
+                self._gaps.add(f.name)  # booleans with gaps are objects, True/False/NaN
+        return [Column(f.name, str(f.type)) for f in table.schema]
+
+    def _header(self) -> list[str]:
+        with self.spec.path.open("rb") as f:
+            line = f.readline()
+        if not line.strip():
+            raise DataError(
+                f"evaluation data {self.spec.display} is empty: it needs a header line naming "
+                "its columns"
+            )
+        header = pacsv.read_csv(pa.py_buffer(line), convert_options=self._convert(None))
+        return _pandas_names(header.schema.names)
+
+    def _head_bytes(self) -> tuple[bytearray, int]:
+        """The first rows after the header: HEAD_BYTES of them, or at least one whole row."""
+        with self.spec.path.open("rb") as f:
+            f.readline()
+            buffer, cut, size = bytearray(), 0, HEAD_BYTES
+            while not cut:
+                buffer += f.read(size - len(buffer))
+                cut = _cut(buffer, len(buffer), at_end=len(buffer) < size)
+                if len(buffer) < size:
+                    break
+                size *= 4
+        return buffer, cut
 
     def _pandas_metadata(self) -> dict[str, Any]:
         import json
@@ -274,12 +302,9 @@ class Reader:
 
     @property
     def dtypes(self) -> dict[str, str]:
-        """Each column's type for a signature: the declared dtype, else the type read (as it
-        settled over the whole file, once iterated)."""
-        read = {c.name: c.dtype for c in self.columns}
-        if self._types is not None:
-            read.update({n: str(t) for n, t in self._types.items()})
-        return {**read, **self.spec.dtypes}
+        """Each column's type for a signature: the declared dtype, else pyarrow's name of the
+        type its first MiB reads as (as signatures have always recorded it)."""
+        return {**{c.name: c.dtype for c in self.columns}, **self.spec.dtypes}
 
     def read_as_text(self, names: Sequence[str]) -> None:
         """Columns to read from the CSV as text (a model's categories are strings); before
@@ -302,15 +327,7 @@ class Reader:
             if self.kind == "parquet":
                 parquet = pq.ParquetFile(self.spec.path)
                 return next(parquet.iter_batches(batch_size=100), pa.record_batch([]))
-            with self.spec.path.open("rb") as f:
-                f.readline()
-                buffer, cut, size = bytearray(), 0, HEAD_BYTES
-                while not cut:  # at least one whole row, however long
-                    buffer += f.read(size - len(buffer))
-                    cut = _cut(buffer, len(buffer), at_end=len(buffer) < size)
-                    if len(buffer) < size:
-                        break
-                    size *= 4
+            buffer, cut = self._head_bytes()
             if not cut:
                 return pa.record_batch([])
             table, _ = self._settle(buffer, cut)
@@ -391,10 +408,19 @@ class Reader:
         if odd:
             text |= odd
             table = self._parse(buffer, cut, self._forced(text))
+        # A block smaller than the first MiB (a test's) takes that MiB's types where they are wider.
+        for i, f in enumerate(table.schema):
+            floor = self._floor.get(f.name)
+            widens = floor is not None and (
+                pa.types.is_null(f.type) or (pa.types.is_int64(f.type) and floor == pa.float64())
+            )
+            if widens and f.name not in text:
+                table = table.set_column(i, f.name, table.column(i).cast(floor))
         return table, text
 
     def _forced(self, text: set[str] | None = None) -> dict[str, pa.DataType]:
-        return {n: pa.string() for n in (self._text if text is None else text)}
+        wanted = self._text if text is None else text
+        return {n: pa.string() for n in self._names if n in wanted}
 
     def _widen(self, inferred: pa.Schema, rows_before: int) -> dict[str, pa.DataType]:
         assert self._types is not None
@@ -447,8 +473,7 @@ class Reader:
         types: Mapping[str, pa.DataType],
         include: Sequence[str] = (),
     ) -> pa.Table:
-        names = [c.name for c in self.columns]
-        read = pacsv.ReadOptions(column_names=names, block_size=max(1 << 20, cut // 4))
+        read = pacsv.ReadOptions(column_names=self._names, block_size=max(1 << 20, cut // 4))
         # pyarrow splits a block for its threads at line ends unless told values hold them.
         quoted = pacsv.ParseOptions(newlines_in_values=buffer.find(b'"', 0, cut) >= 0)
         with memoryview(buffer) as view:
@@ -488,6 +513,8 @@ class Reader:
                     values = df[name].to_numpy(dtype=object, copy=True)
                     values[column.is_null().to_numpy(zero_copy_only=False)] = np.nan
                     df[name] = values
+                elif name in self._gaps and pa.types.is_boolean(column.type):
+                    df[name] = df[name].astype(object)  # as in the chunks that have the gaps
         for name, dtype in self.spec.dtypes.items():
             if name in df.columns:
                 df[name] = self._astype(df[name], name, dtype)
