@@ -258,6 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: stage:GATE_STAGE, the version live in the gating stage",
     )
     p.add_argument("--data", metavar="PATH", help="default: the model's data.path")
+    p.add_argument(
+        "--champion-predictions",
+        default="auto",
+        choices=["auto", "recorded", "model"],
+        help="the champion's predictions recorded at its release (when the data is unchanged) "
+        "or from its model; default auto: recorded when they apply, else the model",
+    )
     p.add_argument("--out", default="report.json", metavar="PATH", help="default: report.json")
     p.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails")
     p.add_argument("--github-output", metavar="FILE", help="default: $GITHUB_OUTPUT")
@@ -382,6 +389,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             candidate=args.candidate,
             baseline=args.baseline,
             data=args.data,
+            champion_predictions=args.champion_predictions,
             out=args.out,
             no_fail=args.no_fail,
             github_output=args.github_output,

@@ -136,7 +136,7 @@ def test_report_is_reused_when_its_candidate_is_the_artifact(
     def no_evaluation(*args: object, **kwargs: object) -> None:
         raise AssertionError("the report is about this artifact: no evaluation should run")
 
-    monkeypatch.setattr(run, "evaluate", no_evaluation)
+    monkeypatch.setattr(run, "run", no_evaluation)
     out = released(capsys, repo, "--push", "--report", str(report))
     assert (out["version"], out["bump"]) == ("1.0.0", "major")
     meta = tag_metadata(repo.origin, "churn@v1.0.0")
@@ -158,13 +158,13 @@ def test_report_about_another_artifact_is_ignored(
     # ... but what was merged is another artifact, with the same signature as the champion.
     commit_model(repo, refit(0.5))
     calls = []
-    original = run.evaluate
+    original = run.run
 
-    def counting(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    def counting(*args: Any, **kwargs: Any) -> run.Evaluation:
         calls.append(kwargs)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(run, "evaluate", counting)
+    monkeypatch.setattr(run, "run", counting)
     out = released(capsys, repo, "--push", "--report", str(report))
     assert (out["version"], out["bump"]) == ("0.1.1", "patch")
     assert len(calls) == 1 and calls[0]["baseline"] == "0.1.0"

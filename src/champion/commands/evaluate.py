@@ -15,11 +15,19 @@ def evaluate(
     candidate: str | None = None,
     baseline: str | None = None,
     data: str | None = None,
+    champion_predictions: str = "auto",
     out: str = "report.json",
     no_fail: bool = False,
     github_output: str | None = None,
 ) -> int:
-    report = run_evaluation(project, model, candidate=candidate, baseline=baseline, data=data)
+    report = run_evaluation(
+        project,
+        model,
+        candidate=candidate,
+        baseline=baseline,
+        data=data,
+        champion_predictions=champion_predictions,
+    )
     path = write_report(out, report)
     for text in summary(report, str(path)):
         output.line(text)

@@ -4,7 +4,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from champion import artifacts, output
 from champion.commands._deploy import after_stage_change, check_dispatch
@@ -16,6 +16,9 @@ from champion.project import Project
 from champion.registry import ModelState, Registry, VersionInfo
 from champion.release import bump as bumps
 from champion.render.escape import md
+
+if TYPE_CHECKING:
+    from champion.evaluation.run import Recording
 
 
 @dataclass
@@ -76,23 +79,25 @@ def release(
     pull = _pull(project, commit, repo) if os.environ.get("GITHUB_TOKEN") and has_repo else _Pull()
     # Every model is validated (artifact, bump, evaluation, DVC remote) before any tag is written:
     # a failure on one model leaves the registry as it was for all of them.
-    prepared = [
-        _prepare(
-            project,
-            spec,
-            commit,
-            push=push,
-            promote=promote or spec.promote_to,
-            bump=_configured_bump(spec) if bump == "auto" else bump,
-            report=given,
-            pull=pull,
-        )
-        for spec in specs
-    ]
-    outcomes = [
-        _write(project, item, push=push) if isinstance(item, _Pending) else item
-        for item in prepared
-    ]
+    with Workspace() as recordings:
+        prepared = [
+            _prepare(
+                project,
+                spec,
+                commit,
+                push=push,
+                promote=promote or spec.promote_to,
+                bump=_configured_bump(spec) if bump == "auto" else bump,
+                report=given,
+                pull=pull,
+                recordings=recordings.path,
+            )
+            for spec in specs
+        ]
+        outcomes = [
+            _write(project, item, push=push) if isinstance(item, _Pending) else item
+            for item in prepared
+        ]
     # GitHub Releases come after every tag is pushed: a GitHub failure then stops no version, its
     # outputs are still written, and a rerun makes the missing release.
     failure: GitHubError | None = None
@@ -186,6 +191,8 @@ class _Pending:
     decision: bumps.Decision
     metadata: dict[str, Any]
     promote: str | None
+    recording: Recording | None = None  # its predictions on the evaluation set, to record
+    warnings: tuple[str, ...] = ()
 
 
 def _prepare(
@@ -198,6 +205,7 @@ def _prepare(
     bump: str,
     report: dict[str, Any] | None,
     pull: _Pull,
+    recordings: Path,
 ) -> Outcome | _Pending:
     registry = project.registry
     if push:
@@ -216,10 +224,15 @@ def _prepare(
         note = f"{spec.path} is unchanged since {latest.tag} (same sha256): nothing to release"
         return _not_released(registry, spec, latest, note, push)
     label_source = f"pull request #{pull.number}" if pull.number else "the pull request"
-    evaluation = (
-        _evaluation(project, spec, commit, state, artifact.sha256, report)
-        if bump == "auto"
-        else None
+    evaluation, recording, warning = _evaluation(
+        project,
+        spec,
+        commit,
+        state,
+        artifact.sha256,
+        report,
+        evaluate=bump == "auto",
+        record_to=recordings / f"{spec.name.replace('/', '_')}.npz",
     )
     decision = bumps.decide(
         explicit=bump,
@@ -240,7 +253,11 @@ def _prepare(
             )
         artifacts.ensure_in_dvc_remote(project.root, spec.path)
     metadata = _metadata(artifact.as_metadata(), evaluation, pull, decision)
-    return _Pending(spec, commit, decision, metadata, promote)
+    if recording is not None:
+        metadata["model_libraries"] = recording.libraries
+    return _Pending(
+        spec, commit, decision, metadata, promote, recording, (warning,) if warning else ()
+    )
 
 
 def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
@@ -251,6 +268,12 @@ def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
         pending.decision,
         pending.promote,
     )
+    metadata, warnings = dict(pending.metadata), list(pending.warnings)
+    if pending.recording is not None:
+        try:
+            metadata["predictions"] = _store(project, pending, push=push)
+        except ChampionError as e:  # an optimisation: the version stands without it
+            warnings.append(f"{spec.name}: its predictions are not recorded: {e}")
     try:
         result = registry.register(
             spec.name,
@@ -258,7 +281,7 @@ def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
             bump=decision.bump,
             first_version=project.config.first_version,
             bump_reason=decision.reason,
-            metadata=pending.metadata,
+            metadata=metadata,
             promote=promote,
             push=push,
         )
@@ -285,8 +308,23 @@ def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
         plan.bump or "initial",
         decision.reason,
         note,
-        list(decision.warnings),
+        [*decision.warnings, *warnings],
     )
+
+
+def _store(project: Project, pending: _Pending, *, push: bool) -> dict[str, Any]:
+    """The candidate's predictions kept beside its artifact (git or the DVC remote), before its
+    tag names them; pushed with --push, so that pull requests evaluated elsewhere find them."""
+    from champion.evaluation import recorded
+
+    recording = pending.recording
+    assert recording is not None
+    tracked_by = str(pending.metadata["artifact"].get("tracked_by") or "git")
+    remote = project.registry.remote if push else None
+    where = recorded.store(
+        project.root, recording.path, recording.metadata["sha256"], tracked_by, push=remote
+    )
+    return {**recording.metadata, **where}
 
 
 def _evaluation(
@@ -296,19 +334,27 @@ def _evaluation(
     state: ModelState,
     sha256: str,
     report: dict[str, Any] | None,
-) -> dict[str, Any] | None:
-    """The report of the artifact at REF against the latest version: the one given when it is
-    about this very artifact, else a fresh evaluation when the model has evaluation data."""
-    if (
+    *,
+    evaluate: bool,
+    record_to: Path,
+) -> tuple[dict[str, Any] | None, Recording | None, str]:
+    """With `evaluate`, the report of the artifact at REF against the latest version: the one
+    given when it is about this very artifact, else a fresh evaluation when the model has
+    evaluation data. And, when it has, the artifact's predictions on the evaluation set, to be
+    recorded with the version (with a warning instead when they cannot be: the version stands
+    without them)."""
+    from champion.evaluation.run import record, run
+
+    metrics_only = spec.sections.get("format") == "metrics"
+    has_data = bool(spec.sections.get("data")) and not metrics_only
+    given = (
         report is not None
         and report.get("model") == spec.name
         and report["candidate"]["sha256"] == sha256
-    ):
-        return report
-    if not (spec.sections.get("data") or spec.sections.get("format") == "metrics"):
-        return None
-    from champion.evaluation.run import evaluate
-
+    )
+    fresh = evaluate and not given and (has_data or metrics_only)
+    if not fresh and not has_data:
+        return report if evaluate and given else None, None, ""
     baseline = str(max(v.version for v in state.versions)) if state.versions else None
     with Workspace() as ws:
         candidate = project.root / spec.path
@@ -316,7 +362,16 @@ def _evaluation(
             candidate = ws.path / Path(spec.path).name
             with artifacts.open_at(project.root, spec.path, commit) as (stream, _):
                 copy_hashed(stream, candidate)
-        return evaluate(project, spec.name, candidate=str(candidate), baseline=baseline)
+        if fresh:
+            evaluation = run(
+                project, spec.name, candidate=str(candidate), baseline=baseline, record_to=record_to
+            )
+            return evaluation.report, evaluation.recording, ""
+        try:
+            recording = record(project, spec.name, candidate=str(candidate), record_to=record_to)
+        except ChampionError as e:
+            return report if evaluate else None, None, f"{spec.name}: predictions not recorded: {e}"
+    return report if evaluate else None, recording, ""
 
 
 def _suggestion(evaluation: dict[str, Any] | None) -> tuple[str, str] | None:

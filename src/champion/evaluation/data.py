@@ -131,8 +131,10 @@ class _Hasher(threading.Thread):
 
 def file_sha256(path: Path) -> str:
     hasher = _Hasher(path)
-    hasher.run()
-    return hasher.result()[0]
+    hasher.run()  # on this thread
+    if hasher.error is not None:
+        raise DataError(f"evaluation data {path} cannot be read: {hasher.error}")
+    return hasher.sha256
 
 
 def _kind(path: Path) -> str:

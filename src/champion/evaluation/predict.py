@@ -33,6 +33,7 @@ from champion.evaluation.outputs import (
     Truth,
     code_dtype,
 )
+from champion.evaluation.recorded import Outputs
 
 LATENCY_BATCH_ROWS = 1_000
 LATENCY_BATCHES = 20
@@ -42,13 +43,15 @@ __all__ = ["Evaluated", "FeaturePlan", "evaluate_rows", "feature_plan", "infer_t
 
 @dataclass
 class _Side:
-    """One model's running outputs."""
+    """One model's running outputs: predicted chunk by chunk, or recorded at its release."""
 
     who: str
-    model: Any
-    plan: FeaturePlan
+    model: Any  # None when its recorded outputs stand in for it
+    plan: FeaturePlan | None
     task: str
+    recorded: Outputs | None = None
     method: str = ""
+    classes: list[Any] = field(default_factory=list)  # the model's classes_
     chunks: list[Any] = field(default_factory=list)  # codes into the model's classes, or raw labels
     # proba (m, k), its class-1 column (m,) for a two-class model, or decision scores (m,)
     scores: list[FloatArray] = field(default_factory=list)
@@ -57,9 +60,35 @@ class _Side:
     two_classes: bool = False  # predict_proba of a model with two classes_
 
     def __post_init__(self) -> None:
+        if self.recorded is not None:
+            r = self.recorded
+            self.method, self.two_classes = r.method, r.two_classes
+            self.classes = list(r.classes) if r.classes is not None else []
+            self.chunks = [r.labels] if r.labels is not None else []
+            self.scores = [r.scores] if r.scores is not None else []
+            return
         self.method = method_of(self.model, self.task)
+        self.classes = list(getattr(self.model, "classes_", []))
         if self.method == "predict_proba":
-            self.two_classes = len(getattr(self.model, "classes_", ())) == 2
+            self.two_classes = len(self.classes) == 2
+
+    @property
+    def predicts(self) -> bool:
+        return self.recorded is None
+
+    def outputs(self, rows: int) -> Outputs:
+        """What the pass kept, each list joined into one array once (and kept joined)."""
+        self.chunks[:] = [_concat(self.chunks)] if self.chunks else []
+        self.scores[:] = [_concat(self.scores)] if self.scores else []
+        classes = getattr(self.model, "classes_", None)
+        return Outputs(
+            task=self.task,
+            method=self.method,
+            classes=np.asarray(classes) if classes is not None else None,
+            labels=self.chunks[0] if self.chunks else None,
+            scores=self.scores[0] if self.scores else None,
+            rows=rows,
+        )
 
     def call(self, x: Any) -> Any:
         return call(self.model, self.method, x)
@@ -123,19 +152,24 @@ class Evaluated:
     latency_ms: dict[str, list[float]]  # "candidate"/"champion" -> per-row ms of each fixed batch
     predict_seconds: dict[str, float]
     read_seconds: float
+    raw: dict[str, Outputs]  # "candidate"/"champion" -> what it predicted, to be recorded
 
 
 def evaluate_rows(
     reader: Reader,
     task: str,
     candidate: tuple[Any, FeaturePlan],
-    champion: tuple[Any, FeaturePlan] | None,
+    champion: tuple[Any, FeaturePlan | None] | None,
     *,
     latency: bool = False,
+    recorded: Outputs | None = None,
 ) -> Evaluated:
+    """Both models on every row. With `recorded`, the champion's outputs recorded at its
+    release stand in for its predictions; its model (if given) is only timed for latency."""
     sides = [_Side("candidate", candidate[0], candidate[1], task)]
-    if champion is not None:
-        sides.append(_Side("champion", champion[0], champion[1], task))
+    if champion is not None or recorded is not None:
+        model, plan = champion if champion is not None else (None, None)
+        sides.append(_Side("champion", model, plan, task, recorded=recorded))
     spec = reader.spec
     target_codes = _Target() if task == "classification" else None
     ys: list[Any] = []  # a regression's target values
@@ -167,18 +201,28 @@ def evaluate_rows(
             slice_codes[s].append(_encode(column_values(batch, s), slice_values[s]))
         matrices: dict[FeaturePlan, Any] = {}
         for side in sides:
+            if side.plan is None or not (side.predicts or (latency and side.sample is None)):
+                continue
             x = matrices.get(side.plan)
             if x is None:
                 x = matrices[side.plan] = inputs(reader, batch, side.plan)
             if latency and side.sample is None:
                 side.sample = x[: LATENCY_BATCH_ROWS * LATENCY_BATCHES]
-            side.predict(x, offset, reader)
+            if side.predicts:
+                side.predict(x, offset, reader)
         offset += batch.num_rows
     total = time.perf_counter() - start
     if offset == 0:
         raise DataError(
             f"evaluation data {spec.display} has no rows: an empty evaluation set gates nothing"
         )
+    for side in sides:
+        if side.recorded is not None and side.recorded.rows != offset:
+            raise DataError(
+                f"the {side.who}'s recorded predictions hold {side.recorded.rows} rows, evaluation "
+                f"data {spec.display} {offset}: evaluate with --champion-predictions model"
+            )
+    raw = {side.who: side.outputs(offset) for side in sides if side.predicts}
     if target_codes is not None:
         truth, outputs = _align(target_codes, sides, spec.display)
     else:
@@ -196,8 +240,9 @@ def evaluate_rows(
         champion=outputs[1] if len(outputs) > 1 else None,
         slices=slices,
         latency_ms=_latency(sides) if latency else {},
-        predict_seconds={side.who: side.seconds for side in sides},
+        predict_seconds={side.who: side.seconds for side in sides if side.predicts},
         read_seconds=total - sum(side.seconds for side in sides),
+        raw=raw,
     )
 
 
@@ -227,7 +272,7 @@ def _regression(y_raw: Any, sides: list[_Side], data: str) -> tuple[Truth, list[
 
 def _align(target: _Target, sides: list[_Side], data: str) -> tuple[Truth, list[Predictions]]:
     y_values = _sorted_union(list(target.values))
-    model_classes = [list(getattr(s.model, "classes_", [])) for s in sides]
+    model_classes = [s.classes for s in sides]
     raw_predicted = [
         np.unique(np.concatenate(s.chunks)).tolist() for s in sides if s.method == "predict"
     ]
@@ -249,7 +294,7 @@ def _align(target: _Target, sides: list[_Side], data: str) -> tuple[Truth, list[
 
 def _concat(parts: list[Any]) -> Any:
     """One array from the chunks' arrays; the list is emptied so they are freed as early as can be."""
-    whole = np.concatenate(parts)
+    whole = parts[0] if len(parts) == 1 else np.concatenate(parts)
     parts.clear()
     return whole
 
@@ -292,6 +337,7 @@ def _two_classes(
 
 def _latency(sides: list[_Side]) -> dict[str, list[float]]:
     """Per-row milliseconds over fixed batches, both models on the same batches, in turn."""
+    sides = [side for side in sides if side.sample is not None]
     per_row: dict[str, list[float]] = {side.who: [] for side in sides}
     rows = min(len(side.sample) for side in sides)
     size = min(LATENCY_BATCH_ROWS, rows)

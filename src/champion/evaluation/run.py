@@ -9,7 +9,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,12 @@ import numpy as np
 
 from champion._version import __version__
 from champion.config import ModelConfig
-from champion.errors import ConfigError
+from champion.errors import ChampionError, ConfigError
 from champion.evaluation import baseline as baselines
-from champion.evaluation import gate, metrics, signature
-from champion.evaluation.data import DataSpec, Reader
+from champion.evaluation import environment, gate, metrics, recorded, signature
+from champion.evaluation.data import DataError, DataSpec, Reader, file_sha256
 from champion.evaluation.metricsfile import from_files
-from champion.evaluation.models import LoadedModel, Workspace, load
+from champion.evaluation.models import LoadedModel, ModelLoadError, Workspace, load
 from champion.evaluation.outputs import Predictions, Truth
 from champion.evaluation.predict import Evaluated, evaluate_rows, feature_plan, infer_task
 from champion.project import Project
@@ -66,6 +66,38 @@ def _stats(model: ModelConfig) -> Stats:
     return Stats(level, int(raw.get("resamples", 2000)), int(raw.get("seed", 0)))
 
 
+CHAMPION_PREDICTIONS = ("auto", "recorded", "model")
+
+
+@dataclass(frozen=True)
+class Recording:
+    """The candidate's predictions on the evaluation set, written for its release to record."""
+
+    path: Path
+    metadata: dict[str, Any]  # sha256, bytes, rows, data_sha256, read: for the tag
+    libraries: dict[str, str]  # the libraries its classes come from, and their versions
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    report: dict[str, Any]
+    recording: Recording | None
+
+
+@dataclass(frozen=True)
+class _Champion:
+    """The champion as this evaluation has it: its model, its recorded predictions, or both
+    (the model then only for latency)."""
+
+    source: str
+    sha256: str
+    size: int
+    loaded: LoadedModel | None = None
+    outputs: recorded.Outputs | None = None
+    data_sha256: str = ""  # of the evaluation data the recorded predictions are for
+    note: str | None = None  # why the recorded predictions were not used, or the model not loaded
+
+
 def evaluate(
     project: Project,
     model_name: str,
@@ -73,7 +105,31 @@ def evaluate(
     candidate: str | None = None,
     baseline: str | None = None,
     data: str | None = None,
+    champion_predictions: str = "auto",
 ) -> dict[str, Any]:
+    return run(
+        project,
+        model_name,
+        candidate=candidate,
+        baseline=baseline,
+        data=data,
+        champion_predictions=champion_predictions,
+    ).report
+
+
+def run(
+    project: Project,
+    model_name: str,
+    *,
+    candidate: str | None = None,
+    baseline: str | None = None,
+    data: str | None = None,
+    champion_predictions: str = "auto",
+    record_to: Path | None = None,
+) -> Evaluation:
+    """The evaluation; with `record_to`, the candidate's predictions are written there too.
+    `champion_predictions`: auto (the champion's recorded predictions when they apply, else its
+    model), recorded (those or an error), model (always its model)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     model = project.config.model(model_name)
@@ -82,6 +138,7 @@ def evaluate(
     stats = _stats(model)
     base, state = baselines.resolve(project.config, project.registry, model, baseline)
     trusted = tuple(model.sections.get("trusted_types") or ())
+    recording = None
     with Workspace() as ws:
         t = time.perf_counter()
         cand = load(
@@ -91,29 +148,138 @@ def evaluate(
             fmt=fmt,
             trusted_types=trusted,
         )
+        spec = _data_spec(project, model, data) if fmt != "metrics" else None
         champ = None
         if base.kind != "none":
-            path = baselines.materialize(project.root, base, ws.path)
-            champ = load(
-                path,
-                label="champion",
-                source=base.source,
-                fmt=fmt,
-                expected_sha256=base.expected_sha256,
-                trusted_types=trusted,
+            champ = _champion(
+                project, model, base, spec, fmt, trusted, ws.path, champion_predictions
             )
         timings["load_s"] = time.perf_counter() - t
-        if fmt == "metrics":
-            measured = _metrics_only(model, cand, champ)
+        if fmt == "metrics" or spec is None:
+            measured = _metrics_only(model, cand, champ.loaded if champ else None)
         else:
-            measured = _measure(project, model, cand, champ, base, data, stats, timings)
+            measured, recording = _measure(
+                project, model, cand, champ, base, spec, stats, timings, record_to
+            )
     report = _header(model, cand, champ, base, stats)
     report["task"] = measured.task
     report["data"] = measured.data
     report.update(_verdicts(project, model, measured, champ is not None, state))
     timings["total_s"] = time.perf_counter() - started
     report["timings"] = {k: round(v, 4) for k, v in timings.items()}
-    return report
+    return Evaluation(report, recording)
+
+
+def record(
+    project: Project, model_name: str, *, candidate: str, record_to: Path
+) -> Recording | None:
+    """The candidate's predictions on the evaluation set alone, written to `record_to` (a
+    release whose bump needs no evaluation still records them for the next pull request)."""
+    model = project.config.model(model_name)
+    path = Path(candidate)
+    fmt = _format_of(model, path)
+    if fmt == "metrics" or not (model.sections.get("data") or {}).get("target"):
+        return None
+    trusted = tuple(model.sections.get("trusted_types") or ())
+    cand = load(path, label="candidate", source=model.path, fmt=fmt, trusted_types=trusted)
+    task = model.sections.get("task") or infer_task(cand.obj)
+    reader = Reader(_data_spec(project, model, None))
+    plan = feature_plan(cand.obj, reader, f"candidate {cand.source}", task)
+    return _record(cand, evaluate_rows(reader, task, (cand.obj, plan), None), reader, record_to)
+
+
+def _wants_latency(model: ModelConfig) -> bool:
+    return any(
+        isinstance(m, str) and m.startswith("latency_") for m in model.sections.get("metrics") or ()
+    )
+
+
+def _champion(
+    project: Project,
+    model: ModelConfig,
+    base: baselines.Baseline,
+    spec: DataSpec | None,
+    fmt: str,
+    trusted: tuple[str, ...],
+    workspace: Path,
+    mode: str,
+) -> _Champion:
+    if mode not in CHAMPION_PREDICTIONS:
+        raise ChampionError(
+            f"--champion-predictions {mode!r}: use one of {', '.join(CHAMPION_PREDICTIONS)}"
+        )
+    outputs, data_sha256, note = None, "", None
+    if mode != "model" and spec is not None:
+        try:
+            outputs, data_sha256 = _recorded(project, base, spec)
+        except recorded.Unavailable as e:
+            if mode == "recorded":
+                raise ChampionError(
+                    f"--champion-predictions recorded: the champion's recorded predictions cannot "
+                    f"be used: {e}"
+                ) from e
+            note = f"recorded predictions not used: {e}"
+    loaded = None
+    if outputs is None or _wants_latency(model):
+        try:
+            loaded = load(
+                baselines.materialize(project.root, base, workspace),
+                label="champion",
+                source=base.source,
+                fmt=fmt,
+                expected_sha256=base.expected_sha256,
+                trusted_types=trusted,
+            )
+        except ModelLoadError as e:
+            # Only the champion's latency needs the model when its predictions are recorded.
+            if outputs is None:
+                if e.__cause__ is None:  # missing, empty, sha256 mismatch: not the environment
+                    raise
+                raise ModelLoadError(f"{e}{environment.mismatch(e, base.metadata)}") from e
+            note = f"its model cannot be loaded here, so its latency is not measured ({e})"
+    artifact = (base.metadata or {}).get("artifact") or {}
+    return _Champion(
+        source=base.source,
+        sha256=loaded.sha256 if loaded else str(artifact.get("sha256") or ""),
+        size=loaded.size if loaded else int(artifact.get("size") or 0),
+        loaded=loaded,
+        outputs=outputs,
+        data_sha256=data_sha256,
+        note=note,
+    )
+
+
+def read_settings(spec: DataSpec) -> dict[str, Any]:
+    """What, besides the data's bytes, decides what a model is given (and so its predictions)."""
+    return {
+        "format": recorded.FORMAT,
+        "dtypes": dict(sorted(spec.dtypes.items())),
+        "target": spec.target,
+        "weight": spec.weight,
+        "slices": list(spec.slices),
+    }
+
+
+def _recorded(
+    project: Project, base: baselines.Baseline, spec: DataSpec
+) -> tuple[recorded.Outputs, str]:
+    """The champion's recorded outputs, verified, and the data's sha256 they are for."""
+    record = (base.metadata or {}).get("predictions") if base.kind == "version" else None
+    if not isinstance(record, dict):
+        where = base.tag if base.kind == "version" else f"the file {base.source}"
+        raise recorded.Unavailable(
+            f"{where} records none (released without evaluation data, or by another tool)"
+        )
+    if record.get("read") != read_settings(spec):
+        raise recorded.Unavailable(
+            "the evaluation settings (data.dtypes, target, weight or slices) changed since "
+            f"{base.tag} was released"
+        )
+    data_sha256 = file_sha256(spec.path) if spec.path.is_file() else ""
+    if record.get("data_sha256") != data_sha256:
+        raise recorded.Unavailable(f"the evaluation data changed since {base.tag} was released")
+    data = recorded.fetch(project.root, record, project.registry.remote)
+    return recorded.read(data, int(record.get("rows") or 0)), data_sha256
 
 
 def _display(path: Path, root: Path) -> str:
@@ -145,20 +311,22 @@ def _measure(
     project: Project,
     model: ModelConfig,
     cand: LoadedModel,
-    champ: LoadedModel | None,
+    champ: _Champion | None,
     base: baselines.Baseline,
-    data_override: str | None,
+    spec: DataSpec,
     stats: Stats,
     timings: dict[str, float],
-) -> Measured:
+    record_to: Path | None,
+) -> tuple[Measured, Recording | None]:
     task = model.sections.get("task") or infer_task(cand.obj)
-    reader = Reader(_data_spec(project, model, data_override))
+    reader = Reader(spec)
     k = len(getattr(cand.obj, "classes_", ())) or 2
     names = model.sections.get("metrics") or DEFAULT_METRICS[task]
     specs = metrics.resolve_metrics(names, task, k)
     cand_plan = feature_plan(cand.obj, reader, f"candidate {cand.source}", task)
+    loaded = champ.loaded if champ else None
     champ_plan = (
-        feature_plan(champ.obj, reader, f"champion {champ.source}", task) if champ else None
+        feature_plan(loaded.obj, reader, f"champion {loaded.source}", task) if loaded else None
     )
     operational = [s for s in specs if s.name.startswith("latency_") or s.name == "size_bytes"]
     measured = [s for s in specs if s not in operational]
@@ -166,9 +334,12 @@ def _measure(
         reader,
         task,
         (cand.obj, cand_plan),
-        (champ.obj, champ_plan) if champ and champ_plan else None,
+        (loaded.obj, champ_plan) if loaded else None,
         latency=any(s.name.startswith("latency_") for s in operational),
+        recorded=champ.outputs if champ else None,
     )
+    if champ and champ.outputs is not None and reader.sha256 != champ.data_sha256:
+        raise DataError(f"evaluation data {spec.display} changed while it was evaluated")
     timings["read_s"] = ev.read_seconds
     for who, seconds in ev.predict_seconds.items():
         timings[f"predict_{who}_s"] = seconds
@@ -190,15 +361,16 @@ def _measure(
     dtypes = reader.dtypes
     cand_sig = signature.of_model(cand.obj, task, cand_plan.used, dtypes)
     champ_sig = None
-    if champ is not None and champ_plan is not None:
-        recorded = (base.metadata or {}).get("signature")
+    if champ is not None:
+        recorded_sig = (base.metadata or {}).get("signature")
         # The recorded signature keeps the dtypes of the champion's own data; a version recorded
         # before champion asked models which columns they use may list columns it never used.
-        champ_sig = (
-            signature.Signature.from_dict(recorded).restricted(champ_plan.used)
-            if isinstance(recorded, dict)
-            else signature.of_model(champ.obj, task, champ_plan.used, dtypes)
-        )
+        if isinstance(recorded_sig, dict):
+            champ_sig = signature.Signature.from_dict(recorded_sig)
+            if champ_plan is not None:
+                champ_sig = champ_sig.restricted(champ_plan.used)
+        elif loaded is not None and champ_plan is not None:
+            champ_sig = signature.of_model(loaded.obj, task, champ_plan.used, dtypes)
     data = {
         "path": _display(reader.spec.path, project.root),
         "sha256": reader.sha256,
@@ -209,33 +381,50 @@ def _measure(
         "slices": list(reader.spec.slices),
         "classes": [str(c) for c in ev.truth.classes],
     }
-    return Measured(task, data, values, (champ_sig, cand_sig), slices)
+    recording = _record(cand, ev, reader, record_to) if record_to is not None else None
+    return Measured(task, data, values, (champ_sig, cand_sig), slices), recording
+
+
+def _record(cand: LoadedModel, ev: Evaluated, reader: Reader, path: Path) -> Recording | None:
+    outputs = ev.raw["candidate"]
+    if recorded.recordable(outputs) is not None:
+        return None
+    sha256, size = recorded.write(outputs, path)
+    meta = {
+        "sha256": sha256,
+        "bytes": size,
+        "rows": outputs.rows,
+        "data_sha256": reader.sha256,
+        "read": read_settings(reader.spec),
+    }
+    return Recording(path, meta, environment.model_libraries(cand.obj))
 
 
 def _operational(
     specs: Sequence[metrics.MetricSpec],
     ev: Evaluated,
     cand: LoadedModel,
-    champ: LoadedModel | None,
+    champ: _Champion | None,
     stats: Stats,
 ) -> list[metrics.MetricValue]:
     out = []
     for spec in specs:
         if spec.name == "size_bytes":
             out.append(metrics.size_metric(champ.size if champ else None, cand.size))
-        else:
-            q = 0.5 if spec.name == "latency_p50_ms" else 0.95
-            out.append(
-                metrics.latency_metric(
-                    spec.name,
-                    q,
-                    ev.latency_ms.get("champion"),
-                    ev.latency_ms["candidate"],
-                    level=stats.level,
-                    resamples=stats.resamples,
-                    seed=stats.seed,
-                )
-            )
+            continue
+        q = 0.5 if spec.name == "latency_p50_ms" else 0.95
+        value = metrics.latency_metric(
+            spec.name,
+            q,
+            ev.latency_ms.get("champion"),
+            ev.latency_ms["candidate"],
+            level=stats.level,
+            resamples=stats.resamples,
+            seed=stats.seed,
+        )
+        if champ is not None and champ.loaded is None:
+            value = replace(value, note=f"the champion's latency is not measured: {champ.note}")
+        out.append(value)
     return out
 
 
@@ -310,7 +499,7 @@ def _metrics_only(model: ModelConfig, cand: LoadedModel, champ: LoadedModel | No
 def _header(
     model: ModelConfig,
     cand: LoadedModel,
-    champ: LoadedModel | None,
+    champ: _Champion | None,
     base: baselines.Baseline,
     stats: Stats,
 ) -> dict[str, Any]:
@@ -326,6 +515,11 @@ def _header(
             "source": champ.source,
             "sha256": champ.sha256,
             "bytes": champ.size,
+            # Which path gave the champion's predictions: recorded at its release, or its model.
+            "predictions": {
+                "from": "recorded" if champ.outputs is not None else "model",
+                "note": champ.note,
+            },
         }
     return {
         "schema": REPORT_SCHEMA,
@@ -370,7 +564,13 @@ def _verdicts(
     )
     champ_sig, cand_sig = measured.signatures
     improved = gate.significantly_improved(values, list(rules))
-    if cand_sig is not None:
+    if cand_sig is not None and champ_sig is None and has_champion:
+        reasons = tuple(f"{m} improved significantly" for m in improved)
+        sig_diff = signature.SignatureDiff(
+            "minor" if improved else "patch",
+            (*reasons, "the champion's signature is unknown (not recorded in its tag)"),
+        )
+    elif cand_sig is not None:
         sig_diff = signature.diff(champ_sig, cand_sig, improved)
     else:  # metrics-only: no signature, the metrics alone decide
         bump = "minor" if improved or not has_champion else "patch"
