@@ -13,7 +13,11 @@ sample of the same distribution. Then it prints, each with its baseline from the
 3. the peak RSS of both on a 10,000,000-row CSV (about 4 GB; --skip-10m). Target: under 1.5 GiB
    plus the models;
 4. with --mlflow-python, `mlflow.models.evaluate` on each model plus
-   `mlflow.validate_evaluation_results`, on the same rows. Target: champion at least 5x faster.
+   `mlflow.validate_evaluation_results`, on the same rows. Target: champion at least 5x faster;
+5. the prediction cache: with the champion released (its predictions on the evaluation set
+   recorded), `champion evaluate` using those recorded predictions against the same command
+   loading and running the champion's model (`--champion-predictions recorded` / `model`), in
+   turn. Target: about half the time (one model predicts instead of two), identical reports.
 
 Every timed command is a fresh process, started through a small intermediate process that
 measures its wall time and peak RSS (the max RSS over the intermediate's children only). It never
@@ -503,6 +507,70 @@ def time_evaluate(runner: Runner, tools: Tools, csv: Path, rows: int, runs: int)
     return WallTime(champion, bare, champion.report, bare_out, problems)
 
 
+# --- figure 5: the prediction cache ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    cached: Run
+    full: Run
+    problems: list[str]
+
+
+def recorded_repo(tools: Tools, csv: Path, env: dict[str, str], runner: Runner) -> Path:
+    """A repository whose champion (the 100-iteration model) is released to prod, so that its
+    predictions on `csv` are recorded (a local ref: no origin, no push); the 150-iteration
+    model is the candidate in the working tree. Made once per work folder."""
+    repo = tools.root / "repo-recorded"
+    model = repo / "models" / f"{MODEL}.joblib"
+    if not (repo / ".git").exists():
+        make_repo(repo, csv, tools.models["champion"], env)
+        git(repo, env, "add", "-f", f"models/{MODEL}.joblib")
+        git(repo, env, "commit", "-q", "-m", "champion")
+        print("  releasing the champion (untimed: a fresh evaluation records its predictions)")
+        runner.run("champion release", (str(tools.champion), "release", "--promote", "prod"), repo)
+    (repo / "eval.csv").unlink(missing_ok=True)
+    (repo / "eval.csv").symlink_to(csv.resolve())
+    shutil.copyfile(tools.models["candidate"], model)
+    return repo
+
+
+def time_recorded(
+    runner: Runner, tools: Tools, csv: Path, env: dict[str, str], rows: int, runs: int
+) -> Recorded:
+    print(f"\n5. the prediction cache at {rows:,} rows (best of {runs}, in turn)", flush=True)
+    repo = recorded_repo(tools, csv, env, runner)
+    commands = []
+    for how in ("recorded", "model"):
+        out = tools.root / f"report-{how}-{os.getpid()}.json"
+        argv = (str(tools.champion), "evaluate", MODEL, "--champion-predictions", how)
+        argv += ("--out", str(out), "--no-fail")
+        commands.append(Command(f"champion evaluate --champion-predictions {how}", argv, repo, out))
+    cached_runs, full_runs = best_of(runner, commands, runs)
+    cached, full = fastest(cached_runs), fastest(full_runs)
+    assert cached.report is not None and full.report is not None
+    problems = []
+    if cached.report["champion"]["predictions"]["from"] != "recorded":
+        problems.append(f"the cached run did not use them: {cached.report['champion']}")
+    for key in ("metrics", "slices", "gate", "signature", "suggested"):
+        if cached.report[key] != full.report[key]:
+            problems.append(f"the report's {key} differ between the cached and the full run")
+    t_cached, t_full = cached.report["timings"], full.report["timings"]
+    for label, t in (("recorded", t_cached), ("model", t_full)):
+        parts = ", ".join(
+            f"{k} {t.get(k, 0.0):.2f} s"
+            for k in ("load_s", "read_s", "predict_candidate_s", "predict_champion_s", "metrics_s")
+        )
+        print(f"  {label}: {parts}")
+    print(
+        "  check "
+        + ("ok: the same metrics, intervals, slices and verdict" if not problems else "FAILED")
+    )
+    for problem in problems:
+        print(f"  check FAILED: {problem}")
+    return Recorded(cached, full, problems)
+
+
 def print_breakdown(wall: WallTime) -> None:
     t = wall.report["timings"]
     inside = t["total_s"]
@@ -776,7 +844,12 @@ class Row:
 
 
 def summary_rows(
-    wall: WallTime, cost: IntervalCost, memory: Memory | None, mlflow: Mlflow, rows: int
+    wall: WallTime,
+    cost: IntervalCost,
+    memory: Memory | None,
+    mlflow: Mlflow,
+    cache: Recorded,
+    rows: int,
 ) -> list[Row]:
     ratio = wall.champion.seconds / wall.bare.seconds
     interval_share = cost.intervals / wall.champion.seconds
@@ -802,6 +875,17 @@ def summary_rows(
     if memory is not None:
         out.append(memory_row(memory))
     out.append(mlflow_row(mlflow, wall, rows))
+    cache_ratio = cache.cached.seconds / cache.full.seconds
+    out.append(
+        Row(
+            f"5. recorded champion predictions, {rows:,} rows (baseline: loading the champion)",
+            f"{cache.cached.seconds:.2f} s",
+            f"{cache.full.seconds:.2f} s",
+            f"{cache_ratio:.2f}x",
+            "about 0.5x, identical reports",
+            cache_ratio <= 0.6 and not cache.problems,
+        )
+    )
     return out
 
 
@@ -928,10 +1012,11 @@ def run(args: argparse.Namespace, root: Path) -> int:
     print_intervals(cost, wall)
     mlflow = time_mlflow(runner, tools, args.mlflow_python, (small, csv), args.runs)
     print_mlflow(mlflow, wall.bare_out)
+    cache = time_recorded(runner, tools, csv, env, args.rows, args.runs)
     memory = None if args.skip_10m else measure_memory(runner, tools, root / "data", args.seed)
     if args.skip_10m:
         print("\n3. peak RSS at 10M rows: skipped (--skip-10m)")
-    print_summary(summary_rows(wall, cost, memory, mlflow, args.rows))
+    print_summary(summary_rows(wall, cost, memory, mlflow, cache, args.rows))
     print(
         f"\n  peak RSS at {args.rows:,} rows: champion {gib(wall.champion.peak_bytes)}, "
         f"bare script {gib(wall.bare.peak_bytes)}"
@@ -942,6 +1027,9 @@ def run(args: argparse.Namespace, root: Path) -> int:
     problems = wall.problems + list(memory.problems if memory else ())
     if problems:
         print(f"error: champion's metrics differ from scikit-learn's: {problems}", file=sys.stderr)
+        return 1
+    if cache.problems:
+        print(f"error: the prediction cache: {cache.problems}", file=sys.stderr)
         return 1
     return 0
 
