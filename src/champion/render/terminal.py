@@ -72,6 +72,13 @@ def summary(report: dict[str, Any], report_path: str | None = None) -> list[str]
     lines.append(
         f"suggested bump {report['suggested']['bump']}: {'; '.join(report['signature']['reasons'])}"
     )
+    predictions = (champion or {}).get("predictions")
+    if predictions:
+        source = (
+            "recorded at its release" if predictions["from"] == "recorded" else "from its model"
+        )
+        note = f" ({predictions['note']})" if predictions.get("note") else ""
+        lines.append(f"champion's predictions: {source}{note}")
     if report_path:
         lines.append(f"report: {report_path}")
     return lines
