@@ -77,21 +77,18 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     """Round tick values covering [lo, hi] (steps of 1, 2 or 5 times a power of ten)."""
     if hi < lo:
         lo, hi = hi, lo
-    if hi == lo:
-        pad = abs(lo) * 0.05 or 1.0
+    if hi - lo <= max(abs(lo), abs(hi)) * 1e-9:
+        # One value (or as good as one): a band around it.
+        pad = max(abs(lo), abs(hi)) * 0.05 or 1.0
         lo, hi = lo - pad, hi + pad
     raw = (hi - lo) / max(count - 1, 1)
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.floor(lo / step) * step
-    ticks = []
-    value = first
-    while value < hi + step * 0.5:
-        ticks.append(round(value, 12))
-        value += step
-    if ticks[-1] < hi:
-        ticks.append(round(value, 12))
-    return ticks
+    digits = max(0, 2 - math.floor(math.log10(step)))
+    first = math.floor(lo / step)
+    ticks = [round((first + i) * step, digits) for i in range(count + 3)]
+    last = next(i for i, t in enumerate(ticks) if t >= hi)
+    return ticks[: last + 1]
 
 
 def _spread(n: int, left: float, right: float) -> list[float]:
@@ -204,10 +201,14 @@ def lane_chart(spans: Mapping[str, Sequence[SpanJson]], now: int) -> LaneChart |
     """One lane per stage, one bar per stretch of time a version was live there, on a time axis
     from the first stretch to `now`."""
     starts = [parse_iso(s["start"]) for lane in spans.values() for s in lane]
+    ends = [parse_iso(s["end"]) for lane in spans.values() for s in lane]
     known = [t for t in starts if t is not None]
     if not known:
         return None
-    first, last = min(known), max(now, *known)
+    # A tag may be dated a little after the clock (several writes in one second): the axis, and
+    # what is live now, end at the latest of the two.
+    first, last = min(known), max(now, *known, *(t for t in ends if t is not None))
+    now = last
     if last <= first:
         last = first + 1
     chart = LaneChart((), (), 0)

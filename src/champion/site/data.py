@@ -528,7 +528,7 @@ def _recent_rollbacks(events: Sequence[EventJson], since: str) -> list[RollbackJ
             "reason": e["reason"],
             "tag": e["tags"][-1],
         }
-        for e in events
+        for e in reversed(events)  # the newest first
         if e["kind"] == "rollback" and e["created_at"] is not None and e["created_at"] >= since
     ]
 

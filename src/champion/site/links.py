@@ -60,6 +60,8 @@ class Forge:
     def _parts(self, value: object) -> str | None:
         if not isinstance(value, str) or len(value) > 500 or not value.isascii():
             return None
+        if any(c.isspace() or not c.isprintable() for c in value):
+            return None  # urlsplit would quietly strip some of these
         try:
             url = urlsplit(value)
         except ValueError:
