@@ -20,8 +20,8 @@ HEIGHT = 230
 LANES_WIDTH = 960
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 40
 MAX_X_LABELS = 6
-LANE_HEIGHT, LANE_GAP, LANE_LEFT = 28, 10, 104
-CHAR_WIDTH = 7.2  # of the 12px labels, to tell whether a version fits in its bar
+LANE_HEIGHT, LANE_GAP, LANE_LEFT = 30, 10, 110
+CHAR_WIDTH = 9.0  # of the lanes' 15px labels, to tell whether a version fits in its bar
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,7 @@ def lane_chart(spans: Mapping[str, Sequence[SpanJson]], now: int) -> LaneChart |
                 )
             )
         lanes.append(Lane(stage, TOP + index * (LANE_HEIGHT + LANE_GAP), tuple(bars)))
-    height = TOP + len(lanes) * (LANE_HEIGHT + LANE_GAP) + 28
+    height = TOP + len(lanes) * (LANE_HEIGHT + LANE_GAP) + 32
     ticks = tuple(
         Tick(round(chart.left + (t - first) * scale, 2), _time_label(t, last - first))
         for t in _spread(5, first, last)
