@@ -88,6 +88,7 @@ def test_a_rollback_shows_its_reason_and_a_watch_rollback_its_evidence(
     assert manual["data-tag"] == "llm#prod#8"
     assert "prod rolled back from v0.1.2 to v0.1.1" in texts([manual.select_one(".what")])[0]
     assert manual.select_one("p.reason").get_text() == HOSTILE
+    assert manual.select_one("p.reason").find(True) is None
     assert manual.select_one("a.run")["href"] == "https://github.com/octo/app/actions/runs/104"
 
     automatic = dom.select_one("li.event.kind-rollback.automatic")
@@ -198,7 +199,9 @@ def test_hostile_text_is_text_and_no_element_or_link_comes_from_a_tag(
     dom = load(site / "models" / "llm.html", tmp_path).dom
     # The foreign tag's message, word for word, as text: markdown, a mention, an issue reference.
     foreign = dom.select_one('li.event[data-tag="llm@v0.0.9"]')
-    assert foreign.select_one("p.reason").get_text() == HOSTILE
+    reason = foreign.select_one("p.reason")
+    assert reason.get_text() == HOSTILE
+    assert reason.find(True) is None  # not one element inside: no <script>, <img>, <a>, <strong>
     assert foreign.select("a") == []  # its javascript: run URL and evil.example pull request
     assert "pull request #3" in foreign.get_text()
 

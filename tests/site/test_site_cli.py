@@ -4,6 +4,8 @@ registry's own readers say; bad input writes nothing; a rebuild converges."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -171,15 +173,31 @@ def test_a_rebuild_replaces_the_site_and_drops_the_pages_of_models_left_out(
     assert not [p for p in out.rglob(".champion-*")]  # no temp file left behind
 
 
-def test_an_empty_registry_gets_a_page_too(
+def test_an_empty_registry_gets_a_page_too_and_a_lightweight_tag_a_warning(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     repo = make_repo(tmp_path)
+    repo.git("tag", "churn@v9.9.9")  # lightweight: GTO and DVC ignore it, and so does champion
     out = tmp_path / "site"
-    result = run_cli(capsys, repo.path, "site", "--out", str(out))
+    result = run_cli(capsys, repo.path, "site", "--out", str(out), "--models", "churn", "churn")
     assert result.code == 0, result.err
+    assert "warning: tag churn@v9.9.9 is a lightweight tag and is ignored" in result.err
     site = json.loads((out / "registry.json").read_text())
     [churn] = site["models"]
     assert churn["events"] == [] and churn["latest"] is None
     assert churn["stages"] == {"staging": None, "prod": None}
-    assert "No event yet" in (out / churn["page"]).read_text()
+    assert churn["warnings"][0].startswith("tag churn@v9.9.9 is a lightweight tag")
+    page = (out / churn["page"]).read_text()
+    assert "No event yet" in page and "is a lightweight tag and is ignored" in page
+
+
+def test_the_site_loads_neither_github_code_nor_a_model_library() -> None:
+    """STYLE.md: rendering never loads a model; only commands reach GitHub code."""
+    code = (
+        "import sys, champion.commands.site, champion.site.data as d\n"
+        "d.metric_list({'roc_auc': {}}, [], [])\n"
+        "bad = ('github', 'champion.github', 'sklearn', 'joblib', 'skops', 'dvc')\n"
+        "print(' '.join(m for m in sys.modules if m.split('.')[0] in bad or m.startswith(bad)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)  # fmt: skip
+    assert proc.stdout.strip() == ""

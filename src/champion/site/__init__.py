@@ -36,7 +36,8 @@ def build_site(
     """Reads every model's refs in one git call (as `status` does), renders every page, and only
     then writes: a bad model name or `--out` writes nothing."""
     config = project.config
-    names = [config.model(m).name for m in models] if models else sorted(config.models)
+    # Each named model once, in the order given (a name may be given twice, or in its tag form).
+    names = list(dict.fromkeys(config.model(m).name for m in models)) or sorted(config.models)
     target = Path(out)
     stale = pages.previous_pages(target)
     moment = int(time.time()) if now is None else now
