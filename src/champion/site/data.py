@@ -537,14 +537,16 @@ def metric_list(
     gate: Mapping[str, Any], declared: Sequence[Any], recorded: Iterable[str]
 ) -> list[MetricJson]:
     """The gated metrics (the gate's order), else every metric the versions recorded."""
-    from champion.evaluation.metrics import direction
-
     ways: dict[str, str] = {}
     for item in declared:
         if isinstance(item, dict) and isinstance(item.get("name"), str):
             ways[item["name"]] = str(item.get("direction"))
     gated = [m for m in gate if m not in ("slices", "policy")]
     names = gated or sorted(set(recorded))
+    if not names:
+        return []
+    from champion.evaluation.metrics import direction  # numpy: only when there is a chart
+
     return [
         {
             "name": name,
