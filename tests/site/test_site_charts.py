@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from champion.site import charts
-from champion.site.data import SpanJson
+from champion.site.schema import SpanJson
 
 
 @pytest.mark.parametrize(

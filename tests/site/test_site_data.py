@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from champion.registry.git import RefRecord
 from champion.registry.state import build_state, stage_timeline
-from champion.site import data
+from champion.site import clean, data, timeline
 from champion.site.links import Forge
+from champion.site.schema import ModelJson
 
 FORGE = Forge("github.com")
 RUN = "https://github.com/octo/app/actions/runs/42"
@@ -24,7 +25,7 @@ def ref(name: str, commit: str, ts: int, meta: dict[str, Any] | None = None) -> 
     return RefRecord(name, True, commit, ts, "T <t@x>", "summary", body)
 
 
-def model(refs: list[RefRecord], **options: Any) -> data.ModelJson:
+def model(refs: list[RefRecord], **options: Any) -> ModelJson:
     state = build_state("churn", refs)
     defaults: dict[str, Any] = {
         "description": "",
@@ -129,7 +130,7 @@ def histories(draw: st.DrawFn) -> list[RefRecord]:
 @given(histories())
 def test_lanes_agree_with_the_one_rule_after_every_event(refs: list[RefRecord]) -> None:
     state = build_state("churn", refs)
-    lanes = data.lanes(state.history, ["prod", "staging"])
+    lanes = timeline.lanes(state.history, ["prod", "staging"])
     for stage in ("prod", "staging"):
         lives = [str(v) if v else None for _, v in stage_timeline(state.history, stage)]
         expected = [v for v, _ in groupby(lives) if v is not None]
@@ -263,11 +264,13 @@ def test_hostile_metadata_keeps_only_what_it_must_be() -> None:
 
 
 def test_text_is_capped_and_stripped() -> None:
-    assert data.text("a" * 5000, 10) == "a" * 9 + "…"
-    assert data.text("x\u2066y\x00z") == "x y z"
-    assert data.text(12) is None and data.text("   ") is None
-    assert data.number(True) is None and data.number(float("inf")) is None and data.number(3) == 3.0
-    assert data.version("v1.2.3") == "1.2.3" and data.version("1.2") is None
+    assert clean.text("a" * 5000, 10) == "a" * 9 + "…"
+    assert clean.text("x\u2066y\x00z") == "x y z"
+    assert clean.text(12) is None and clean.text("   ") is None
+    assert (
+        clean.number(True) is None and clean.number(float("inf")) is None and clean.number(3) == 3.0
+    )
+    assert clean.version("v1.2.3") == "1.2.3" and clean.version("1.2") is None
 
 
 def test_a_signing_bundle_shows_who_signed() -> None:

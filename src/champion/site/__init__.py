@@ -1,7 +1,9 @@
 """`champion site`: the registry as a static site, built from the tags alone.
 
-- `data`: what the site shows, gathered from the models' states (pure; it is `registry.json`);
-- `links`: which forge URLs from a tag may become links;
+- `schema`: `registry.json`'s shape (TypedDicts), the data every page is rendered from;
+- `data`: that data, gathered from the models' states (pure), with `timeline` (one event per
+  operation, the stage lanes), `clean` (untrusted values from tags) and `links` (which forge URLs
+  from a tag may become links);
 - `charts`: the geometry of the inline SVG charts (pure);
 - `pages`: the HTML from the data (Jinja2, autoescaped), written beside `registry.json`.
 """

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from champion.site.data import SpanJson
+from champion.site.schema import SpanJson
 
 # In SVG units; the 12px labels keep about their size where a chart is drawn at this width: a
 # metric chart in a card of ~26rem, the lanes across the page (phones scroll them sideways).

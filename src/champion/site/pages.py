@@ -23,7 +23,7 @@ from typing import Any
 from champion._version import __version__
 from champion.errors import ChampionError
 from champion.site import charts
-from champion.site.data import KIND, ModelJson, SiteJson, VersionJson
+from champion.site.schema import KIND, ModelJson, SiteJson, VersionJson
 
 REGISTRY = "registry.json"
 INDEX = "index.html"
