@@ -20,6 +20,19 @@ def test_demo_runs_the_whole_flow_on_real_git_dvc_and_scikit_learn(tmp_path: Pat
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "demo finished" in proc.stdout
     assert "diagnosis@v0.1.0: " in proc.stdout and "matches the tag" in proc.stdout
+    # Last, the registry as a site, and where to open it.
+    index = workspace / "site" / "index.html"
+    assert f"open the site in a browser: {index.resolve()}" in proc.stdout
+    site = json.loads((workspace / "site" / "registry.json").read_text())
+    [shown] = site["models"]
+    assert shown["stages"]["prod"]["version"] == "0.2.0"
+    [rollback] = shown["recent_rollbacks"]
+    assert (rollback["rolled_back"], rollback["to"], rollback["automatic"]) == (
+        "0.3.0",
+        "0.2.0",
+        True,
+    )
+    assert (workspace / "site" / shown["page"]).is_file()
 
     status = subprocess.run(
         [sys.executable, "-m", "champion", "status", "--json"],

@@ -239,8 +239,13 @@ def demo(workdir: str | None = None) -> int:
         d.serve()
 
         d.verify_from_a_fresh_clone("0.1.0")
+        # Outside the workspace unless it is kept: the site outlives the demo, to be looked at.
+        site = workspace / "site" if keep else Path(tempfile.mkdtemp(prefix="champion-demo-site-"))
+        d.step("the registry as a static site (what workflows-examples/site.yml publishes)")
+        d.champion("site", "--out", str(site.resolve()))
         output.line()
         output.line("demo finished: every step above ran the real command line")
+        output.line(f"open the site in a browser: {(site / 'index.html').resolve()}")
     finally:
         if keep:
             output.line(f"workspace kept at {workspace}")
