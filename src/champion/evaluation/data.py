@@ -369,7 +369,10 @@ class Reader:
                 filled += read
                 cut = _cut(buffer, filled, at_end=not read)
                 if cut:
-                    table = self._block(buffer, cut, rows)
+                    # One batch per block: one predict call per 64 MiB. pyarrow's several
+                    # chunks per block meant four times the calls, and a tree ensemble pays a
+                    # parallel region per tree per call (twice the time on a busy machine).
+                    table = self._block(buffer, cut, rows).combine_chunks()
                     rows += table.num_rows
                     buffer[: filled - cut] = buffer[cut:filled]
                     filled -= cut
