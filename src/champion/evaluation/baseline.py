@@ -1,4 +1,5 @@
-"""Which model the candidate is compared with, and its artifact, verified against its tag."""
+"""Which model the candidate is compared with, and its artifact, verified against its tag; and
+the champion as an evaluation has it: its model, or its predictions recorded at its release."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from typing import Any
 from champion import artifacts
 from champion.config import Config, ModelConfig
 from champion.errors import ChampionError, RegistryError
-from champion.evaluation.models import copy_hashed
+from champion.evaluation import environment, recorded
+from champion.evaluation.data import DataSpec, file_sha256
+from champion.evaluation.models import LoadedModel, ModelLoadError, copy_hashed, load
+from champion.project import Project
 from champion.registry import ModelState, Registry, Version, VersionInfo
 
 
@@ -105,3 +109,112 @@ def materialize(root: Path, baseline: Baseline, dest_dir: Path) -> Path:
             f"{baseline.expected_sha256}, the artifact fetched has {sha256}"
         )
     return dest
+
+
+CHAMPION_PREDICTIONS = ("auto", "recorded", "model")
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The champion as this evaluation has it: its model, its recorded predictions, or both
+    (the model then only for latency)."""
+
+    source: str
+    sha256: str
+    size: int
+    loaded: LoadedModel | None = None
+    outputs: recorded.Outputs | None = None
+    data_sha256: str = ""  # of the evaluation data the recorded predictions are for
+    note: str | None = None  # why the recorded predictions were not used, or the model not loaded
+
+
+def _wants_latency(model: ModelConfig) -> bool:
+    return any(
+        isinstance(m, str) and m.startswith("latency_") for m in model.sections.get("metrics") or ()
+    )
+
+
+def champion(
+    project: Project,
+    model: ModelConfig,
+    base: Baseline,
+    spec: DataSpec | None,
+    fmt: str,
+    trusted: tuple[str, ...],
+    workspace: Path,
+    mode: str,
+) -> Champion:
+    if mode not in CHAMPION_PREDICTIONS:
+        raise ChampionError(
+            f"--champion-predictions {mode!r}: use one of {', '.join(CHAMPION_PREDICTIONS)}"
+        )
+    outputs, data_sha256, note = None, "", None
+    if mode != "model" and spec is not None:
+        try:
+            outputs, data_sha256 = _recorded(project, base, spec)
+        except recorded.Unavailable as e:
+            if mode == "recorded":
+                raise ChampionError(
+                    f"--champion-predictions recorded: the champion's recorded predictions cannot "
+                    f"be used: {e}"
+                ) from e
+            note = f"recorded predictions not used: {e}"
+    loaded = None
+    if outputs is None or _wants_latency(model):
+        try:
+            loaded = load(
+                materialize(project.root, base, workspace),
+                label="champion",
+                source=base.source,
+                fmt=fmt,
+                expected_sha256=base.expected_sha256,
+                trusted_types=trusted,
+            )
+        except ModelLoadError as e:
+            # Only the champion's latency needs the model when its predictions are recorded.
+            if outputs is None:
+                if e.__cause__ is None:  # missing, empty, sha256 mismatch: not the environment
+                    raise
+                raise ModelLoadError(f"{e}{environment.mismatch(e, base.metadata)}") from e
+            note = f"its model cannot be loaded here, so its latency is not measured ({e})"
+    artifact = (base.metadata or {}).get("artifact") or {}
+    return Champion(
+        source=base.source,
+        sha256=loaded.sha256 if loaded else str(artifact.get("sha256") or ""),
+        size=loaded.size if loaded else int(artifact.get("size") or 0),
+        loaded=loaded,
+        outputs=outputs,
+        data_sha256=data_sha256,
+        note=note,
+    )
+
+
+def read_settings(spec: DataSpec) -> dict[str, Any]:
+    """What, besides the data's bytes, decides what a model is given (and so its predictions)."""
+    return {
+        "format": recorded.FORMAT,
+        "dtypes": dict(sorted(spec.dtypes.items())),
+        "target": spec.target,
+        "weight": spec.weight,
+        "slices": list(spec.slices),
+    }
+
+
+def _recorded(project: Project, base: Baseline, spec: DataSpec) -> tuple[recorded.Outputs, str]:
+    """The champion's recorded outputs, verified, and the data's sha256 they are for."""
+    record = (base.metadata or {}).get("predictions") if base.kind == "version" else None
+    if not isinstance(record, dict):
+        where = base.tag if base.kind == "version" else f"the file {base.source}"
+        raise recorded.Unavailable(
+            f"{where} records none (released without evaluation data, or by another tool)"
+        )
+    if record.get("read") != read_settings(spec):
+        raise recorded.Unavailable(
+            "the evaluation settings (data.dtypes, target, weight or slices) changed since "
+            f"{base.tag} was released"
+        )
+    data_sha256 = file_sha256(spec.path) if spec.path.is_file() else ""
+    if record.get("data_sha256") != data_sha256:
+        raise recorded.Unavailable(f"the evaluation data changed since {base.tag} was released")
+    data = recorded.fetch(project.root, record, project.registry.remote)
+    return recorded.read(data, int(record.get("rows") or 0)), data_sha256

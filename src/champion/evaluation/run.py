@@ -18,12 +18,12 @@ import numpy as np
 
 from champion._version import __version__
 from champion.config import ModelConfig
-from champion.errors import ChampionError, ConfigError
+from champion.errors import ConfigError
 from champion.evaluation import baseline as baselines
 from champion.evaluation import environment, gate, metrics, recorded, signature
-from champion.evaluation.data import DataError, DataSpec, Reader, file_sha256
+from champion.evaluation.data import DataError, DataSpec, Reader
 from champion.evaluation.metricsfile import from_files
-from champion.evaluation.models import LoadedModel, ModelLoadError, Workspace, load
+from champion.evaluation.models import LoadedModel, Workspace, load
 from champion.evaluation.outputs import Predictions, Truth
 from champion.evaluation.predict import Evaluated, evaluate_rows, feature_plan, infer_task
 from champion.project import Project
@@ -66,9 +66,6 @@ def _stats(model: ModelConfig) -> Stats:
     return Stats(level, int(raw.get("resamples", 2000)), int(raw.get("seed", 0)))
 
 
-CHAMPION_PREDICTIONS = ("auto", "recorded", "model")
-
-
 @dataclass(frozen=True)
 class Recording:
     """The candidate's predictions on the evaluation set, written for its release to record."""
@@ -82,20 +79,6 @@ class Recording:
 class Evaluation:
     report: dict[str, Any]
     recording: Recording | None
-
-
-@dataclass(frozen=True)
-class _Champion:
-    """The champion as this evaluation has it: its model, its recorded predictions, or both
-    (the model then only for latency)."""
-
-    source: str
-    sha256: str
-    size: int
-    loaded: LoadedModel | None = None
-    outputs: recorded.Outputs | None = None
-    data_sha256: str = ""  # of the evaluation data the recorded predictions are for
-    note: str | None = None  # why the recorded predictions were not used, or the model not loaded
 
 
 def evaluate(
@@ -151,7 +134,7 @@ def run(
         spec = _data_spec(project, model, data) if fmt != "metrics" else None
         champ = None
         if base.kind != "none":
-            champ = _champion(
+            champ = baselines.champion(
                 project, model, base, spec, fmt, trusted, ws.path, champion_predictions
             )
         timings["load_s"] = time.perf_counter() - t
@@ -188,100 +171,6 @@ def record(
     return _record(cand, evaluate_rows(reader, task, (cand.obj, plan), None), reader, record_to)
 
 
-def _wants_latency(model: ModelConfig) -> bool:
-    return any(
-        isinstance(m, str) and m.startswith("latency_") for m in model.sections.get("metrics") or ()
-    )
-
-
-def _champion(
-    project: Project,
-    model: ModelConfig,
-    base: baselines.Baseline,
-    spec: DataSpec | None,
-    fmt: str,
-    trusted: tuple[str, ...],
-    workspace: Path,
-    mode: str,
-) -> _Champion:
-    if mode not in CHAMPION_PREDICTIONS:
-        raise ChampionError(
-            f"--champion-predictions {mode!r}: use one of {', '.join(CHAMPION_PREDICTIONS)}"
-        )
-    outputs, data_sha256, note = None, "", None
-    if mode != "model" and spec is not None:
-        try:
-            outputs, data_sha256 = _recorded(project, base, spec)
-        except recorded.Unavailable as e:
-            if mode == "recorded":
-                raise ChampionError(
-                    f"--champion-predictions recorded: the champion's recorded predictions cannot "
-                    f"be used: {e}"
-                ) from e
-            note = f"recorded predictions not used: {e}"
-    loaded = None
-    if outputs is None or _wants_latency(model):
-        try:
-            loaded = load(
-                baselines.materialize(project.root, base, workspace),
-                label="champion",
-                source=base.source,
-                fmt=fmt,
-                expected_sha256=base.expected_sha256,
-                trusted_types=trusted,
-            )
-        except ModelLoadError as e:
-            # Only the champion's latency needs the model when its predictions are recorded.
-            if outputs is None:
-                if e.__cause__ is None:  # missing, empty, sha256 mismatch: not the environment
-                    raise
-                raise ModelLoadError(f"{e}{environment.mismatch(e, base.metadata)}") from e
-            note = f"its model cannot be loaded here, so its latency is not measured ({e})"
-    artifact = (base.metadata or {}).get("artifact") or {}
-    return _Champion(
-        source=base.source,
-        sha256=loaded.sha256 if loaded else str(artifact.get("sha256") or ""),
-        size=loaded.size if loaded else int(artifact.get("size") or 0),
-        loaded=loaded,
-        outputs=outputs,
-        data_sha256=data_sha256,
-        note=note,
-    )
-
-
-def read_settings(spec: DataSpec) -> dict[str, Any]:
-    """What, besides the data's bytes, decides what a model is given (and so its predictions)."""
-    return {
-        "format": recorded.FORMAT,
-        "dtypes": dict(sorted(spec.dtypes.items())),
-        "target": spec.target,
-        "weight": spec.weight,
-        "slices": list(spec.slices),
-    }
-
-
-def _recorded(
-    project: Project, base: baselines.Baseline, spec: DataSpec
-) -> tuple[recorded.Outputs, str]:
-    """The champion's recorded outputs, verified, and the data's sha256 they are for."""
-    record = (base.metadata or {}).get("predictions") if base.kind == "version" else None
-    if not isinstance(record, dict):
-        where = base.tag if base.kind == "version" else f"the file {base.source}"
-        raise recorded.Unavailable(
-            f"{where} records none (released without evaluation data, or by another tool)"
-        )
-    if record.get("read") != read_settings(spec):
-        raise recorded.Unavailable(
-            "the evaluation settings (data.dtypes, target, weight or slices) changed since "
-            f"{base.tag} was released"
-        )
-    data_sha256 = file_sha256(spec.path) if spec.path.is_file() else ""
-    if record.get("data_sha256") != data_sha256:
-        raise recorded.Unavailable(f"the evaluation data changed since {base.tag} was released")
-    data = recorded.fetch(project.root, record, project.registry.remote)
-    return recorded.read(data, int(record.get("rows") or 0)), data_sha256
-
-
 def _display(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
@@ -311,7 +200,7 @@ def _measure(
     project: Project,
     model: ModelConfig,
     cand: LoadedModel,
-    champ: _Champion | None,
+    champ: baselines.Champion | None,
     base: baselines.Baseline,
     spec: DataSpec,
     stats: Stats,
@@ -395,7 +284,7 @@ def _record(cand: LoadedModel, ev: Evaluated, reader: Reader, path: Path) -> Rec
         "bytes": size,
         "rows": outputs.rows,
         "data_sha256": reader.sha256,
-        "read": read_settings(reader.spec),
+        "read": baselines.read_settings(reader.spec),
     }
     return Recording(path, meta, environment.model_libraries(cand.obj))
 
@@ -404,7 +293,7 @@ def _operational(
     specs: Sequence[metrics.MetricSpec],
     ev: Evaluated,
     cand: LoadedModel,
-    champ: _Champion | None,
+    champ: baselines.Champion | None,
     stats: Stats,
 ) -> list[metrics.MetricValue]:
     out = []
@@ -499,7 +388,7 @@ def _metrics_only(model: ModelConfig, cand: LoadedModel, champ: LoadedModel | No
 def _header(
     model: ModelConfig,
     cand: LoadedModel,
-    champ: _Champion | None,
+    champ: baselines.Champion | None,
     base: baselines.Baseline,
     stats: Stats,
 ) -> dict[str, Any]:
