@@ -191,6 +191,15 @@ def _cut(buffer: bytearray, filled: int, at_end: bool) -> int:
     return cut
 
 
+def _holds_hexadecimal(buffer: bytearray, cut: int) -> bool:
+    """Whether the block holds "0x" or "0X". Looking for the letter first is a scan at memchr's
+    speed; looking for "0x" stops at every 0 of a numeric file (60 ms per 64 MiB block)."""
+    return any(
+        buffer.find(letter, 0, cut) >= 0 and buffer.find(b"0" + letter, 0, cut) >= 0
+        for letter in (b"x", b"X")
+    )
+
+
 class Reader:
     """Iterates an evaluation file as pyarrow RecordBatches; `sha256` is final once iterated."""
 
@@ -453,7 +462,7 @@ class Reader:
         """Integer columns with a value like 0x1F, which pyarrow reads as a number and pandas as
         text. Looked for only when the block holds "0x" at all."""
         ints = [f.name for f in schema if pa.types.is_integer(f.type)]
-        if not ints or (buffer.find(b"0x", 0, cut) < 0 and buffer.find(b"0X", 0, cut) < 0):
+        if not ints or not _holds_hexadecimal(buffer, cut):
             return []
         as_text = self._parse(buffer, cut, {n: pa.string() for n in ints}, include=ints)
         pattern = r"^\s*[+-]?0[xX]"
