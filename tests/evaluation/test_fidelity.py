@@ -167,3 +167,12 @@ def test_a_date_like_category_gets_the_metrics_pandas_and_scikit_learn_give(
     expected = model.predict_proba(pd.read_csv(path)[["signup", "x"]])[:, 1]
     np.testing.assert_array_equal(evaluated.candidate.proba, expected)
     assert roc_auc_score(target, evaluated.candidate.proba) > 0.7
+
+
+def test_data_dtypes_apply_to_parquet_too(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"n": [1, 2, 3], "plan": ["a", "b", "a"], "target": [0, 1, 0]})
+    path = tmp_path / "eval.parquet"
+    frame.to_parquet(path, index=False)
+    got = read_all(path, dtypes={"n": "float32", "plan": "category"})
+    expected = pd.read_parquet(path).astype({"n": "float32", "plan": "category"})
+    pd.testing.assert_frame_equal(got, expected)
