@@ -26,7 +26,7 @@ def canary(
 ) -> int:
     spec = project.config.model(model)
     stage = stage or project.config.gate_stage
-    project.config.check_stage(stage)
+    project.check_stage(stage, spec.name)
     check_dispatch(dispatch_workflow, repo)
     registry = project.registry
     result: WriteResult
@@ -55,6 +55,8 @@ def canary(
         output.line(f"{done}: {', '.join(result.written)}{where}")
     else:
         output.line(f"{spec.name} {plan.version}: {plan.note}; nothing to do")
+    for note in result.local_notes():
+        output.line(note)
     live = registry.state(spec.name).live.get(stage)
     lines, values = (
         after_stage_change(

@@ -14,7 +14,9 @@ def deregister(
     )
     if not result.written:
         output.line(f"{spec.name} {result.version} is {result.plan.note}; nothing to do")
-        return 0
-    where = f", pushed to {result.remote}" if result.pushed else ""
-    output.line(f"deregistered {spec.name} {result.version}: {result.written[0]}{where}")
+    else:
+        where = f", pushed to {result.remote}" if result.pushed else ""
+        output.line(f"deregistered {spec.name} {result.version}: {result.written[0]}{where}")
+    for note in result.local_notes():
+        output.line(note)
     return 0

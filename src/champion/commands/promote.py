@@ -19,7 +19,7 @@ def promote(
     github_output: str | None = None,
 ) -> int:
     spec = project.config.model(model)
-    project.config.check_stage(stage)
+    project.check_stage(stage, spec.name)
     check_dispatch(dispatch_workflow, repo)
     if spec.pointer is not None:
         from champion.publish import check_publishable
@@ -37,6 +37,8 @@ def promote(
         output.line(
             f"promoted {spec.name} {plan.version} to {stage}{was}: {', '.join(result.written)}{where}"
         )
+    for note in result.local_notes():
+        output.line(note)
     lines, values = after_stage_change(
         project,
         spec.name,

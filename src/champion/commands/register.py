@@ -34,6 +34,8 @@ def register(
     tag = result.plan.tags[0].tag
     where = f", pushed to {result.remote}" if result.pushed else ""
     output.line(f"registered {spec.name} {result.version} as {tag} on {commit[:12]}{where}")
+    for note in result.local_notes():
+        output.line(note)
     output.write_github_output(
         output.github_output_path(github_output),
         {

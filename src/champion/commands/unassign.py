@@ -8,8 +8,10 @@ def unassign(
     project: Project, model: str, *, stage: str, reason: str = "", push: bool = False
 ) -> int:
     spec = project.config.model(model)
-    project.config.check_stage(stage)
+    project.check_stage(stage, spec.name)
     result = project.registry.unassign(spec.name, stage, reason=reason, push=push)
     where = f", pushed to {result.remote}" if result.pushed else ""
     output.line(f"unassigned {spec.name} {result.version} from {stage}: {result.written[0]}{where}")
+    for note in result.local_notes():
+        output.line(note)
     return 0

@@ -1,5 +1,9 @@
 """Registry operations on one repository: read a model's state; register, assign, unassign and
-deregister with all-or-nothing pushes that retry on contention and never overwrite a tag."""
+deregister with all-or-nothing pushes that retry on contention and never overwrite a tag.
+
+With `--push`, every decision is made against the remote's state, never this clone's: tags that
+only this clone has (a run without --push, a crash before the push) are pushed when they are
+exactly what the run writes and deleted otherwise (registry/sync.py), and the result says which."""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from champion.registry.state import (
     canary_weight,
     rollback_target,
 )
+from champion.registry.sync import reconcile
 from champion.registry.tags import (
     FIRST_VERSION,
     Action,
@@ -38,6 +43,9 @@ from champion.registry.tags import (
 
 MAX_ATTEMPTS = 12
 _MODEL_PART = re.compile("[@#]")
+# Where a push-planning run mirrors the remote's tags of a model for a moment (one fetch, one
+# consistent snapshot, with the tag messages); emptied again right after.
+_MIRROR = "refs/champion/fetched/"
 # A rejected ref for one of these reasons means someone else wrote first: refetch and recompute.
 # The reasons can come on the `!` ref lines or on the remote's own `remote: error:` lines; an
 # atomic transaction that lost a race says only "atomic transaction failed" on the ref lines.
@@ -88,10 +96,31 @@ class WriteResult:
     attempts: int = 1
     remote: str | None = None
     written: tuple[str, ...] = field(default_factory=tuple)
+    # Tags an earlier run left in this clone, pushed as they were (part of `written`) ...
+    reused: tuple[str, ...] = ()
+    # ... and those deleted from this clone: the remote never had them and this run does not
+    # write them (or the remote holds other tags under their names).
+    dropped: tuple[str, ...] = ()
 
     @property
     def version(self) -> Version:
         return self.plan.version
+
+    def local_notes(self) -> list[str]:
+        """What became of the tags only this clone had, for the command's output."""
+        notes = []
+        if self.reused:
+            notes.append(
+                f"{', '.join(self.reused)}: left in this clone by an earlier run that did not "
+                f"push them, and exactly what this run writes, so pushed as they were"
+            )
+        if self.dropped:
+            where = self.remote or "the remote"
+            notes.append(
+                f"deleted {', '.join(self.dropped)} from this clone: {where} never had them and "
+                "this run, deciding from the remote's tags, does not write them"
+            )
+        return notes
 
 
 def bump_between(parent: Version | None, version: Version) -> str | None:
@@ -129,12 +158,50 @@ class Registry:
 
     def refresh(self, model: str) -> None:
         """Fetches the model's tags from the remote (only its own refs; never clobbers a tag)."""
+        self._check_remote()
+        self.git.fetch_tags(self.remote, ref_patterns(model))
+
+    def remote_state(self, model: str) -> ModelState:
+        """The model's state as the remote has it, tag messages included. Tags the remote has and
+        this clone lacks are fetched; this clone's own tags are left as they are (`unpushed`
+        names those the remote does not have)."""
+        return self._sync(model).state
+
+    def _check_remote(self) -> None:
         if not self.git.remote_exists(self.remote):
             raise GitError(
                 f"the repository has no remote {self.remote!r} to push to: add one "
                 f"(git remote add {self.remote} URL) or drop --push"
             )
-        self.git.fetch_tags(self.remote, ref_patterns(model))
+
+    def _sync(self, model: str) -> _Synced:
+        self._check_remote()
+        patterns = ref_patterns(model)
+        self.git.fetch_mirror(self.remote, patterns, _MIRROR)
+        mirrored = [_MIRROR + p.removeprefix("refs/tags/") for p in patterns]
+        theirs = self.git.for_each_ref(mirrored, prefix=_MIRROR)
+        self.git.update_refs(delete=[(_MIRROR + r.name, r.oid) for r in theirs])
+        mine = self.git.for_each_ref(patterns)
+        remote = {r.name: r for r in theirs}
+        have = {r.name for r in mine}
+        # What the remote has and this clone lacks comes in; no local tag is overwritten here.
+        self.git.update_refs(
+            create=[(f"refs/tags/{r.name}", r.oid) for r in theirs if r.name not in have]
+        )
+        local_only = tuple(r for r in mine if r.name not in remote or remote[r.name].oid != r.oid)
+        state = replace(build_state(model, theirs), unpushed=tuple(r.name for r in local_only))
+        return _Synced(state, local_only, remote)
+
+    def _drop(self, refs: Sequence[RefRecord], synced: _Synced) -> None:
+        """Deletes this clone's tags in `refs`; one the remote has under the same name becomes the
+        remote's."""
+        remote = synced.remote
+        self.git.update_refs(
+            update=[
+                (f"refs/tags/{r.name}", remote[r.name].oid, r.oid) for r in refs if r.name in remote
+            ],
+            delete=[(f"refs/tags/{r.name}", r.oid) for r in refs if r.name not in remote],
+        )
 
     # --- writes --------------------------------------------------------------------------------
 
@@ -291,6 +358,7 @@ class Registry:
             )
         verified: set[Version] = set()
         run = ci.run_id()
+        issued: list[Live | None] = []  # what was live when the rollback was first planned
 
         def plan(state: ModelState) -> Plan:
             current = state.live.get(stage)
@@ -302,6 +370,12 @@ class Registry:
                     previous=done.previous,
                     note=f"already rolled back by this run ({done.tag})",
                 )
+            if not issued:
+                issued.append(current)
+            elif (was := issued[0]) is not None and (
+                current is None or current.version != was.version
+            ):
+                return _after_lost_race(state, stage, was, current, to)
             if current is None:
                 raise RegistryError(
                     f"no version of {model} is live in {stage}: nothing to roll back; promote one "
@@ -458,21 +532,54 @@ class Registry:
         *,
         dry_run: bool = False,
     ) -> WriteResult:
-        patterns = ref_patterns(model)
         if push:
-            self.refresh(model)
+            return self._write_pushed(model, plan, dry_run)
+        state = self.state(model)
+        planned = plan(state)  # validates; raises before anything is written
+        if dry_run or not planned.tags:
+            return WriteResult(model, planned)
+        first = _next_tag_time(state)
+        self.git.create_tags(
+            (t.tag, t.commit, t.message(), first + i) for i, t in enumerate(planned.tags)
+        )
+        return WriteResult(model, planned, written=tuple(t.tag for t in planned.tags))
+
+    def _write_pushed(
+        self, model: str, plan: Callable[[ModelState], Plan], dry_run: bool
+    ) -> WriteResult:
+        dropped: list[str] = []
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            state = self.state(model)
-            planned = plan(state)  # validates; raises before anything is written
-            if dry_run or not planned.tags:
-                return WriteResult(model, planned, pushed=push, attempts=attempt)
-            names = [t.tag for t in planned.tags]
-            first = _next_tag_time(state)
+            synced = self._sync(model)
+            planned = plan(synced.state)  # validates; raises before anything is written
+            newest = _newest(synced.state)
+            found = reconcile(planned.tags, synced.local_only, set(synced.remote), newest)
+            if dry_run:
+                return WriteResult(
+                    model,
+                    planned,
+                    attempts=attempt,
+                    remote=self.remote,
+                    reused=found.reuse,
+                    dropped=tuple(r.name for r in found.drop),
+                )
+            self._drop(found.drop, synced)
+            dropped += [r.name for r in found.drop]
+            if not planned.tags:
+                return WriteResult(
+                    model,
+                    planned,
+                    pushed=True,
+                    attempts=attempt,
+                    remote=self.remote,
+                    dropped=tuple(dropped),
+                )
+            reused_at = [r.timestamp or 0 for r in synced.local_only if r.name in found.reuse]
+            first = max(_next_tag_time(synced.state), max(reused_at, default=0) + 1)
+            fresh = [t for t in planned.tags if t.tag not in found.reuse]
             self.git.create_tags(
-                (t.tag, t.commit, t.message(), first + i) for i, t in enumerate(planned.tags)
+                (t.tag, t.commit, t.message(), first + i) for i, t in enumerate(fresh)
             )
-            if not push:
-                return WriteResult(model, planned, attempts=attempt, written=tuple(names))
+            names = [t.tag for t in planned.tags]
             ok, output = self.git.push_atomic(self.remote, names)
             if ok:
                 return WriteResult(
@@ -482,28 +589,39 @@ class Registry:
                     attempts=attempt,
                     remote=self.remote,
                     written=tuple(names),
+                    reused=found.reuse,
+                    dropped=tuple(dropped),
                 )
-            # Nothing of ours reached the remote (the push is atomic): drop our local tags so the
-            # remote's can be fetched in their place, then plan again.
-            self.git.delete_tags(names)
+            # Nothing of ours reached the remote (the push is atomic): drop the tags written now;
+            # the next round decides about every tag only this clone has, as this one did.
+            self.git.delete_tags([t.tag for t in fresh])
             if not _is_contention(output):
                 raise GitError(
                     f"push of {', '.join(names)} to {self.remote!r} was refused: {output}"
                 )
             time.sleep(random.uniform(0.02, 0.1) * min(attempt, 5))
-            self.git.fetch_tags(self.remote, patterns)
         raise PushRejected(
             f"{model}: the remote {self.remote!r} rejected the push {MAX_ATTEMPTS} times because others "
             "kept writing first; nothing was written: run the command again"
         )
 
 
+@dataclass(frozen=True)
+class _Synced:
+    state: ModelState  # the remote's
+    local_only: tuple[RefRecord, ...]  # this clone's tags of the model that the remote lacks
+    remote: dict[str, RefRecord]
+
+
+def _newest(state: ModelState) -> int:
+    return max((e.timestamp or 0 for e in state.history), default=0)
+
+
 def _next_tag_time(state: ModelState) -> int:
     """GTO and DVC order a model's tags by their date, in whole seconds, where champion uses the
     counter. Dating every new tag after the model's newest (one second apart within a batch)
     keeps the two orders the same, so all readers agree even after several writes in a second."""
-    newest = max((e.timestamp or 0 for e in state.history), default=0)
-    return max(int(time.time()), newest + 1)
+    return max(int(time.time()), _newest(state) + 1)
 
 
 def _assign_tags(
@@ -594,6 +712,12 @@ def _active(state: ModelState, version: Version) -> VersionInfo:
 
 
 def _unknown_version(model: str, version: Version, state: ModelState) -> RegistryError:
+    tag = format_tag(TagName(model, Action.REGISTER, version=version))
+    if tag in state.unpushed:
+        return RegistryError(
+            f"{model} {version} is registered only in this clone ({tag} was never pushed): push "
+            f"it first (git push origin {tag}), or register again with --push"
+        )
     known = ", ".join(str(v.version) for v in state.versions[-5:]) or "none yet"
     return RegistryError(
         f"{model} {version} is not registered: register it first (champion register {model} "
@@ -603,7 +727,10 @@ def _unknown_version(model: str, version: Version, state: ModelState) -> Registr
 
 def _context() -> dict[str, Any]:
     """Who and where, for the audit trail."""
-    ctx: dict[str, Any] = {"tool": {"champion": __version__}, "actor": ci.actor()}
+    ctx: dict[str, Any] = {"tool": {"champion": __version__}}
+    actor = ci.actor()
+    if actor:
+        ctx["actor"] = actor
     url = ci.run_url()
     if url:
         ctx["run_url"] = url
@@ -618,6 +745,35 @@ class _DoneRollback:
     tag: str
     version: Version
     previous: Version | None
+
+
+def _after_lost_race(
+    state: ModelState, stage: str, was: Live, current: Live | None, to: Version | None
+) -> Plan:
+    """A rollback lost a race and the remote's stage moved meanwhile. It acted on `was`: if
+    someone else already took `was` out (or put `to` in), there is nothing left to do; otherwise
+    it stops rather than roll back a version nobody asked it to, or return to `was`."""
+    model = state.model
+    if current is not None and to is not None and current.version == to:
+        return Plan(to, stage=stage, previous=to, note=f"{to} is already live in {stage}")
+    info = state.find(was.version)
+    if current is not None and to is None and info is not None and info.rolled_back:
+        return Plan(
+            current.version,
+            stage=stage,
+            previous=current.version,
+            note=(
+                f"{was.version} was rolled back by another run meanwhile ({current.tag} made "
+                f"{current.version} live)"
+            ),
+        )
+    now = f"{current.version} is live now ({current.tag})" if current else "nothing is live now"
+    raise RegistryError(
+        f"{stage} of {model} changed while this rollback was being pushed: it was issued against "
+        f"{was.version} ({was.tag}), and {now}. Refusing to roll back a version it was not asked "
+        f"to, or to return to {was.version}: check champion status {model} and run the rollback "
+        "again if one is still needed"
+    )
 
 
 def _rollback_of_run(state: ModelState, stage: str, run: str | None) -> _DoneRollback | None:
