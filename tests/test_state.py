@@ -260,7 +260,7 @@ def test_a_stage_tag_gto_reads_otherwise_is_named() -> None:
     ]
     state = build_state("churn", two)
     assert str(state.live["prod"].version) == "0.2.0"
-    assert "holds 0.1.0, 0.2.0: GTO cannot tell" in state.warnings[0]
+    assert "holds 0.1.0 (churn@v0.1.0), 0.2.0 (churn@v0.2.0): GTO cannot tell" in state.warnings[0]
     # Dates and counters that disagree: GTO and DVC go by date, champion by counter.
     skewed = build_state(
         "churn", [*BASE, ref("churn#prod#1", "c1", 50), ref("churn#prod#2", "c3", 40)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 
 from champion import output
+from champion.commands import _notes
 from champion.commands._deploy import after_stage_change, check_dispatch
 from champion.errors import ChampionError
 from champion.project import Project
@@ -55,8 +56,7 @@ def canary(
         output.line(f"{done}: {', '.join(result.written)}{where}")
     else:
         output.line(f"{spec.name} {plan.version}: {plan.note}; nothing to do")
-    for note in result.local_notes():
-        output.line(note)
+    _notes.show(result)
     live = registry.state(spec.name).live.get(stage)
     lines, values = (
         after_stage_change(

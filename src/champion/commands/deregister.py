@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from champion import output
+from champion.commands import _notes
 from champion.project import Project
 from champion.registry import Version
 
@@ -17,6 +18,5 @@ def deregister(
     else:
         where = f", pushed to {result.remote}" if result.pushed else ""
         output.line(f"deregistered {spec.name} {result.version}: {result.written[0]}{where}")
-    for note in result.local_notes():
-        output.line(note)
+    _notes.show(result)
     return 0

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from champion import output
+from champion.commands import _notes
 from champion.commands._deploy import after_stage_change, check_dispatch
 from champion.project import Project
 from champion.registry import Version
@@ -37,8 +38,7 @@ def promote(
         output.line(
             f"promoted {spec.name} {plan.version} to {stage}{was}: {', '.join(result.written)}{where}"
         )
-    for note in result.local_notes():
-        output.line(note)
+    _notes.show(result)
     lines, values = after_stage_change(
         project,
         spec.name,

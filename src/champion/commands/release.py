@@ -287,7 +287,7 @@ def _write(project: Project, pending: _Pending | _Promote, *, push: bool) -> Out
         plan.bump or "initial",
         decision.reason,
         note,
-        list(decision.warnings),
+        [*decision.warnings, *result.warnings],
         local=result.local_notes(),
     )
 
@@ -305,6 +305,7 @@ def _promote(registry: Registry, pending: _Promote, *, push: bool) -> Outcome:
         info.tag,
         str(plan.previous) if plan.previous and plan.tags else "",
         note=f"{pending.note}; {done}",
+        warnings=list(result.warnings),
         promoted=bool(plan.tags),
         local=result.local_notes(),
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from champion import artifacts, output
+from champion.commands import _notes
 from champion.commands._deploy import after_stage_change, check_dispatch
 from champion.errors import ChampionError
 from champion.project import Project
@@ -68,6 +69,8 @@ def rollback(
             f"(artifact checked): {tags}"
         )
         values["tag"] = plan.tags[-1].tag if plan.tags else ""
+        for text in result.warnings:
+            output.warn(text)
         if result.reused:
             output.line(f"would push {', '.join(result.reused)} as this clone has them")
         if result.dropped:
@@ -83,8 +86,7 @@ def rollback(
             )
         else:
             output.line(f"{spec.name} in {stage}: {plan.note}; nothing to do")
-        for note in result.local_notes():
-            output.line(note)
+        _notes.show(result)
         values["tag"] = result.written[-1] if result.written else ""
         lines, extra = after_stage_change(
             project,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from champion import output
+from champion.commands import _notes
 from champion.project import Project
 
 
@@ -12,6 +13,5 @@ def unassign(
     result = project.registry.unassign(spec.name, stage, reason=reason, push=push)
     where = f", pushed to {result.remote}" if result.pushed else ""
     output.line(f"unassigned {spec.name} {result.version} from {stage}: {result.written[0]}{where}")
-    for note in result.local_notes():
-        output.line(note)
+    _notes.show(result)
     return 0

@@ -203,18 +203,24 @@ class Git:
         proc = self.run("push", "--atomic", "--porcelain", remote, *refspecs, check=False)
         return proc.returncode == 0, (proc.stderr + proc.stdout).strip()
 
-    def fetch_mirror(self, remote: str, patterns: Sequence[str], into: str) -> None:
-        """Mirrors the remote's refs matching `patterns` (`refs/tags/...`) under `into`, forced and
-        pruned, in one fetch: one consistent snapshot of the remote, local tags untouched."""
-        refspecs = [f"+{p}:{into}{p.removeprefix('refs/tags/')}" for p in patterns]
-        proc = self.run("fetch", "--no-tags", "--prune", "--quiet", remote, *refspecs, check=False)
-        if proc.returncode != 0:
-            raise GitError(f"cannot fetch tags from remote {remote!r}: {proc.stderr.strip()}")
-
-    def fetch_tags(self, remote: str, patterns: Sequence[str]) -> None:
-        """Fetches only the refs matching the patterns; a local tag is never clobbered."""
-        refspecs = [f"{p}:{p}" for p in patterns]
-        proc = self.run("fetch", "--no-tags", "--quiet", remote, *refspecs, check=False)
+    def fetch_mirror(
+        self, remote: str, patterns: Sequence[str], into: str, *, prune: bool = True
+    ) -> None:
+        """Mirrors the remote's refs matching `patterns` (`refs/tags/...`, globs or names) under
+        `into`, forced, in one fetch: one consistent snapshot of the remote, local tags untouched.
+        The refspecs go through stdin, so thousands of names fit."""
+        refspecs = "".join(f"+{p}:{into}{p.removeprefix('refs/tags/')}\n" for p in patterns)
+        options = ["--prune"] if prune else []
+        proc = self.run(
+            "fetch",
+            "--no-tags",
+            *options,
+            "--quiet",
+            "--stdin",
+            remote,
+            input=refspecs,
+            check=False,
+        )
         if proc.returncode != 0:
             raise GitError(f"cannot fetch tags from remote {remote!r}: {proc.stderr.strip()}")
 

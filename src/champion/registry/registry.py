@@ -38,6 +38,7 @@ from champion.registry.tags import (
     canary_stage,
     format_tag,
     model_in_tag,
+    parse_tag,
     ref_patterns,
 )
 
@@ -101,6 +102,8 @@ class WriteResult:
     # ... and those deleted from this clone: the remote never had them and this run does not
     # write them (or the remote holds other tags under their names).
     dropped: tuple[str, ...] = ()
+    # What reading the tags the plan was made on had to say (tags named and ignored...).
+    warnings: tuple[str, ...] = ()
 
     @property
     def version(self) -> Version:
@@ -158,8 +161,13 @@ class Registry:
 
     def refresh(self, model: str) -> None:
         """Fetches the model's tags from the remote (only its own refs; never clobbers a tag)."""
-        self._check_remote()
-        self.git.fetch_tags(self.remote, ref_patterns(model))
+        synced = self._sync(model)
+        differ = [r.name for r in synced.local_only if r.name in synced.remote]
+        if differ:
+            raise GitError(
+                f"this clone's {', '.join(differ)} differ from the remote {self.remote!r}'s: "
+                f"delete them (git tag -d {' '.join(differ)}) to take the remote's, then rerun"
+            )
 
     def remote_state(self, model: str) -> ModelState:
         """The model's state as the remote has it, tag messages included. Tags the remote has and
@@ -177,8 +185,19 @@ class Registry:
     def _sync(self, model: str) -> _Synced:
         self._check_remote()
         patterns = ref_patterns(model)
-        self.git.fetch_mirror(self.remote, patterns, _MIRROR)
         mirrored = [_MIRROR + p.removeprefix("refs/tags/") for p in patterns]
+        unread: list[RefRecord] = []
+        try:
+            self.git.fetch_mirror(self.remote, patterns, _MIRROR)
+        except GitError:
+            # A ref git cannot store here (a name of 5000 digits, put in the remote's
+            # packed-refs by hand) fails the whole fetch: fetch the tags in champion's grammar by
+            # name instead, and hand the others to build_state as refs it will name and ignore.
+            listed = self.git.ls_remote(self.remote, patterns)
+            unread = [r for r in listed if parse_tag(r.name) is None]
+            self._clear_mirror(mirrored)
+            wanted = [f"refs/tags/{r.name}" for r in listed if parse_tag(r.name) is not None]
+            self.git.fetch_mirror(self.remote, wanted, _MIRROR, prune=False)
         theirs = self.git.for_each_ref(mirrored, prefix=_MIRROR)
         self.git.update_refs(delete=[(_MIRROR + r.name, r.oid) for r in theirs])
         mine = self.git.for_each_ref(patterns)
@@ -189,8 +208,13 @@ class Registry:
             create=[(f"refs/tags/{r.name}", r.oid) for r in theirs if r.name not in have]
         )
         local_only = tuple(r for r in mine if r.name not in remote or remote[r.name].oid != r.oid)
-        state = replace(build_state(model, theirs), unpushed=tuple(r.name for r in local_only))
+        state = build_state(model, [*theirs, *unread])
+        state = replace(state, unpushed=tuple(r.name for r in local_only))
         return _Synced(state, local_only, remote)
+
+    def _clear_mirror(self, mirrored: Sequence[str]) -> None:
+        found = self.git.for_each_ref(mirrored, prefix="")
+        self.git.update_refs(delete=[(r.name, r.oid) for r in found])
 
     def _drop(self, refs: Sequence[RefRecord], synced: _Synced) -> None:
         """Deletes this clone's tags in `refs`; one the remote has under the same name becomes the
@@ -537,12 +561,13 @@ class Registry:
         state = self.state(model)
         planned = plan(state)  # validates; raises before anything is written
         if dry_run or not planned.tags:
-            return WriteResult(model, planned)
+            return WriteResult(model, planned, warnings=state.warnings)
         first = _next_tag_time(state)
         self.git.create_tags(
             (t.tag, t.commit, t.message(), first + i) for i, t in enumerate(planned.tags)
         )
-        return WriteResult(model, planned, written=tuple(t.tag for t in planned.tags))
+        written = tuple(t.tag for t in planned.tags)
+        return WriteResult(model, planned, written=written, warnings=state.warnings)
 
     def _write_pushed(
         self, model: str, plan: Callable[[ModelState], Plan], dry_run: bool
@@ -561,6 +586,7 @@ class Registry:
                     remote=self.remote,
                     reused=found.reuse,
                     dropped=tuple(r.name for r in found.drop),
+                    warnings=synced.state.warnings,
                 )
             self._drop(found.drop, synced)
             dropped += [r.name for r in found.drop]
@@ -572,6 +598,7 @@ class Registry:
                     attempts=attempt,
                     remote=self.remote,
                     dropped=tuple(dropped),
+                    warnings=synced.state.warnings,
                 )
             reused_at = [r.timestamp or 0 for r in synced.local_only if r.name in found.reuse]
             first = max(_next_tag_time(synced.state), max(reused_at, default=0) + 1)
@@ -591,6 +618,7 @@ class Registry:
                     written=tuple(names),
                     reused=found.reuse,
                     dropped=tuple(dropped),
+                    warnings=synced.state.warnings,
                 )
             # Nothing of ours reached the remote (the push is atomic): drop the tags written now;
             # the next round decides about every tag only this clone has, as this one did.

@@ -15,7 +15,7 @@ from typing import Any
 from champion.errors import RegistryError
 from champion.registry.git import RefRecord
 from champion.registry.metadata import parse_metadata
-from champion.registry.tags import Action, TagName, Version, model_in_tag, parse_tag
+from champion.registry.tags import Action, TagName, Version, format_tag, model_in_tag, parse_tag
 
 _ZERO = Version(0, 0, 0)
 
@@ -283,7 +283,9 @@ def _resolve(
         )
     if len(here) == 1:
         return here[0], None
-    names = ", ".join(str(v) for v in here)
+    names = ", ".join(
+        f"{v} ({format_tag(TagName(event.name.model, Action.REGISTER, version=v))})" for v in here
+    )
     claimed = event.metadata.get("version")
     active = [v for v in here if v not in withdrawn]
     chosen = next((v for v in here if str(v) == claimed), None)
@@ -330,15 +332,31 @@ def _order_warnings(history: Sequence[Event]) -> list[str]:
 
 def build_state(model: str, refs: Iterable[RefRecord]) -> ModelState:
     events, warnings = events_from_refs(model, refs)
-    registered: dict[Version, Event] = {}
+    registered = {
+        e.name.version: e for e in events if e.name.version and e.action is Action.REGISTER
+    }
     withdrawn: set[Version] = set()
     for e in events:
-        if e.name.version is None:
+        if e.name.version is None or e.action is not Action.DEREGISTER:
             continue
-        if e.action is Action.REGISTER:
-            registered[e.name.version] = e
-        elif e.action is Action.DEREGISTER:
-            withdrawn.add(e.name.version)
+        known = registered.get(e.name.version)
+        if known is not None and known.commit == e.commit:
+            if (e.timestamp or 0) >= (known.timestamp or 0):
+                withdrawn.add(e.name.version)
+            else:  # GTO goes by date: the registration, dated later, is the version's state
+                warnings.append(
+                    f"tag {e.tag} is dated before {known.tag}: GTO reads {e.name.version} as "
+                    "registered, and so does champion; fix the clock that wrote it"
+                )
+            continue
+        # GTO keys a version by name and commit: on another commit, this deregisters nothing.
+        where = (
+            f"{known.tag} is on {known.commit[:12]}" if known else "that version is not registered"
+        )
+        warnings.append(
+            f"tag {e.tag} is on commit {e.commit[:12]}, but {where}: champion ignores it (GTO "
+            "reads it as another version of that name, which can make it fail on that commit)"
+        )
     # Commit -> the versions registered on it; a deregistered version still names its commit.
     on_commit: dict[str, list[Version]] = {}
     for v, e in sorted(registered.items(), key=lambda item: item[0]):
@@ -378,8 +396,19 @@ def build_state(model: str, refs: Iterable[RefRecord]) -> ModelState:
         )
         for v, e in sorted(registered.items(), key=lambda item: item[0])
     )
-    deprecated = bool(history) and history[-1].action is Action.DEPRECATE
+    deprecated = _deprecated(history)
     return ModelState(model, versions, tuple(history), live, tuple(warnings), deprecated=deprecated)
+
+
+def _deprecated(history: Sequence[Event]) -> bool:
+    """GTO's rule: the model is deprecated while its latest event is the deprecation. GTO goes
+    by tag date; so does champion when it has the dates (local tags), else by its own order."""
+    if not history:
+        return False
+    if all(e.timestamp is not None for e in history):
+        newest = max(e.timestamp or 0 for e in history)
+        return [e for e in history if e.timestamp == newest][-1].action is Action.DEPRECATE
+    return history[-1].action is Action.DEPRECATE
 
 
 def _rolled_back(history: Iterable[Event]) -> set[Version]:
