@@ -151,7 +151,7 @@ def parse_metadata(body: str) -> tuple[dict[str, Any], str | None]:
         return {}, f"its metadata is not valid JSON ({str(e)[:80]})"
     if not isinstance(data, dict):
         return {}, "its metadata is not a JSON object"
-    wrong = sorted(key for key, ok in SCHEMA.items() if key in data and not ok(data[key]))
+    wrong = sorted(k for k, v in data.items() if (ok := SCHEMA.get(k)) and not ok(v))
     if wrong:
         return {}, f"its metadata has the wrong type for {', '.join(wrong)}"
     return data, None

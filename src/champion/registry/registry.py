@@ -254,7 +254,16 @@ class Registry:
             if taken is not None:
                 raise RegistryError(
                     f"commit {commit[:12]} already holds {model} {taken.version} ({taken.tag}): a commit "
-                    "has one version per model; commit the new artifact first, or deregister that version"
+                    "has one version per model; commit the new artifact first"
+                )
+            withdrawn = next((v for v in state.versions if v.commit == commit), None)
+            if withdrawn is not None:
+                # GTO finds a stage tag's version by its commit, and fails on a commit that holds
+                # two (its ManyVersions): one version per commit, deregistered or not.
+                raise RegistryError(
+                    f"commit {commit[:12]} held {model} {withdrawn.version} ({withdrawn.tag}, "
+                    "deregistered): GTO could not tell two versions of one commit apart; make a new "
+                    "commit (git commit --allow-empty -m 're-release') and register that"
                 )
             highest = max(
                 (v.version for v in state.versions), default=None

@@ -242,28 +242,25 @@ def live_versions(
     return live
 
 
-def _claims(event: Event, version: Version | None) -> dict[str, str | None]:
-    """What the tag's name and commit say, for the metadata keys that restate them."""
-    return {
-        "model": event.name.model,
-        "event": event.action.value,
-        "stage": event.name.stage,
-        "version": str(version) if version is not None else None,
-        "commit": event.commit if event.action is Action.REGISTER else None,
-    }
-
-
 def _disagreement(event: Event, version: Version | None) -> str | None:
+    """The first metadata key that restates the tag's name or commit otherwise, as `key 'said'`."""
     meta = event.metadata
-    for key, actual in _claims(event, version).items():
-        if key not in meta:
+    claims = (
+        ("model", event.name.model),
+        ("event", event.action.value),
+        ("stage", event.name.stage),
+        ("version", None if version is None else str(version)),
+        ("commit", event.commit if event.action is Action.REGISTER else None),
+    )
+    for key, actual in claims:
+        if key not in meta or meta[key] == actual:
             continue
         said = meta[key]
-        if key == "version" and isinstance(said, str):
-            with suppress(RegistryError):
-                said = str(Version.parse(said))
-        if said != actual:
-            return f"{key} {said!r}" if actual is None else f"{key} {said!r}, not {actual!r}"
+        if key == "version" and isinstance(said, str) and actual is not None:
+            with suppress(RegistryError):  # `v1.0.0` and `1.0.0` say the same
+                if Version.parse(said) == version:
+                    continue
+        return f"{key} {said!r}" if actual is None else f"{key} {said!r}, not {actual!r}"
     return None
 
 
