@@ -100,7 +100,7 @@ def test_a_local_only_tag_that_is_not_what_the_run_writes_is_deleted_and_recompu
     stale = repo.git("rev-parse", "churn#staging#6")
     out = ok(run(capsys, repo, "promote", "churn", "0.1.0", "--stage", "staging", "--push"))
     assert "promoted churn 0.1.0 to staging: churn#staging#6, pushed to origin" in out
-    assert "deleted churn#staging#6 from this clone: origin never had them" in out
+    assert "replaced churn#staging#6 in this clone: an earlier run left other tags" in out
     assert repo.git("rev-parse", "churn#staging#6") != stale
     assert origin_tag_objects(repo) == local_tag_objects(repo)
     assert remote_live(capsys, repo, "staging") == "0.1.0"
@@ -110,6 +110,13 @@ def test_a_local_only_tag_that_is_not_what_the_run_writes_is_deleted_and_recompu
     assert "churn 0.1.0 is already live in staging; nothing to do" in out
     assert "deleted churn#staging!#7, churn#staging#8 from this clone" in out
     assert repo.tags() == repo.remote_tags()
+    # A run that writes no stage tag leaves this clone's unpushed stage tags alone (they are not
+    # its business), and still decides from the remote.
+    ok(run(capsys, repo, "promote", "churn", "0.2.0", "--stage", "staging"))  # #7, #8 local only
+    repo.commit_artifact("model 4", MODEL)
+    out = ok(run(capsys, repo, "register", "churn", "--push"))
+    assert "registered churn 0.3.1" in out and "deleted" not in out
+    assert "churn#staging#8" in repo.tags() and "churn#staging#8" not in repo.remote_tags()
 
 
 def test_a_lone_unassign_left_by_a_crash_is_completed(project: Repo, capsys: Capsys) -> None:

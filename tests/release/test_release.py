@@ -175,8 +175,8 @@ def test_push_deletes_a_local_only_tag_that_is_not_what_it_writes(
     result = release(capsys, repo, "--push")
     assert result.code == 0, result.err
     # The remote has no version at all, so this commit's artifact is released as 0.1.0: the
-    # local churn@v0.1.0 (on another commit) is in the way, deleted and said so.
-    assert "deleted churn@v0.1.0 from this clone: origin never had them" in result.out
+    # local churn@v0.1.0 (on another commit) is in the way, replaced and said so.
+    assert "replaced churn@v0.1.0 in this clone: an earlier run left other tags" in result.out
     head = repo.git("rev-parse", "HEAD")
     assert repo.git("rev-parse", "churn@v0.1.0^{commit}") == head != first
     assert repo.remote_tags() == ["churn@v0.1.0"]

@@ -117,11 +117,20 @@ class WriteResult:
                 f"{', '.join(self.reused)}: left in this clone by an earlier run that did not "
                 f"push them, and exactly what this run writes, so pushed as they were"
             )
-        if self.dropped:
-            where = self.remote or "the remote"
+        where = self.remote or "the remote"
+        written = set(self.written)
+        replaced = [t for t in self.dropped if t in written]
+        deleted = [t for t in self.dropped if t not in written]
+        if replaced:
             notes.append(
-                f"deleted {', '.join(self.dropped)} from this clone: {where} never had them and "
-                "this run, deciding from the remote's tags, does not write them"
+                f"replaced {', '.join(replaced)} in this clone: an earlier run left other tags "
+                f"under those names, which {where} never had; this run wrote its own, decided "
+                f"from {where}'s tags"
+            )
+        if deleted:
+            notes.append(
+                f"deleted {', '.join(deleted)} from this clone: {where} never had them, and this "
+                f"run, deciding from {where}'s tags, does not write them"
             )
         return notes
 
@@ -586,7 +595,13 @@ class Registry:
             synced = self._sync(model)
             planned = plan(synced.state)  # validates; raises before anything is written
             newest = _newest(synced.state)
-            found = reconcile(planned.tags, synced.local_only, set(synced.remote), newest)
+            found = reconcile(
+                planned.tags,
+                synced.local_only,
+                set(synced.remote),
+                newest,
+                stages=planned.stage is not None,
+            )
             if dry_run:
                 return WriteResult(
                     model,

@@ -7,9 +7,9 @@ state (so it never reports a state the remote does not have); then each of those
 - reused (pushed as it is) when it is exactly a tag this run writes: same name, commit, summary and
   metadata, dated after everything the remote has;
 - dropped (deleted from this clone) when it is in the way: it has the name of a tag this run writes
-  but other content, it is a stage event (its counter was taken from a view of the stage the remote
-  never had), it is a registration on the commit this run registers, or the remote holds another
-  tag under its name;
+  but other content (the run writes its own), it is a stage event and the run is a stage operation
+  (its counter was taken from a view of the stages the remote never had), it is a registration on
+  the commit this run registers, or the remote holds another tag under its name;
 - kept otherwise (a registration of another commit that was never pushed, say): it is not this
   run's business, and the messages say it is local when it matters.
 """
@@ -61,7 +61,10 @@ def reconcile(
     local_only: Sequence[RefRecord],
     remote_names: set[str],
     remote_newest: int,
+    *,
+    stages: bool,
 ) -> Reconciled:
+    """`stages`: whether the run is a stage operation (promote, rollback, release --promote...)."""
     mine = {r.name: r for r in local_only}
     reuse: list[str] = []
     for new in planned:
@@ -86,7 +89,7 @@ def reconcile(
         in_the_way = (
             ref.name in names
             or ref.name in remote_names
-            or (parsed is not None and parsed.stage is not None)
+            or (stages and parsed is not None and parsed.stage is not None)
             or (
                 parsed is not None
                 and parsed.action is Action.REGISTER
