@@ -220,6 +220,7 @@ def test_a_repository_declaring_its_models_in_artifacts_yaml(
         "churn:\n  type: model\n  path: models/churn.bin\n  virtual: false\n"
         "  description: Churn classifier\n  labels: [tabular]\n"
         "segment:\n  type: model\n  path: s3://mycorp/segment.pt\n"
+        "cv:\n  type: model\n"  # no path at all: readable, never registered from nothing
     )
     repo.git("add", "artifacts.yaml")
     repo.commit_artifact("model v1")
@@ -230,8 +231,12 @@ def test_a_repository_declaring_its_models_in_artifacts_yaml(
     data = json.loads(ok(capsys, repo, "status", "--json"))
     assert {m["model"]: m["latest"] for m in data["models"]} == {
         "churn": "0.1.0",
+        "cv": None,
         "segment": "1.0.0",
     }
+    refused = run_cli(capsys, repo.path, "register", "cv")
+    assert refused.code == 2 and "declares no artifact path" in refused.err
+    assert not any(t.startswith("cv@") for t in repo.tags())
     assert live(capsys, repo, "churn") == gto_live(repo, "churn") == {"prod": "0.1.0"}
     # And champion writes there too, on the path artifacts.yaml gives.
     repo.commit_artifact("model v2")

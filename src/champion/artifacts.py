@@ -55,6 +55,12 @@ def open_at(
     """Yields a binary stream of the artifact at `commit` and "git" or "dvc". With `remote_only`,
     a DVC-tracked artifact is read from the DVC remote even when the local cache holds it: that
     proves others (a deploy job, a service) can fetch it."""
+    if not path.strip("./"):
+        # `commit:` names the whole tree, which git would happily "have".
+        raise ArtifactNotFound(
+            "the model declares no artifact path (a GTO artifact without one?): declare its "
+            "path in champion.yaml (models: NAME: path: ...) to register, evaluate or serve it"
+        )
     if _git_has(root, commit, path):
         proc = subprocess.Popen(
             ["git", "cat-file", "blob", f"{commit}:{path}"], cwd=root, stdout=subprocess.PIPE
