@@ -280,3 +280,29 @@ def test_a_dvc_folder_is_registered_evaluated_published_served_and_rolled_back(
     assert "weights/coef.npy of the folder models/churn" in err
     assert "cannot fetch" in err and "DVC remote" in err
     assert "neither the local DVC cache" not in err
+
+
+@pytest.mark.slow
+def test_publish_pushes_a_dvc_folder_that_only_this_machine_has(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DVC pushes a folder's .dir listing alone when asked for it: each file must be named."""
+    repo = make_repo(tmp_path, folders.CONFIG, commit=False)
+    folders.set_up(repo.path)
+    dvc(repo, "init", "-q")
+    dvc(repo, "remote", "add", "-d", "local", "../dvc-remote")
+    dvc(repo, "add", "-q", "models/churn")  # not pushed
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "a model folder, not pushed")
+    repo.git("push", "-q", "origin", "main")
+    ok(capsys, repo, "register", "churn", "--version", "0.1.0", "--push")
+    out = ok(capsys, repo, "promote", "churn", "0.1.0", "--stage", "prod", "--push")
+    assert "now names 0.1.0" in out
+    index = json.loads(
+        Path(json.loads((pointers(repo) / "prod.json").read_text())["artifact"]["url"]).read_text()
+    )
+    for f in index["files"]:
+        assert Path(f["url"]).is_file(), f  # in the DVC remote now
+    shutil.rmtree(repo.path / ".dvc" / "cache")  # a service has no cache: only the remote
+    monkeypatch.syspath_prepend(str(repo.path))
+    assert LiveModel("churn", str(pointers(repo)), tmp_path / "cache").version == "0.1.0"

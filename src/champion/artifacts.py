@@ -445,9 +445,14 @@ def push_to_dvc_remote(root: Path, path: str, commit: str) -> None:
     from dvc.repo import Repo
     from dvc_data.hashfile.hash_info import HashInfo
 
+    name = "md5-dos2unix" if legacy else "md5"
     try:
         with Repo(str(root)) as repo:
-            result = repo.cloud.push([HashInfo("md5-dos2unix" if legacy else "md5", md5)])
+            oids = [md5]
+            if md5.endswith(".dir"):  # DVC pushes a .dir object alone: name each file too
+                cache = repo.cache.legacy if legacy else repo.cache.local
+                oids = [oid for _, oid in _tree(cache, md5) or []] + oids
+            result = repo.cloud.push([HashInfo(name, oid) for oid in oids])
     except DvcException as e:
         raise ChampionError(f"cannot push {path} at {commit[:12]} to the DVC remote: {e}") from e
     if result.failed:

@@ -182,6 +182,14 @@ def _in_dvc_remote(root: Path, path: str, commit: str) -> artifacts.RemoteObject
     if not found.present:
         artifacts.push_to_dvc_remote(root, path, commit)
         found = artifacts.dvc_remote_object(root, path, commit)
+        if not found.present and found.cached and found.files:
+            # DVC uploads a folder's listing last and then takes the folder as pushed: a
+            # listing left by an interrupted upload hides the files it lacks from `dvc push`.
+            raise PublishError(
+                f"the DVC remote holds the listing of the folder {path} at {commit[:12]} "
+                f"({found.url}) but not all its files, so DVC takes it as pushed: delete that "
+                "listing from the remote, then run champion publish again"
+            )
         if not found.present:
             # DVC only warns about what it could not push: missing from this machine's cache too.
             raise PublishError(
