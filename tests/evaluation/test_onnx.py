@@ -195,3 +195,23 @@ def test_a_corrupt_onnx_file_exits_2(tmp_path: Path, capsys: Capsys) -> None:
     code, _, text = evaluate(capsys, repo)
     assert code == 2, text
     assert "candidate models/churn.onnx cannot be loaded as ONNX" in text
+
+
+def test_a_folder_loads_as_onnx_only_when_declared_and_holding_one_graph(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    config = CONFIG.replace("    path: {path}\n", "    path: {path}\n    format: onnx\n")
+    repo = project(tmp_path, path="models/churn", config=config)
+    _, model = onnx_models.tensor_classifier(repo.path / "models/churn/graph.onnx", zipmap=True)
+    (repo.path / "models/churn/README.md").write_text("exported by skl2onnx\n")
+    code, report, text = evaluate(capsys, repo)
+    assert code == 0, text
+    frame = pd.read_csv(repo.path / "data/eval.csv")
+    expected = roc_auc_score(frame["target"], model.predict_proba(frame[FEATURES])[:, 1])
+    assert metric(report, "roc_auc") == pytest.approx(expected, abs=1e-5)
+    # Without format: onnx (and without a loader), a folder is not guessed at.
+    (repo.path / "champion.yaml").write_text(CONFIG.format(path="models/churn"))
+    code, report, text = evaluate(capsys, repo)
+    assert code == 2 and report is None, text
+    assert "candidate models/churn is a folder: champion loads a folder only through" in text
+    assert "loader: 'module:function'" in text

@@ -103,20 +103,20 @@ def load(
     if loader is not None:
         obj = call_loader(loader, path, label=label, source=source, task=task)
         return LoadedModel(label, source, sha256, size, fmt, obj, name)
+    if path.is_dir():
+        path = _folder_file(path, fmt, label, source)
     if fmt is None:
         raise ModelLoadError(
             f"{label} {source}: champion cannot tell its format from its name: "
             + unknown_format_hint()
         )
-    if path.is_dir():
-        path = _folder_file(path, fmt, label, source)
     obj = _deserialize(path, label=label, source=source, fmt=fmt, trusted_types=trusted_types)
     if fmt != "metrics":
         _check_estimator(obj, label, source)
     return LoadedModel(label, source, sha256, size, fmt, obj)
 
 
-def _folder_file(folder: Path, fmt: str, label: str, source: str) -> Path:
+def _folder_file(folder: Path, fmt: str | None, label: str, source: str) -> Path:
     """A folder loads without a loader only as an ONNX graph with its external data beside it."""
     graphs = sorted(folder.rglob("*.onnx"))
     if fmt == "onnx" and len(graphs) == 1:
