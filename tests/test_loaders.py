@@ -57,6 +57,16 @@ def load(path):
     return Model(path)
 
 
+def load_json(path):
+    import json
+
+    model = Model.__new__(Model)
+    weights = json.loads(Path(path).read_text())
+    model.coef, model.intercept = np.array(weights["coef"]), weights["intercept"]
+    model.classes_ = np.array([0, 1])
+    return model
+
+
 class NoProba:
     def predict(self, x):
         return np.zeros(len(x))
@@ -233,3 +243,22 @@ def test_an_onnx_model_is_registered_published_and_served_as_onnx(
     live = LiveModel("churn", str(repo.path.parent / "pointers"), tmp_path / "cache")
     frame = dataset(200, seed=5)[FEATURES]
     np.testing.assert_allclose(live.predict_proba(frame), model.predict_proba(frame), atol=1e-5)
+
+
+def test_with_a_loader_a_json_artifact_is_a_model_not_a_metrics_file(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    """The suffix names a format for champion's own loading only: xgboost saves model.json."""
+    repo = npz_project(tmp_path)
+    set_loader(repo, "serving_npz:load_json")
+    config = (repo.path / "champion.yaml").read_text()
+    (repo.path / "champion.yaml").write_text(config.replace("churn.npz", "churn.json"))
+    weights = np.load(repo.path / "models/churn.npz")
+    (repo.path / "models/churn.json").write_text(
+        json.dumps({"coef": weights["coef"].tolist(), "intercept": float(weights["intercept"])})
+    )
+    code, text = evaluate(capsys, repo)
+    assert code == 0, text
+    report = json.loads((repo.path / "r.json").read_text())
+    assert (report["format"], report["loader"]) == (None, "serving_npz:load_json")
+    assert report["data"] is not None  # predictions were made: not metrics-only mode

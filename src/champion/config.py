@@ -36,11 +36,13 @@ class ModelConfig:
     sections: Mapping[str, Any] = field(default_factory=dict)
 
     def artifact_format(self, path: str | Path | None = None) -> str | None:
-        """The declared `format:`, else the one the artifact's suffix names; None when neither
-        says (never a guess: loading then asks for `format:` or a `loader:`)."""
+        """The declared `format:`, else (without a `loader:`) the one the artifact's suffix names;
+        None when neither says (never a guess: loading then asks for `format:` or a `loader:`)."""
         fmt = self.sections.get("format")
         if isinstance(fmt, str):
             return fmt
+        if self.loader is not None:
+            return None  # the loader's, whatever the name: an xgboost model.json is no metrics
         return infer_format(path if path is not None else self.path)
 
     @property
