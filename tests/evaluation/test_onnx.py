@@ -70,6 +70,24 @@ def test_the_adapter_predicts_as_the_scikit_learn_model_does(tmp_path: Path, zip
         assert (onnx_model.predict(x)[sure] == model.predict(frame[FEATURES])[sure]).all()
 
 
+def test_a_zipmap_list_of_dicts_reads_as_the_probability_columns(tmp_path: Path) -> None:
+    """champion exposes the tensor a ZipMap reads (faster); a graph that keeps its weights in
+    external files keeps its ZipMap, whose dicts are read as the columns, in class order."""
+    import onnxruntime
+
+    path, model = onnx_models.tensor_classifier(tmp_path / "m.onnx", zipmap=True)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    kept = OnnxClassifier(session, "m.onnx", "output_label", "output_probability", True, [0, 1])
+    x = dataset(300, seed=3)[FEATURES]
+    np.testing.assert_allclose(kept.predict_proba(x), model.predict_proba(x), atol=1e-5)
+    unzipped = load(path, label="candidate", source="m.onnx", fmt="onnx").obj
+    assert unzipped._scores != "output_probability"  # the ZipMap's input, not its output
+    np.testing.assert_array_equal(unzipped.predict_proba(x), kept.predict_proba(x))
+    swapped = OnnxClassifier(session, "m.onnx", "output_label", "output_probability", True, [1, 0])
+    with pytest.raises(OnnxError, match="ZipMap's classes"):
+        swapped.predict_proba(x)
+
+
 def test_an_onnx_champion_and_candidate_are_evaluated_with_their_real_predictions(
     tmp_path: Path, capsys: Capsys
 ) -> None:

@@ -9,6 +9,7 @@ ZipMap (a list of {class: probability}); a regressor's single float tensor.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -46,21 +47,22 @@ def load(path: Path, source: str) -> OnnxModel:
         raise OnnxError(
             f"{source} is an ONNX model: install onnxruntime to load it ({INSTALL})"
         ) from e
-    try:
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as e:  # onnxruntime raises its own types for a corrupt or unsupported graph
-        raise OnnxError(
-            f"{source} cannot be loaded as ONNX ({type(e).__name__}: {e}): is it an ONNX file "
-            "that this onnxruntime supports?"
-        ) from e
+    session = _session(onnxruntime, str(path), source)
     outputs = session.get_outputs()
     labels = [o for o in outputs if o.type.startswith("tensor(") and o.type not in _FLOATS]
     scores = [o for o in outputs if o.type.startswith("seq(map(") or o.type in _FLOATS]
     if labels:
-        classes = _classes(path, labels[0].name, source)
-        if scores:
-            return OnnxClassifier(session, source, labels[0].name, scores[0], classes)
-        return OnnxModel(session, source, labels[0].name, classes=classes)
+        graph = _graph(path, source)
+        classes = _classes(graph, labels[0].name)
+        if not scores:
+            return OnnxModel(session, source, labels[0].name, classes=classes)
+        probabilities, zipmap = scores[0].name, scores[0].type.startswith("seq(map(")
+        if zipmap:
+            unzipped = _without_zipmap(graph, probabilities)
+            if unzipped is not None:
+                session = _session(onnxruntime, unzipped[0], source)
+                probabilities, zipmap = unzipped[1], False
+        return OnnxClassifier(session, source, labels[0].name, probabilities, zipmap, classes)
     if len(scores) == 1 and scores[0].type in _FLOATS and _width(scores[0].shape) in (None, 1):
         return OnnxModel(session, source, scores[0].name)
     described = ", ".join(f"{o.name} {o.type} {o.shape}" for o in outputs)
@@ -69,6 +71,16 @@ def load(path: Path, source: str) -> OnnxModel:
         "it reads a classifier's label tensor (plus probabilities) or a regressor's one float "
         "output; set a loader: 'module:function' that wraps the session"
     )
+
+
+def _session(onnxruntime: Any, model: str | bytes, source: str) -> Any:
+    try:
+        return onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own types for a corrupt or unsupported graph
+        raise OnnxError(
+            f"{source} cannot be loaded as ONNX ({type(e).__name__}: {e}): is it an ONNX file "
+            "that this onnxruntime supports?"
+        ) from e
 
 
 class OnnxModel:
@@ -155,7 +167,13 @@ class OnnxClassifier(OnnxModel):
     """A classifier with probabilities: a tensor (n, k), or a ZipMap list of {class: p}."""
 
     def __init__(
-        self, session: Any, source: str, label: str, scores: Any, classes: list[Any] | None
+        self,
+        session: Any,
+        source: str,
+        label: str,
+        scores: str,
+        zipmap: bool,
+        classes: list[Any] | None,
     ) -> None:
         if classes is None:
             raise OnnxError(
@@ -165,8 +183,8 @@ class OnnxClassifier(OnnxModel):
                 "ZipMap, or set a loader: 'module:function'"
             )
         super().__init__(session, source, label, classes=classes)
-        self._scores = scores.name
-        self._zipmap = scores.type.startswith("seq(map(")
+        self._scores = scores
+        self._zipmap = zipmap
 
     def predict_proba(self, x: Any) -> Any:
         out = self._run(self._scores, x)
@@ -180,7 +198,9 @@ class OnnxClassifier(OnnxModel):
                 f"{self.source}: its ZipMap's classes ({', '.join(map(str, keys))}) are not the "
                 f"graph's class labels ({', '.join(map(str, self.classes_))})"
             )
-        return np.array([list(row.values()) for row in out], dtype=np.float64)
+        values = itertools.chain.from_iterable(row.values() for row in out)
+        proba = np.fromiter(values, dtype=np.float64, count=len(out) * len(keys))
+        return proba.reshape(len(out), len(keys))
 
 
 def _width(shape: Any) -> int | None:
@@ -205,18 +225,48 @@ def _column(values: Any, node: Any) -> Any:
     return typed.reshape(-1, 1) if isinstance(shape, list) and len(shape) == 2 else typed
 
 
-def _classes(path: Path, label_output: str, source: str) -> list[Any] | None:
-    """The class labels, in the order of the probability columns, read from the graph: a ZipMap
-    node, a classifier node (LinearClassifier, TreeEnsembleClassifier, SVMClassifier, ...) that
-    makes the label, or the class array an ArrayFeatureExtractor picks the label from."""
+def _graph(path: Path, source: str) -> Any:
     try:
         import onnx
-        from onnx import numpy_helper
     except ImportError as e:
         raise OnnxError(
             f"{source} is an ONNX classifier: install onnx to read its class labels ({INSTALL})"
         ) from e
-    graph = onnx.load(str(path), load_external_data=False).graph
+    return onnx.load(str(path), load_external_data=False)
+
+
+def _without_zipmap(model: Any, output: str) -> tuple[bytes, str] | None:
+    """The graph without its ZipMap, the tensor the ZipMap read exposed as an output instead, and
+    that output's name: a list of dicts costs 16 times the prediction itself (bench/artifacts.py).
+    None when the graph keeps weights in external files (a graph made from bytes could not find
+    them) or has no such ZipMap."""
+    from onnx import TensorProto, helper
+
+    if any(t.data_location == TensorProto.EXTERNAL for t in model.graph.initializer):
+        return None
+    zipmaps = [n for n in model.graph.node if n.op_type == "ZipMap" and output in n.output]
+    if len(zipmaps) != 1:
+        return None
+    tensor = zipmaps[0].input[0]
+    copy = type(model)()
+    copy.CopyFrom(model)
+    # Removed, not just bypassed: onnxruntime builds the ZipMap's dicts even when its output is
+    # not asked for.
+    copy.graph.node.remove(next(n for n in copy.graph.node if n.op_type == "ZipMap"))
+    kept = [o for o in copy.graph.output if o.name != output]
+    del copy.graph.output[:]
+    copy.graph.output.extend(kept)
+    copy.graph.output.append(helper.make_tensor_value_info(tensor, TensorProto.FLOAT, None))
+    return copy.SerializeToString(), tensor
+
+
+def _classes(model: Any, label_output: str) -> list[Any] | None:
+    """The class labels, in the order of the probability columns, read from the graph: a ZipMap
+    node, a classifier node (LinearClassifier, TreeEnsembleClassifier, SVMClassifier, ...) that
+    makes the label, or the class array an ArrayFeatureExtractor picks the label from."""
+    from onnx import numpy_helper
+
+    graph = model.graph
     for node in graph.node:
         if node.op_type == "ZipMap":
             found = _labels_attribute(node)
