@@ -280,6 +280,10 @@ def test_a_dvc_folder_is_registered_evaluated_published_served_and_rolled_back(
     assert "weights/coef.npy of the folder models/churn" in err
     assert "cannot fetch" in err and "DVC remote" in err
     assert "neither the local DVC cache" not in err
+    # Nor can evaluate read it at its commit: neither this machine's cache nor the remote has it.
+    shutil.rmtree(repo.path / ".dvc" / "cache")
+    err = refused(capsys, repo, "evaluate", "churn", "--baseline", "0.1.0", "--out", "r.json")
+    assert "cannot read weights/coef.npy of the DVC-tracked folder models/churn" in err
 
 
 @pytest.mark.slow

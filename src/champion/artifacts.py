@@ -76,13 +76,13 @@ def read(
         if not folder:
             for _, stream in files:  # one: the loop lets the reader finish with it
                 sha256, size, head = _copy(stream, dest)
-            _refuse_placeholder(path, commit, size, head, tracked_by, in_folder=False)
+            _refuse_placeholder(path, commit, size, head, in_folder=False)
             return ArtifactInfo(path, sha256, size, tracked_by)
         entries = []
         for rel, stream in files:
             target = None if dest is None else dest / check_relative(rel, path)
             sha256, size, head = _copy(stream, target)
-            _refuse_placeholder(f"{path}/{rel}", commit, size, head, tracked_by, in_folder=True)
+            _refuse_placeholder(f"{path}/{rel}", commit, size, head, in_folder=True)
             entries.append(FileEntry(rel, sha256, size))
     if not entries:
         raise UnreadableArtifact(
@@ -154,9 +154,8 @@ def _copy(stream: IO[bytes], dest: Path | None) -> tuple[str, int, bytes]:
     return digest.hexdigest(), size, head
 
 
-def _refuse_placeholder(
-    what: str, commit: str, size: int, head: bytes, tracked_by: str, *, in_folder: bool
-) -> None:
+def _refuse_placeholder(what: str, commit: str, size: int, head: bytes, *, in_folder: bool) -> None:
+    """The same checks wherever the bytes came from (git, the DVC cache or the DVC remote)."""
     at = f"{what} at commit {commit[:12]}"
     if size == 0 and not in_folder:  # a folder may well hold an empty file (an __init__.py)
         raise UnreadableArtifact(
@@ -173,7 +172,6 @@ def _refuse_placeholder(
             f"{at} holds a DVC pointer text (what a .dvc file holds), not the model: commit "
             f"{what}.dvc next to the artifact (dvc add {what}), not the pointer in its place"
         )
-    del tracked_by  # the same checks hold wherever the bytes came from
 
 
 def _is_dvc_pointer(head: bytes) -> bool:

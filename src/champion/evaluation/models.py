@@ -19,11 +19,9 @@ from typing import Any
 
 from champion.errors import ChampionError
 from champion.evaluation.metricsfile import read_metrics_file
-from champion.loading import FORMATS, unknown_format_hint
-from champion.loading.custom import Loader, call_loader
+from champion.loading import unknown_format_hint
+from champion.loading.custom import Loader, call_loader, loader_name
 from champion.manifest import of_folder
-
-__all__ = ["FORMATS", "LoadedModel", "ModelLoadError", "Workspace", "load"]
 
 
 class ModelLoadError(ChampionError):
@@ -95,14 +93,9 @@ def load(
         raise ModelLoadError(
             f"{label} {source} is empty (0 bytes): is it a DVC placeholder? `dvc pull` it"
         )
-    name = (
-        loader
-        if isinstance(loader, str) or loader is None
-        else getattr(loader, "__qualname__", "loader")
-    )
     if loader is not None:
         obj = call_loader(loader, path, label=label, source=source, task=task)
-        return LoadedModel(label, source, sha256, size, fmt, obj, name)
+        return LoadedModel(label, source, sha256, size, fmt, obj, loader_name(loader))
     if path.is_dir():
         path = _folder_file(path, fmt, label, source)
     if fmt is None:

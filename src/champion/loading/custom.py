@@ -58,10 +58,14 @@ def import_reference(reference: str, what: str) -> Any:
     return found
 
 
+def loader_name(loader: Loader) -> str:
+    return loader if isinstance(loader, str) else getattr(loader, "__qualname__", repr(loader))
+
+
 def call_loader(loader: Loader, path: Path, *, label: str, source: str, task: str | None) -> Any:
     """What `loader(local_path)` returns, checked: it must predict (and give probabilities for a
     classifier), or evaluation would fail later with a message about the data."""
-    name = loader if isinstance(loader, str) else getattr(loader, "__qualname__", repr(loader))
+    name = loader_name(loader)
     function = import_reference(loader, "loader") if isinstance(loader, str) else loader
     if not callable(function):
         raise LoaderError(f"loader {name!r} is a {type(function).__name__}, not a function")

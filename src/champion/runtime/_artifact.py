@@ -99,7 +99,9 @@ def fetch(ref: ArtifactRef, url: str, cache_dir: Path) -> Path:
     except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
-        raise _cache_error(e, url, cache_dir) from e
+        if isinstance(e, OSError):
+            raise _cache_error(e, url, cache_dir) from e
+        raise
     return target
 
 
@@ -147,7 +149,9 @@ def fetch_folder(ref: ArtifactRef, url: str, cache_dir: Path) -> Path:
             shutil.rmtree(temp, ignore_errors=True)
     except BaseException as e:
         shutil.rmtree(temp, ignore_errors=True)
-        raise _cache_error(e, url, cache_dir) from e
+        if isinstance(e, OSError):
+            raise _cache_error(e, url, cache_dir) from e
+        raise
     return target
 
 
@@ -155,8 +159,8 @@ def _named(cached: Path, path: str) -> Path:
     """The cached file under its own name (`<sha256>.named/model.ubj`), for a loader: some
     libraries read the format from the suffix. A hard link, or a copy where links fail."""
     named = cached.with_name(f"{cached.name}.named") / PurePosixPath(path).name
-    if named.is_file() and sha256_of(named) == sha256_of(cached):
-        return named
+    if named.is_file() and os.path.samefile(named, cached):
+        return named  # the loader gets it after load() checked its sha256 again
     named.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         named.unlink()
@@ -189,13 +193,11 @@ def _unwritable(cache_dir: Path, e: OSError) -> RuntimeLoadError:
     )
 
 
-def _cache_error(e: BaseException, url: str, cache_dir: Path) -> BaseException:
-    if isinstance(e, OSError):
-        return RuntimeLoadError(
-            f"cannot write {url} to the model cache {cache_dir}: {e.strerror or e}: free space or "
-            "pass another cache_dir"
-        )
-    return e
+def _cache_error(e: OSError, url: str, cache_dir: Path) -> RuntimeLoadError:
+    return RuntimeLoadError(
+        f"cannot write {url} to the model cache {cache_dir}: {e.strerror or e}: free space or "
+        "pass another cache_dir"
+    )
 
 
 def _download(url: str, out: IO[bytes], sha256: str | None, limit: int, what: str) -> None:
