@@ -154,8 +154,11 @@ def test_publish_copies_a_git_folder_beside_the_pointer_and_live_model_verifies_
     coef = next(f for f in index["files"] if f["path"] == "weights/coef.npy")
     (pointers(repo) / "artifacts" / coef["sha256"]).write_bytes(b"x" * coef["size"])
     shutil.rmtree(cache)
+    called: list[str] = []
     with pytest.raises(RuntimeLoadError, match=r"weights/coef\.npy .*sha256 mismatch"):
-        LiveModel("churn", str(pointers(repo)), cache)
+        LiveModel("churn", str(pointers(repo)), cache, loader=called.append)
+    assert called == []  # no loader ever sees bytes that were not verified
+    assert not (cache / sha256).exists()
 
 
 def test_live_model_loader_argument_wins_over_the_pointer(
