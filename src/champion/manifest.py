@@ -58,7 +58,8 @@ class Manifest:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.text.encode()).hexdigest()
+        # A name that is not UTF-8 keeps its bytes, as sha256sum prints them.
+        return hashlib.sha256(self.text.encode("utf-8", "surrogateescape")).hexdigest()
 
     @property
     def size(self) -> int:
