@@ -3,8 +3,8 @@
 Anyone who can push a tag writes it, so it is read as untrusted input: its size and nesting are
 capped before it is parsed, and the keys champion acts on (the artifact it would serve, a canary's
 weight, the counter a registration follows...) must have the type champion writes. Metadata that
-fails is dropped whole, with the reason, and the event stands on its tag name and commit alone, as
-GTO reads it.
+cannot be read is dropped whole, a key of the wrong type alone, with the reason; the event always
+stands on its tag name and commit, as GTO reads it.
 """
 
 from __future__ import annotations
@@ -142,16 +142,24 @@ def parse_metadata(body: str) -> tuple[dict[str, Any], str | None]:
     if not text.startswith("{"):
         return {}, None
     if len(text) > MAX_BYTES:
-        return {}, f"its metadata is {len(text)} characters long, over the {MAX_BYTES} allowed"
+        return (
+            {},
+            f"its metadata is {len(text)} characters long, over the {MAX_BYTES} allowed: ignored",
+        )
     if _depth(text) > MAX_DEPTH:
-        return {}, f"its metadata nests deeper than {MAX_DEPTH} levels"
+        return {}, f"its metadata nests deeper than {MAX_DEPTH} levels: ignored"
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as e:  # ValueError: bad JSON, or an int of 5000 digits
-        return {}, f"its metadata is not valid JSON ({str(e)[:80]})"
+        return {}, f"its metadata is not valid JSON ({str(e)[:80]}): ignored"
     if not isinstance(data, dict):
-        return {}, "its metadata is not a JSON object"
+        return {}, "its metadata is not a JSON object: ignored"
     wrong = sorted(k for k, v in data.items() if (ok := SCHEMA.get(k)) and not ok(v))
     if wrong:
-        return {}, f"its metadata has the wrong type for {', '.join(wrong)}"
+        # Only those keys go: the rest of what the tag says is still shown, each key checked.
+        kept = {k: v for k, v in data.items() if k not in wrong}
+        return (
+            kept,
+            f"its metadata has the wrong type for {', '.join(wrong)}: those keys are ignored",
+        )
     return data, None

@@ -130,8 +130,8 @@ def events_from_refs(model: str, refs: Iterable[RefRecord]) -> tuple[list[Event]
         metadata, problem = parse_metadata(ref.body)
         if problem is not None:
             warnings.append(
-                f"tag {ref.name}: {problem}; it is ignored, and the tag counts as the event its "
-                "name and commit say, as GTO reads it"
+                f"tag {ref.name}: {problem}; the tag counts as the event its name and commit say, "
+                "as GTO reads it"
             )
         events.append(
             Event(
