@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from champion import redact
 from champion._version import __version__
 from champion.errors import ChampionError
 from champion.watch.readings import NoData, Sample
@@ -41,11 +42,13 @@ class Secrets:
         # The token inside `Bearer TOKEN` too: a server may echo only that part.
         words = {w for v in values for w in v.split() if len(w) >= 8}
         self.values = sorted({v for v in values if v} | words, key=len, reverse=True)
+        for value in self.values:
+            redact.register(value)  # an unexpected error's message and traceback too
 
     def scrub(self, text: str) -> str:
         for value in self.values:
             text = text.replace(value, "***")
-        return text
+        return redact.scrub(text)  # and any part of one a cut message left
 
 
 def parse_headers(specs: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
