@@ -176,7 +176,7 @@ def test_an_input_is_a_value_never_an_option(
 ) -> None:
     """Alone, after other values, or on a later line of a multiline input."""
     for value in (option, f"churn {option}", f"x < 1\n{option}"):
-        if " " in value and name != "model" or "\n" in value and name != "rules":
+        if (" " in value and name != "model") or ("\n" in value and name != "rules"):
             continue
         refused = "an input is a value, never an option|must be one value"
         with pytest.raises(ChampionError, match=refused):
