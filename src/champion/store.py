@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from champion.errors import ChampionError
+from champion.files import new_temp
 
 _LOCAL = ("file", "local")
 _RENAMING = ("ssh", "sftp")  # stores where a rename is atomic and cheap
@@ -142,13 +142,15 @@ class Store:
         if self.local is not None:
             target = self.local / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            with (
-                tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp,
-                source.open("rb") as src,
-            ):
-                while chunk := src.read(1 << 20):
-                    tmp.write(chunk)
-            os.replace(tmp.name, target)
+            fd, temp = new_temp(target.parent, f".{target.name}.")
+            try:
+                with os.fdopen(fd, "wb") as tmp, source.open("rb") as src:
+                    while chunk := src.read(1 << 20):
+                        tmp.write(chunk)
+                os.replace(temp, target)
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
             return
         try:
             self.fs.put_file(str(source), f"{self.path}/{name}")
@@ -165,13 +167,12 @@ class Store:
                     token = None
                 if token != (None if expected is None else expected.token):
                     return False
-                fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+                fd, temp = new_temp(target.parent, f".{target.name}.")
                 try:
                     with os.fdopen(fd, "wb") as f:
                         f.write(data)
                         f.flush()
                         os.fsync(f.fileno())
-                    os.chmod(temp, 0o644)
                     os.replace(temp, target)
                 except BaseException:
                     with contextlib.suppress(FileNotFoundError):

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from champion.errors import ChampionError
+from champion.files import new_temp
 
 MAX_REPORT_BYTES = 8 << 20
 
@@ -66,7 +66,7 @@ def write_report(path: str | Path, report: dict[str, Any]) -> Path:
         raise RuntimeError(f"the report champion built does not match its schema {problem}")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".json", dir=target.parent)
+    fd, tmp = new_temp(target.parent, ".report-", ".json")  # readable as any new file is
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(clean, f, indent=2, sort_keys=True)
