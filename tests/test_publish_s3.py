@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from champion import pointer
+from champion.pointer import Written
 from champion.store import Store
 from testing.deploy import (
     MODEL,
@@ -185,9 +186,9 @@ def test_the_conditional_write_refuses_a_stale_token(s3: Any, bucket: str) -> No
 
 def test_pointer_write_reads_again_after_another_writer(s3: Any, bucket: str) -> None:
     store = Store(f"s3://{bucket}/champion/churn")
-    assert pointer.write(store, make_pointer(5))[0] == "written"
+    assert pointer.write(store, make_pointer(5)).outcome == "written"
     # Another publisher (another machine: not through this process's s3fs) writes a newer one.
     s3.put_object(Bucket=bucket, Key="champion/churn/prod.json", Body=make_pointer(9).to_json())
-    assert pointer.write(store, make_pointer(7)) == ("newer-there", make_pointer(9))
-    assert pointer.write(store, make_pointer(12)) == ("written", make_pointer(9))
+    assert pointer.write(store, make_pointer(7)) == Written("newer-there", make_pointer(9))
+    assert pointer.write(store, make_pointer(12)) == Written("written", make_pointer(9))
     assert pointer.read(store, "prod") == make_pointer(12)

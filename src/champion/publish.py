@@ -23,7 +23,7 @@ from champion.pointer import ArtifactRef, Canary, Pointer
 from champion.project import Project
 from champion.registry import ModelState
 from champion.registry.state import VersionInfo, build_state, canary_weight
-from champion.registry.tags import canary_stage, ref_patterns
+from champion.registry.tags import canary_stage, parse_tag, ref_patterns
 from champion.store import Store
 
 
@@ -39,6 +39,7 @@ class Published:
     outcome: pointer.Outcome
     pointer: Pointer
     there: Pointer | None  # what the store held before
+    invalid: str | None = None  # why the pointer the store held was replaced
 
 
 def publish(project: Project, model: str, stage: str, *, fetch: bool = True) -> Published:
@@ -50,14 +51,71 @@ def publish(project: Project, model: str, stage: str, *, fetch: bool = True) -> 
             "one (a folder, or a URL such as s3://bucket/champion/NAME) to publish it"
         )
     registry = project.registry
-    if fetch and registry.git.remote_exists(registry.remote):
-        state = _remote_state(project, spec.name)  # what the remote says, not a stale view
-    else:
-        state = registry.state(spec.name)
+    fetch = fetch and registry.git.remote_exists(registry.remote)
+    # With a remote: what the remote says, not a stale view.
+    state = _remote_state(project, spec.name) if fetch else registry.state(spec.name)
     store = Store(location, root=project.root)
     new = build_pointer(project, spec, state, stage, store)
-    outcome, there = pointer.write(store, new)
-    return Published(spec.name, stage, store.url(pointer.pointer_name(stage)), outcome, new, there)
+    check = _registry_check(project, spec, stage, state, remote=fetch)
+    done = pointer.write(store, new, check)
+    url = store.url(pointer.pointer_name(stage))
+    return Published(spec.name, stage, url, done.outcome, new, done.there, done.invalid)
+
+
+def _registry_check(
+    project: Project, spec: ModelConfig, stage: str, state: ModelState, *, remote: bool
+) -> pointer.Check:
+    """What makes a pointer found in the store one publish may leave there, as the registry
+    sees it: this model's and stage's, in a format a service can load, and naming tags the
+    registry holds, at the commits it says, with a counter no higher than the model's last tag.
+    A pointer from a newer view than `state` (another publisher's, after more tags were pushed)
+    is checked against the tags listed again, so a race is never mistaken for a forgery."""
+    from champion.runtime._artifact import SERVABLE
+
+    known = {e.tag: e.commit for e in state.history}
+
+    def check(there: Pointer) -> str | None:
+        if there.model != spec.name:
+            return f"it is a pointer for model {there.model!r}, not {spec.name!r}"
+        if there.stage != stage:
+            return f"it is a pointer for stage {there.stage!r}, not {stage!r}"
+        claims = [(there.tag, there.commit, there.artifact)]
+        if there.canary is not None:
+            claims.append((there.canary.tag, there.canary.commit, there.canary.artifact))
+        for _, _, ref in claims:
+            if ref.format not in SERVABLE and ref.format != spec.artifact_format(ref.path):
+                return f"it names an artifact of format {ref.format!r}, which no service loads"
+        if there.counter <= state.max_counter and all(known.get(t) == c for t, c, _ in claims):
+            return None
+        tags = _tag_commits(project, spec.name, remote=remote)  # a newer view, perhaps
+        newest = max((c for c in map(_counter_of, tags) if c is not None), default=0)
+        if there.counter > newest:
+            return (
+                f"its counter {there.counter} is beyond the last event of {spec.name} "
+                f"(#{newest}): no publisher could have written it"
+            )
+        for tag, commit, _ in claims:
+            if tags.get(tag) != commit:
+                return f"it names {tag} at {commit[:12]}, which the registry does not hold"
+        return None
+
+    return check
+
+
+def _tag_commits(project: Project, model: str, *, remote: bool) -> dict[str, str]:
+    """The model's tags and their commits: the remote's when publishing what it holds."""
+    git, name = project.registry.git, project.registry.remote
+    patterns = ref_patterns(model)
+    refs = git.ls_remote(name, patterns) if remote else git.for_each_ref(patterns)
+    return {r.name: r.commit for r in refs}
+
+
+def _counter_of(tag: str) -> int | None:
+    try:
+        parsed = parse_tag(tag)
+    except ValueError:  # a counter of thousands of digits: no event of this model
+        return None
+    return parsed.counter if parsed is not None else None
 
 
 def _remote_state(project: Project, model: str) -> ModelState:

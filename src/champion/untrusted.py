@@ -36,7 +36,7 @@ def yaml_loader(text: str, source: str) -> Any:
     try:
         return Loader(text)
     except UnicodeError as e:  # libyaml encodes the text first: a lone surrogate cannot be
-        raise UntrustedInput(f"{source}: not valid Unicode text ({e.reason})") from e
+        raise UntrustedInput(f"{source}: not valid Unicode text ({e})") from e
 
 
 def yaml_node(loader: Any, source: str) -> yaml.Node | None:

@@ -17,7 +17,7 @@ def publish(
     stage = stage or project.config.gate_stage
     project.config.check_stage(stage)
     done = publish_pointer(project, spec.name, stage)
-    output.line(published_line(done.outcome, done.url, done.pointer.version, done.there))
+    output.line(published_line(done))
     if done.pointer.canary is not None:
         c = done.pointer.canary
         output.line(f"canary {c.version} takes {c.weight:.0%} of the keys")
