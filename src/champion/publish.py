@@ -40,6 +40,7 @@ class Published:
     pointer: Pointer
     there: Pointer | None  # what the store held before
     invalid: str | None = None  # why the pointer the store held was replaced
+    repairs: tuple[str, ...] = ()  # what was found wrong beside the pointer, and mended
 
 
 def publish(project: Project, model: str, stage: str, *, fetch: bool = True) -> Published:
@@ -55,11 +56,14 @@ def publish(project: Project, model: str, stage: str, *, fetch: bool = True) -> 
     # With a remote: what the remote says, not a stale view.
     state = _remote_state(project, spec.name) if fetch else registry.state(spec.name)
     store = Store(location, root=project.root)
-    new = build_pointer(project, spec, state, stage, store)
+    repairs: list[str] = []
+    new = build_pointer(project, spec, state, stage, store, repairs)
     check = _registry_check(project, spec, stage, state, remote=fetch)
     done = pointer.write(store, new, check)
     url = store.url(pointer.pointer_name(stage))
-    return Published(spec.name, stage, url, done.outcome, new, done.there, done.invalid)
+    return Published(
+        spec.name, stage, url, done.outcome, new, done.there, done.invalid, tuple(repairs)
+    )
 
 
 def _registry_check(
@@ -130,8 +134,16 @@ def _remote_state(project: Project, model: str) -> ModelState:
 
 
 def build_pointer(
-    project: Project, spec: ModelConfig, state: ModelState, stage: str, store: Store
+    project: Project,
+    spec: ModelConfig,
+    state: ModelState,
+    stage: str,
+    store: Store,
+    repairs: list[str] | None = None,
 ) -> Pointer:
+    """The pointer the registry's `state` calls for, once every artifact it names is where a
+    service fetches it, with the bytes its tag recorded (`repairs` collects what was mended)."""
+    repairs = [] if repairs is None else repairs
     live = state.live.get(stage)
     if live is None:
         raise PublishError(
@@ -148,7 +160,7 @@ def build_pointer(
             weight=_canary_weight(state, trial.tag),
             tag=trial.tag,
             commit=trial.commit,
-            artifact=_artifact(project, spec, info, store),
+            artifact=_artifact(project, spec, info, store, repairs),
         )
     counter = max(
         (
@@ -164,7 +176,7 @@ def build_pointer(
         version=str(live.version),
         tag=live.tag,
         commit=live.commit,
-        artifact=_artifact(project, spec, main, store),
+        artifact=_artifact(project, spec, main, store, repairs),
         counter=counter,
         updated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         canary=canary,
@@ -187,44 +199,68 @@ def _canary_weight(state: ModelState, tag: str) -> float:
     return weight
 
 
-def _artifact(project: Project, spec: ModelConfig, info: VersionInfo, store: Store) -> ArtifactRef:
+def _artifact(
+    project: Project, spec: ModelConfig, info: VersionInfo, store: Store, repairs: list[str]
+) -> ArtifactRef:
+    meta = _recorded(info)
+    path = str(meta.get("path") or spec.path)
+    sha256, size = meta["sha256"], int(meta.get("size") or 0)
+    if meta.get("tracked_by") == "dvc":
+        url = _in_dvc_remote(project.root, path, info, sha256)
+    else:
+        url = _beside_pointers(project.root, path, info.commit, sha256, store, repairs)
+    return ArtifactRef(path, sha256, size, url, spec.artifact_format(path))
+
+
+def _recorded(info: VersionInfo) -> dict[str, Any]:
     meta = info.metadata.get("artifact")
     if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
         raise PublishError(
             f"{info.tag} records no artifact sha256 (was it registered by another tool?): a "
             "service could not verify it; register the version with champion"
         )
-    path = str(meta.get("path") or spec.path)
-    sha256, size = meta["sha256"], int(meta.get("size") or 0)
-    if meta.get("tracked_by") == "dvc":
-        url = _in_dvc_remote(project.root, path, info.commit)
-    else:
-        url = _beside_pointers(project.root, path, info.commit, sha256, store)
-    return ArtifactRef(path, sha256, size, url, spec.artifact_format(path))
+    return meta
 
 
-def check_publishable(project: Project, model: str, version: Any) -> None:
-    """Before a promotion is written: the pointer published after it must be able to name a
-    fetchable artifact, so a DVC-tracked one must be in the DVC remote or in this machine's cache
-    (publish pushes it then). Otherwise the stage would change and the pointer could not follow."""
+def verify_fetchable(project: Project, model: str, info: VersionInfo, doing: str) -> str | None:
+    """Before a version is made live (promote, release --promote, canary): the bytes a deploy
+    job or a service will fetch are the ones its tag recorded. A DVC-tracked artifact is read
+    from the DVC remote, as rollback reads it (artifacts.describe, remote only), or from this
+    machine's DVC cache when only the cache has it yet (publish pushes it, then reads the remote
+    again); a git-tracked one from git, whose copy beside the pointer publish checks. Nothing
+    is loaded: only hashed. Returns a warning when there is nothing to check against (a version
+    another tool registered, for a model without a pointer: GTO's own tags record no sha256)."""
     spec = project.config.model(model)
-    if spec.pointer is None:
-        return
-    info = project.registry.state(spec.name).find(version)
-    meta = info.metadata.get("artifact") if info is not None else None
-    if info is None or not isinstance(meta, dict) or meta.get("tracked_by") != "dvc":
-        return  # unknown versions are the registry's to refuse; git blobs are always there
+    recorded = info.metadata.get("artifact")
+    if spec.pointer is None and not (
+        isinstance(recorded, dict) and isinstance(recorded.get("sha256"), str)
+    ):
+        return f"{info.tag} records no sha256 (another tool registered it): its bytes are unchecked"
+    meta = _recorded(info)
     path = str(meta.get("path") or spec.path)
-    found = artifacts.dvc_remote_object(project.root, path, info.commit)
-    if not (found.present or found.cached):
+    remote_only = True
+    if meta.get("tracked_by") == "dvc":
+        found = artifacts.dvc_remote_object(project.root, path, info.commit)
+        if not (found.present or found.cached):
+            raise PublishError(
+                f"{path} of {info.tag} is in neither the DVC remote nor this machine's DVC cache: "
+                f"nobody could fetch it; `dvc push` it from the machine that built it, then "
+                f"{doing} it"
+            )
+        remote_only = found.present
+    got = artifacts.describe(project.root, path, info.commit, remote_only=remote_only)
+    if got.sha256 != meta["sha256"]:
+        where = "in the DVC remote" if remote_only and got.tracked_by == "dvc" else "here"
         raise PublishError(
-            f"{path} of {info.tag} is in neither the DVC remote nor this machine's DVC cache: "
-            "nobody could fetch it after the promotion; `dvc push` it from the machine that "
-            "built it, then promote"
+            f"{path} of {info.tag} has sha256 {got.sha256} {where}, but its tag recorded "
+            f"{meta['sha256']}: it was replaced or corrupted, refusing to {doing} it. Restore it "
+            "(dvc push from a machine whose copy has the recorded sha256) or pick another version"
         )
+    return None
 
 
-def _in_dvc_remote(root: Path, path: str, commit: str) -> str:
+def _in_dvc_remote(root: Path, path: str, info: VersionInfo, sha256: str) -> str:
+    commit = info.commit
     found = artifacts.dvc_remote_object(root, path, commit)
     if not found.present:
         artifacts.push_to_dvc_remote(root, path, commit)
@@ -236,20 +272,40 @@ def _in_dvc_remote(root: Path, path: str, commit: str) -> str:
                 "cache, so a service could not fetch it: `dvc push` it from the machine that "
                 "built it, then run champion publish"
             )
+    # What a service will fetch: the remote's object, whoever pushed it.
+    got = artifacts.describe(root, path, commit, remote_only=True)
+    if got.sha256 != sha256:
+        raise PublishError(
+            f"{path} of {info.tag} in the DVC remote ({found.url}) has sha256 {got.sha256}, but "
+            f"its tag recorded {sha256}: it was replaced or corrupted there, refusing to publish "
+            "it. Restore it (dvc push from a machine whose copy has the recorded sha256)"
+        )
     return found.url
 
 
-def _beside_pointers(root: Path, path: str, commit: str, sha256: str, store: Store) -> str:
+def _beside_pointers(
+    root: Path, path: str, commit: str, sha256: str, store: Store, repairs: list[str]
+) -> str:
+    """The git-tracked artifact copied to `artifacts/SHA256` beside the pointers. A copy already
+    there is hashed again before it counts: anyone with write access to the store could have
+    replaced it, and a service would refuse it (or, loading without checking, run it)."""
     name = f"artifacts/{sha256}"
-    if not store.exists(name):
-        with tempfile.TemporaryDirectory(prefix="champion-publish-") as tmp:
-            copy = Path(tmp) / "artifact"
-            with artifacts.open_at(root, path, commit) as (stream, _):
-                got, _size = copy_hashed(stream, copy)
-            if got != sha256:
-                raise PublishError(
-                    f"{path} at {commit[:12]} has sha256 {got}, but its tag recorded {sha256}: "
-                    "refusing to publish it"
-                )
-            store.put_file(name, copy)
+    there = store.sha256(name)
+    if there == sha256:
+        return store.url(name)
+    with tempfile.TemporaryDirectory(prefix="champion-publish-") as tmp:
+        copy = Path(tmp) / "artifact"
+        with artifacts.open_at(root, path, commit) as (stream, _):
+            got, _size = copy_hashed(stream, copy)
+        if got != sha256:
+            raise PublishError(
+                f"{path} at {commit[:12]} has sha256 {got}, but its tag recorded {sha256}: "
+                "refusing to publish it"
+            )
+        store.put_file(name, copy)
+    if there is not None:
+        repairs.append(
+            f"replaced {store.url(name)}: its bytes had sha256 {there}, not the recorded one "
+            "(tampered or corrupt)"
+        )
     return store.url(name)

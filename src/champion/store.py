@@ -12,6 +12,7 @@ a window of one request.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -101,6 +102,24 @@ class Store:
         except Exception as e:  # each filesystem raises its own errors
             raise StoreError(f"cannot read {self.url(name)}: {type(e).__name__}: {e}") from e
         return Stored(bytes(data), _remote_token(info))
+
+    def sha256(self, name: str) -> str | None:
+        """The sha256 of a stored file, read in chunks; None when it does not exist."""
+        digest = hashlib.sha256()
+        try:
+            if self.local is not None:
+                with (self.local / name).open("rb") as f:
+                    while chunk := f.read(1 << 20):
+                        digest.update(chunk)
+                return digest.hexdigest()
+            with self.fs.open(f"{self.path}/{name}", "rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+            return digest.hexdigest()
+        except FileNotFoundError:
+            return None
+        except Exception as e:  # each filesystem raises its own errors
+            raise StoreError(f"cannot read {self.url(name)}: {type(e).__name__}: {e}") from e
 
     def exists(self, name: str) -> bool:
         if self.local is not None:

@@ -35,7 +35,7 @@ def after_stage_change(
             from champion.publish import publish
 
             done = publish(project, spec.name, stage, fetch=pushed)
-            lines.append(published_line(done))
+            lines += published_lines(done)
             values["pointer-url"] = done.url
         else:
             lines.append(
@@ -75,7 +75,12 @@ def check_dispatch(dispatch_workflow: str | None, repo: str | None) -> None:
             find_workflow(gh, name, dispatch_workflow)
 
 
-def published_line(done: Published) -> str:
+def published_lines(done: Published) -> list[str]:
+    """What publishing did: what it mended beside the pointer, then the pointer itself."""
+    return [*done.repairs, _pointer_line(done)]
+
+
+def _pointer_line(done: Published) -> str:
     url, version = done.url, done.pointer.version
     if done.outcome == "written":
         return f"pointer {url} now names {version}"
