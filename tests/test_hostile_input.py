@@ -57,6 +57,14 @@ HOSTILE_CONFIGS = {
     ),
     "a huge file": ("# " + "x" * (1 << 20) + "\nmodels: {}\n", ["champion.yaml is over 1 MiB"]),
     "unhashable key": ("models:\n  ? [a, b]\n  : {path: m.bin}\n", ["champion.yaml:", "YAML"]),
+    "NUL in a path": (
+        'models:\n  churn: {path: "m\\0.bin"}\n',
+        ["champion.yaml:2:", "models.churn.path 'm\\x00.bin' holds a control character"],
+    ),
+    "line break in a pointer": (
+        'models:\n  churn: {path: m.bin, pointer: "a\\nb"}\n',
+        ["champion.yaml:2:", "models.churn.pointer 'a\\nb' holds a control character"],
+    ),
     "python object": ("models: !!python/object:os.system {}\n", ["champion.yaml:1:", "YAML"]),
     "bidi model name": (
         "models:\n  ch\u202eurn: {path: m.bin}\n",

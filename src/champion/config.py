@@ -6,6 +6,7 @@ Validation names the file, the line and the key, and suggests the key that was p
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -412,6 +413,8 @@ def _build(
             _check_relative(doc, (*key, "data", "path"), data_path)
         for i, pattern in enumerate(section.get("inputs") or ()):
             _check_relative(doc, (*key, "inputs", i), pattern)
+        if section.get("pointer") is not None:
+            _check_text(doc, (*key, "pointer"), section["pointer"])
         promote = (section.get("release") or {}).get("promote")
         if promote is not None and promote not in stages:
             raise doc.error(
@@ -449,7 +452,18 @@ def _checked(doc: _Document, path: KeyPath, check: Any, value: Any) -> Any:
         raise doc.error(path, f"{_dotted(path)}: {e}") from e
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_text(doc: _Document, path: KeyPath, value: str) -> None:
+    # A NUL makes every file call fail ("embedded null byte"); a line break splits the outputs
+    # and annotations a path is written into. No file name champion reads holds either.
+    if _CONTROL.search(value):
+        raise doc.error(path, f"{_dotted(path)} {value!r} holds a control character: remove it")
+
+
 def _check_relative(doc: _Document, path: KeyPath, value: str) -> None:
+    _check_text(doc, path, value)
     p = PurePosixPath(value)
     if p.is_absolute() or ".." in p.parts:
         raise doc.error(
@@ -499,6 +513,7 @@ def _dvc_models(root: Path) -> dict[str, ModelConfig]:
         )
         for raw_name, section in artifacts.items():
             short = _checked(doc, ("artifacts", raw_name), validate_model_name, str(raw_name))
+            _check_text(doc, ("artifacts", raw_name, "path"), section["path"])
             name = short if rel_dir == "." else f"{rel_dir}:{short}"
             path = section["path"] if rel_dir == "." else f"{rel_dir}/{section['path']}"
             models[name] = ModelConfig(
