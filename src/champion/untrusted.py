@@ -146,5 +146,5 @@ def _check_tree(root: Any, source: str, finite: bool) -> None:
         elif finite and isinstance(value, float) and not math.isfinite(value):
             where = "/".join(str(p) for p in path) or "(top level)"
             raise UntrustedInput(
-                f"{source}: {where} is {value}, which JSON has no number for: refusing it"
+                f"{source}: {where} is {value}, which JSON has no number for"
             )
