@@ -4,7 +4,8 @@ the model's `pointer:` location so a service can follow it.
 The artifact must be fetchable by whoever reads the pointer, so before the pointer names it:
 an artifact tracked by DVC is pushed to the DVC remote if it is missing there (the pointer's URL is
 its object in that remote); one tracked by git is copied next to the pointers, under
-`artifacts/SHA256`, since a service should not need git to fetch a model.
+`artifacts/SHA256`, since a service should not need git to fetch a model. A folder gets an index
+beside the pointers, `artifacts/SHA256.json` (SHA256: its manifest's), naming each file.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from champion import artifacts, pointer
 from champion.config import ModelConfig
 from champion.errors import ChampionError
-from champion.evaluation.models import copy_hashed
+from champion.manifest import Manifest, differences, index_bytes
 from champion.pointer import ArtifactRef, Canary, Pointer
 from champion.project import Project
 from champion.registry import ModelState
@@ -87,7 +88,8 @@ def _registry_check(
         if there.canary is not None:
             claims.append((there.canary.tag, there.canary.commit, there.canary.artifact))
         for _, _, ref in claims:
-            if ref.format not in SERVABLE and ref.format != spec.artifact_format(ref.path):
+            servable = ref.loader is not None or ref.format in SERVABLE
+            if not servable and ref.format != spec.artifact_format(ref.path):
                 return f"it names an artifact of format {ref.format!r}, which no service loads"
         if there.counter <= state.max_counter and all(known.get(t) == c for t, c, _ in claims):
             return None
@@ -205,11 +207,21 @@ def _artifact(
     meta = _recorded(info)
     path = str(meta.get("path") or spec.path)
     sha256, size = meta["sha256"], int(meta.get("size") or 0)
+    fmt, loader = spec.loading({**meta, "path": path})
+    if meta.get("kind") == "folder":
+        files = Manifest.from_metadata(meta.get("files"), f"{info.tag}'s artifact {path}")
+        if files.sha256 != sha256:
+            raise PublishError(
+                f"{info.tag} lists files whose manifest has sha256 {files.sha256}, but it records "
+                f"{sha256} for {path}: refusing to publish it"
+            )
+        url = _folder_index(project.root, path, info, files, meta, store, repairs)
+        return ArtifactRef(path, sha256, size, url, fmt, "folder", loader)
     if meta.get("tracked_by") == "dvc":
-        url = _in_dvc_remote(project.root, path, info, sha256)
+        url = _in_dvc_remote(project.root, path, info, sha256).url
     else:
         url = _beside_pointers(project.root, path, info.commit, sha256, store, repairs)
-    return ArtifactRef(path, sha256, size, url, spec.artifact_format(path))
+    return ArtifactRef(path, sha256, size, url, fmt, "file", loader)
 
 
 def _recorded(info: VersionInfo) -> dict[str, Any]:
@@ -225,11 +237,12 @@ def _recorded(info: VersionInfo) -> dict[str, Any]:
 def verify_fetchable(project: Project, model: str, info: VersionInfo, doing: str) -> str | None:
     """Before a version is made live (promote, release --promote, canary): the bytes a deploy
     job or a service will fetch are the ones its tag recorded. A DVC-tracked artifact is read
-    from the DVC remote, as rollback reads it (artifacts.describe, remote only), or from this
-    machine's DVC cache when only the cache has it yet (publish pushes it, then reads the remote
-    again); a git-tracked one from git, whose copy beside the pointer publish checks. Nothing
-    is loaded: only hashed. Returns a warning when there is nothing to check against (a version
-    another tool registered, for a model without a pointer: GTO's own tags record no sha256)."""
+    from the DVC remote, as rollback reads it (artifacts.describe, remote only: a folder file by
+    file), or from this machine's DVC cache when only the cache has it yet (publish pushes it,
+    then reads the remote again); a git-tracked one from git, whose copy beside the pointer
+    publish checks. Nothing is loaded: only hashed. Returns a warning when there is nothing to
+    check against (a version another tool registered, for a model without a pointer: GTO's own
+    tags record no sha256)."""
     spec = project.config.model(model)
     recorded = info.metadata.get("artifact")
     if spec.pointer is None and not (
@@ -259,7 +272,7 @@ def verify_fetchable(project: Project, model: str, info: VersionInfo, doing: str
     return None
 
 
-def _in_dvc_remote(root: Path, path: str, info: VersionInfo, sha256: str) -> str:
+def _in_dvc_remote(root: Path, path: str, info: VersionInfo, sha256: str) -> artifacts.RemoteObject:
     commit = info.commit
     found = artifacts.dvc_remote_object(root, path, commit)
     if not found.present:
@@ -272,7 +285,7 @@ def _in_dvc_remote(root: Path, path: str, info: VersionInfo, sha256: str) -> str
                 "cache, so a service could not fetch it: `dvc push` it from the machine that "
                 "built it, then run champion publish"
             )
-    # What a service will fetch: the remote's object, whoever pushed it.
+    # What a service will fetch: the remote's objects, whoever pushed them.
     got = artifacts.describe(root, path, commit, remote_only=True)
     if got.sha256 != sha256:
         raise PublishError(
@@ -280,7 +293,7 @@ def _in_dvc_remote(root: Path, path: str, info: VersionInfo, sha256: str) -> str
             f"its tag recorded {sha256}: it was replaced or corrupted there, refusing to publish "
             "it. Restore it (dvc push from a machine whose copy has the recorded sha256)"
         )
-    return found.url
+    return found
 
 
 def _beside_pointers(
@@ -295,17 +308,79 @@ def _beside_pointers(
         return store.url(name)
     with tempfile.TemporaryDirectory(prefix="champion-publish-") as tmp:
         copy = Path(tmp) / "artifact"
-        with artifacts.open_at(root, path, commit) as (stream, _):
-            got, _size = copy_hashed(stream, copy)
+        got = artifacts.read(root, path, commit, dest=copy).sha256
         if got != sha256:
             raise PublishError(
                 f"{path} at {commit[:12]} has sha256 {got}, but its tag recorded {sha256}: "
                 "refusing to publish it"
             )
         store.put_file(name, copy)
+    _replaced(store, name, there, repairs)
+    return store.url(name)
+
+
+def _replaced(store: Store, name: str, there: str | None, repairs: list[str]) -> None:
     if there is not None:
         repairs.append(
             f"replaced {store.url(name)}: its bytes had sha256 {there}, not the recorded one "
             "(tampered or corrupt)"
         )
+
+
+def _folder_index(
+    root: Path,
+    path: str,
+    info: VersionInfo,
+    files: Manifest,
+    meta: dict[str, Any],
+    store: Store,
+    repairs: list[str],
+) -> str:
+    """The index of a folder's files, beside the pointers as `artifacts/SHA256.json`: the pointer
+    names it, and it names each file. A git-tracked folder's files are copied beside it, named
+    by their sha256 (a file unchanged between versions is stored once). A DVC-tracked folder's
+    files are named by their objects in the DVC remote, as a DVC-tracked file is: the remote
+    already holds them (a model folder can weigh gigabytes: no second copy, no second upload),
+    and a service needs the DVC remote's credentials for DVC-tracked files anyway; the index
+    carries their sha256, so the runtime verifies them without knowing DVC's layout."""
+    commit = info.commit
+    if meta.get("tracked_by") == "dvc":
+        found = _in_dvc_remote(root, path, info, files.sha256)
+        urls = dict(found.files)
+        if set(urls) != {f.path for f in files.files}:
+            raise PublishError(
+                f"{path} at {commit[:12]}: the DVC remote's listing of the folder is not the files "
+                "its tag records: refusing to publish it"
+            )
+    else:
+        _copy_files(root, path, commit, files, store, repairs)
+        urls = {f.path: f.sha256 for f in files.files}  # relative to the index's folder
+    name = f"artifacts/{files.sha256}.json"
+    data = index_bytes(files, urls)
+    there = store.read(name)
+    if there is None or there.data != data:
+        store.write(name, data, there)  # False: another publisher wrote it meanwhile; same data
     return store.url(name)
+
+
+def _copy_files(
+    root: Path, path: str, commit: str, files: Manifest, store: Store, repairs: list[str]
+) -> None:
+    # Each copy already there is hashed again, as a single file's is (_beside_pointers).
+    found = {f.sha256: store.sha256(f"artifacts/{f.sha256}") for f in files.files}
+    missing = [f for f in files.files if found[f.sha256] != f.sha256]
+    if not missing:
+        return
+    with tempfile.TemporaryDirectory(prefix="champion-publish-") as tmp:
+        copy = Path(tmp) / "folder"
+        got = artifacts.read(root, path, commit, dest=copy)
+        if got.sha256 != files.sha256:
+            detail = differences(files, got.files) if got.files is not None else "not a folder"
+            raise PublishError(
+                f"{path} at {commit[:12]} has sha256 {got.sha256}, but its tag recorded "
+                f"{files.sha256} ({detail}): refusing to publish it"
+            )
+        for f in missing:
+            name = f"artifacts/{f.sha256}"
+            store.put_file(name, copy / f.path)
+            _replaced(store, name, found[f.sha256], repairs)

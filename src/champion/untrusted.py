@@ -145,6 +145,4 @@ def _check_tree(root: Any, source: str, finite: bool) -> None:
             stack += [(v, (*path, i)) for i, v in enumerate(value)]
         elif finite and isinstance(value, float) and not math.isfinite(value):
             where = "/".join(str(p) for p in path) or "(top level)"
-            raise UntrustedInput(
-                f"{source}: {where} is {value}, which JSON has no number for"
-            )
+            raise UntrustedInput(f"{source}: {where} is {value}, which JSON has no number for")

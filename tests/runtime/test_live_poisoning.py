@@ -37,7 +37,11 @@ CASES = {
     "counter as text": ({"counter": "7"}, None, "'counter' must be a non-negative integer"),
     "version not a version": ({"version": "latest"}, None, "'version' must be a version"),
     "commit not a sha": ({"commit": "HEAD"}, None, "'commit' must be a commit sha"),
-    "format not text": ({"format": ["joblib"]}, None, "'artifact.format' must be a non-empty"),
+    "format not text": (
+        {"format": ["joblib"]},
+        None,
+        "'artifact.format' must be null or a format name",
+    ),
 }
 
 

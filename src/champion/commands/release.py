@@ -10,7 +10,7 @@ from champion import artifacts, output
 from champion.commands._deploy import after_stage_change, check_dispatch
 from champion.config import ModelConfig
 from champion.errors import ChampionError, GitHubError, RegistryError
-from champion.evaluation.models import Workspace, copy_hashed
+from champion.evaluation.models import Workspace
 from champion.evaluation.report import read_report
 from champion.project import Project
 from champion.registry import ModelState, Registry, VersionInfo
@@ -248,7 +248,9 @@ def _prepare(
                 f"{artifact.sha256}: the remote's copy was replaced or corrupted, refusing to "
                 f"release it. Remove that object from the remote and `dvc push` {spec.path} again"
             )
-    metadata = _metadata(artifact.as_metadata(), evaluation, pull, decision)
+    metadata = _metadata(
+        {**artifact.as_metadata(), **spec.loading_metadata(spec.path)}, evaluation, pull, decision
+    )
     return _Pending(spec, commit, decision, metadata, promote)
 
 
@@ -321,11 +323,20 @@ def _evaluation(
     baseline = str(max(v.version for v in state.versions)) if state.versions else None
     with Workspace() as ws:
         candidate = project.root / spec.path
-        if not candidate.is_file() or artifacts.sha256_file(candidate) != sha256:
+        if not _holds(candidate, sha256):
             candidate = ws.path / Path(spec.path).name
-            with artifacts.open_at(project.root, spec.path, commit) as (stream, _):
-                copy_hashed(stream, candidate)
+            artifacts.read(project.root, spec.path, commit, dest=candidate)
         return evaluate(project, spec.name, candidate=str(candidate), baseline=baseline)
+
+
+def _holds(local: Path, sha256: str) -> bool:
+    """Whether the working tree has the artifact (a file or folder) with that sha256."""
+    if not local.exists():
+        return False
+    try:
+        return artifacts.local_sha256(local, str(local))[0] == sha256
+    except ChampionError:  # a folder with a stray link: read the commit's instead
+        return False
 
 
 def _suggestion(evaluation: dict[str, Any] | None) -> tuple[str, str] | None:
