@@ -7,6 +7,7 @@ champion refuses them without ever loading them."""
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 from pathlib import Path
 
@@ -166,9 +167,15 @@ def test_a_tampered_copy_beside_the_pointer_is_replaced_not_reported_as_there(
     assert Path(data["artifact"]["url"]) == copy
     good = copy.read_bytes()
     plant(copy, payload(marker))
-    # A service fetching it refuses it by its sha256 (and never unpickles it)...
+    # A service fetching it refuses it by its sha256 before its loader (one that unpickles
+    # whatever it is given) sees it...
     with pytest.raises(RuntimeLoadError, match="refusing to load it"):
-        LiveModel("churn", str(pointers(repo)), tmp_path / "cache")
+        LiveModel(
+            "churn",
+            str(pointers(repo)),
+            tmp_path / "cache",
+            loader=lambda path: pickle.loads(Path(path).read_bytes()),
+        )
     # ...and publish mends it, saying so, where it used to find it "already" there.
     out = ok(run(capsys, repo, "publish", "churn"))
     assert f"replaced {copy}: its bytes had sha256" in out
@@ -183,4 +190,32 @@ def test_a_tampered_copy_beside_the_pointer_is_replaced_not_reported_as_there(
     out = ok(run(capsys, repo, "rollback", "churn", "--reason", "test", "--push"))
     out = ok(run(capsys, repo, "promote", "churn", "0.2.0", "--stage", "prod", "--push"))
     assert f"replaced {second}" in out
+    assert not marker.exists()
+
+
+def test_a_tampered_file_of_a_folder_beside_the_pointer_is_replaced(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch, marker: Path
+) -> None:
+    """A git-tracked folder's files are copied beside the pointer one by one: each copy already
+    there is hashed again before it counts, as a single file's is."""
+    from testing import folders
+    from testing.repos import make_repo
+
+    folders.forget_user_code(monkeypatch)
+    repo = make_repo(tmp_path, folders.CONFIG, commit=False)
+    folders.set_up(repo.path)
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "a model folder")
+    repo.git("push", "-q", "origin", "main")
+    ok(run(capsys, repo, "register", "churn", "--version", "0.1.0", "--push"))
+    ok(run(capsys, repo, "promote", "churn", "0.1.0", "--stage", "prod", "--push"))
+    index = json.loads(Path(read_pointer(pointers(repo))["artifact"]["url"]).read_text())
+    coef = next(f for f in index["files"] if f["path"] == "weights/coef.npy")
+    copy = pointers(repo) / "artifacts" / coef["sha256"]
+    good = copy.read_bytes()
+    plant(copy, payload(marker))
+    out = ok(run(capsys, repo, "publish", "churn"))
+    assert f"replaced {copy}: its bytes had sha256" in out
+    assert copy.read_bytes() == good
+    assert "replaced" not in ok(run(capsys, repo, "publish", "churn"))
     assert not marker.exists()
