@@ -142,9 +142,11 @@ def test_publish_writes_the_pointer_and_the_artifact_as_s3_objects(
     assert versions(s3, bucket, "champion/churn/prod.json") == 2
 
 
-def test_a_higher_counter_in_s3_is_never_overwritten(
+def test_a_forged_higher_counter_in_s3_is_replaced(
     project: Repo, capsys: Capsys, s3: Any, bucket: str
 ) -> None:
+    """A counter beyond the model's last tag is no newer view (issue 14 item 2): the conditional
+    write replaces it (a newer view that the tags back stays: test_publish.py)."""
     repo = project
     ok(run(capsys, repo, "promote", "churn", "0.1.0", "--stage", "prod", "--push"))
     newer = json.loads(get(s3, bucket, "champion/churn/prod.json"))
@@ -153,9 +155,10 @@ def test_a_higher_counter_in_s3_is_never_overwritten(
     s3.put_object(Bucket=bucket, Key="champion/churn/prod.json", Body=hand_made)
 
     out = ok(run(capsys, repo, "promote", "churn", "0.2.0", "--stage", "prod", "--push"))
-    assert "left as is: it holds a newer view (counter 99)" in out
-    assert get(s3, bucket, "champion/churn/prod.json") == hand_made
-    assert versions(s3, bucket, "champion/churn/prod.json") == 2  # ours, then the hand-made one
+    assert "was invalid (its counter 99 is beyond the last event of churn (#3)" in out
+    assert "replaced, it now names 0.2.0" in out
+    assert json.loads(get(s3, bucket, "champion/churn/prod.json"))["version"] == "0.2.0"
+    assert versions(s3, bucket, "champion/churn/prod.json") == 3  # ours, the forgery, ours
 
 
 def test_a_broken_pointer_in_s3_is_replaced(
