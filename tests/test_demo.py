@@ -24,7 +24,10 @@ def test_demo_runs_the_whole_flow_on_real_git_dvc_and_scikit_learn(tmp_path: Pat
     index = workspace / "site" / "index.html"
     assert f"open the site in a browser: {index.resolve()}" in proc.stdout
     site = json.loads((workspace / "site" / "registry.json").read_text())
-    [shown] = site["models"]
+    shown_by_name = {m["model"]: m for m in site["models"]}
+    assert set(shown_by_name) == {"diagnosis", "diagnosis-onnx"}
+    shown = shown_by_name["diagnosis"]
+    assert shown_by_name["diagnosis-onnx"]["stages"]["prod"]["version"] == "0.1.1"
     assert shown["stages"]["prod"]["version"] == "0.2.0"
     [rollback] = shown["recent_rollbacks"]
     assert (rollback["rolled_back"], rollback["to"], rollback["automatic"]) == (
