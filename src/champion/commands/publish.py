@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from champion import output
-from champion.commands._deploy import published_line
+from champion.commands._deploy import published_lines
 from champion.project import Project
 from champion.publish import publish as publish_pointer
 
@@ -17,7 +17,8 @@ def publish(
     stage = stage or project.config.gate_stage
     project.check_stage(stage, spec.name)
     done = publish_pointer(project, spec.name, stage)
-    output.line(published_line(done.outcome, done.url, done.pointer.version, done.there))
+    for text in published_lines(done):
+        output.line(text)
     if done.pointer.canary is not None:
         c = done.pointer.canary
         output.line(f"canary {c.version} takes {c.weight:.0%} of the keys")
