@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 
 
@@ -14,13 +13,10 @@ def run_url() -> str | None:
     return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
 
 
-def actor() -> str:
-    if os.environ.get("GITHUB_ACTOR"):
-        return os.environ["GITHUB_ACTOR"]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary uid in a container
-        return "unknown"
+def actor() -> str | None:
+    """Who started this CI run. Outside CI, None: the tag's own tagger (git's user.name) says
+    who wrote it, and $USER (root in a container) would only say less."""
+    return os.environ.get("GITHUB_ACTOR") or None
 
 
 def run_id() -> str | None:

@@ -5,32 +5,28 @@ Validation names the file, the line and the key, and suggests the key that was p
 
 from __future__ import annotations
 
+import math
+import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
+from champion import untrusted
 from champion.errors import ConfigError, RegistryError
 from champion.evaluation.dtypes import problem as dtype_problem
+from champion.loading import FORMATS, infer_format
+from champion.loading.custom import REFERENCE
 from champion.registry.tags import FIRST_VERSION, Version, validate_model_name, validate_stage_name
 
 CONFIG_FILE = "champion.yaml"
-# libyaml's loader when it is there: the same results, several times faster.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_BYTES = 1 << 20  # champion.yaml and each dvc.yaml; a 1,000-model champion.yaml is ~100 KiB
+MAX_MODELS = 1_000  # each costs git patterns on every read of the registry
 
 KeyPath = tuple[str | int, ...]
-
-_FORMAT_BY_SUFFIX = {
-    ".pkl": "pickle",
-    ".pickle": "pickle",
-    ".skops": "skops",
-    ".json": "metrics",
-    ".yaml": "metrics",
-    ".yml": "metrics",
-}
 
 
 @dataclass(frozen=True)
@@ -43,13 +39,46 @@ class ModelConfig:
     # The sections later commands read (data, metrics, gate, release, pointer, ...), as validated.
     sections: Mapping[str, Any] = field(default_factory=dict)
 
-    def artifact_format(self, path: str | Path | None = None) -> str:
-        """The declared `format:`, else the one the artifact's suffix suggests (joblib when unsure)."""
+    def artifact_format(self, path: str | Path | None = None) -> str | None:
+        """The declared `format:`, else (without a `loader:`) the one the artifact's suffix names;
+        None when neither says (never a guess: loading then asks for `format:` or a `loader:`)."""
         fmt = self.sections.get("format")
         if isinstance(fmt, str):
             return fmt
-        suffix = Path(path if path is not None else self.path).suffix.lower()
-        return _FORMAT_BY_SUFFIX.get(suffix, "joblib")
+        if self.loader is not None:
+            return None  # the loader's, whatever the name: an xgboost model.json is no metrics
+        return infer_format(path if path is not None else self.path)
+
+    @property
+    def loader(self) -> str | None:
+        value = self.sections.get("loader")
+        return value if isinstance(value, str) else None
+
+    def loading_metadata(self, path: str) -> dict[str, str]:
+        """What a registration records of how to load the artifact at `path`: its format (when
+        declared or named by its suffix) and its loader. Omitted when unknown, so a later
+        `format:` in the config still applies to that version."""
+        meta = {}
+        fmt = self.artifact_format(path)
+        if fmt is not None:
+            meta["format"] = fmt
+        if self.loader is not None:
+            meta["loader"] = self.loader
+        return meta
+
+    def loading(self, recorded: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
+        """(format, loader) of a registered version: as its tag recorded them (a pull request may
+        switch the model's format or loader), else as this config says for its path."""
+        recorded = recorded or {}
+        if "format" in recorded or "loader" in recorded:
+            fmt, loader = recorded.get("format"), recorded.get("loader")
+            return (fmt if isinstance(fmt, str) else None), (
+                loader if isinstance(loader, str) else None
+            )
+        path = str(recorded.get("path") or self.path)
+        if path == self.path:
+            return self.artifact_format(path), self.loader
+        return infer_format(path) or self.artifact_format(path), self.loader
 
     @property
     def pointer(self) -> str | None:
@@ -71,6 +100,8 @@ class Config:
     first_version: Version = FIRST_VERSION
     models: Mapping[str, ModelConfig] = field(default_factory=dict)
     path: Path | None = None  # the champion.yaml read, if any
+    # Whether a `stages:` key chose the stages; without one, any stage the tags name is allowed too.
+    stages_declared: bool = False
 
     def model(self, name: str) -> ModelConfig:
         try:
@@ -86,12 +117,18 @@ class Config:
             f"(or artifacts: in dvc.yaml); declared models: {known}"
         )
 
-    def check_stage(self, stage: str) -> str:
-        if stage not in self.stages:
-            hint = _did_you_mean(stage, self.stages)
+    def check_stage(self, stage: str, used: Iterable[str] = ()) -> str:
+        """`stage` when it is allowed: one of `stages:`, or without that key the default plus
+        every stage the model's tags already `used` (a repository GTO wrote picks its own)."""
+        allowed = list(self.stages)
+        if not self.stages_declared:
+            allowed += [s for s in used if s not in allowed]
+        if stage not in allowed:
+            hint = _did_you_mean(stage, allowed)
+            source = CONFIG_FILE if self.stages_declared else "the default and the tags"
             raise ConfigError(
-                f"stage {stage!r} is not allowed{hint}: {CONFIG_FILE} allows "
-                f"{', '.join(self.stages)}; add it to stages: to use it"
+                f"stage {stage!r} is not allowed{hint}: {source} allow "
+                f"{', '.join(allowed)}; add it to stages: in {CONFIG_FILE} to use it"
             )
         return stage
 
@@ -115,6 +152,9 @@ class _Type(_Spec):
     def check(self, value: Any) -> bool:
         if value is None:
             return self.nullable
+        # YAML's .nan and .inf are floats; no tolerance, floor or seed is one.
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
         # bool is an int in Python; YAML `yes` must not pass for a number.
         return isinstance(value, self.types) and not (
             isinstance(value, bool) and bool not in self.types
@@ -128,6 +168,13 @@ class _OneOf(_Spec):
 
     def check(self, value: Any) -> bool:
         return value in self.choices
+
+
+class _Reference(_Spec):
+    what = "a 'package.module:function' reference"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, str) and REFERENCE.match(value) is not None
 
 
 class _ListOf(_Spec):
@@ -152,7 +199,7 @@ class _Fields(_Spec):
 
 _STR = _Type((str,), "string")
 _OPT_STR = _Type((str,), "string", nullable=True)
-_NUMBER = _Type((int, float), "number")
+_NUMBER = _Type((int, float), "finite number")
 _BOOL = _Type((bool,), "boolean")
 _ANY = _Spec()
 
@@ -202,7 +249,8 @@ _MODEL = _Fields(
         "labels": _ListOf(_STR),
         "train": _STR,
         "inputs": _ListOf(_STR),
-        "format": _OneOf("joblib", "pickle", "skops", "metrics"),
+        "format": _OneOf(*FORMATS),
+        "loader": _Reference(),
         "task": _OneOf("classification", "regression"),
         "data": _Fields(
             {
@@ -250,15 +298,21 @@ def _dotted(path: KeyPath) -> str:
 
 
 class _Document:
-    """YAML parsed once, keeping the line of every key so errors can point at it."""
+    """YAML parsed once, keeping the line of every key so errors can point at it. The node graph
+    is bounded (aliases, depth, digits: champion.untrusted) before any value is built from it."""
 
     def __init__(self, text: str, filename: str) -> None:
         self.filename = filename
         self.lines: dict[KeyPath, int] = {}
-        loader = _Loader(text)
         try:
-            node = loader.get_single_node()
+            loader = untrusted.yaml_loader(text, filename)
+        except untrusted.UntrustedInput as e:
+            raise ConfigError(str(e)) from e
+        try:
+            node = untrusted.yaml_node(loader, filename)
             self.data = loader.construct_document(node) if node is not None else None
+        except untrusted.UntrustedInput as e:
+            raise ConfigError(str(e)) from e
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = f":{mark.line + 1}" if mark is not None else ""
@@ -338,25 +392,35 @@ def load_config(root: str | Path, config_path: str | Path | None = None) -> Conf
     path = Path(config_path) if config_path else root / CONFIG_FILE
     dvc_models = _dvc_models(root)
     if not path.is_file():
-        if config_path or not dvc_models:
+        legacy = {} if config_path else _gto_index_models(root)
+        if config_path or not (dvc_models or legacy):
             raise ConfigError(
                 f"no {CONFIG_FILE} at {path}: create one that declares your models "
                 "(see the README), or declare them under artifacts: in dvc.yaml"
             )
-        return Config(root=root, models=dvc_models)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read {path}: {e}") from e
-    doc = _Document(text, str(path.relative_to(root) if path.is_relative_to(root) else path))
+        return Config(root=root, models={**legacy, **dvc_models})
+    filename = str(path.relative_to(root) if path.is_relative_to(root) else path)
+    doc = _Document(_read(path, filename), filename)
     data = doc.data if doc.data is not None else {}
     doc.validate(data, _TOP, ())
     return _build(doc, data, root, path, dvc_models)
 
 
+def _read(path: Path, filename: str) -> str:
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ConfigError(
+                f"{filename} is over {MAX_BYTES >> 20} MiB: is it really a configuration file?"
+            )
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read {filename}: {e}") from e
+
+
 def _build(
     doc: _Document, data: dict[str, Any], root: Path, path: Path, dvc_models: dict[str, ModelConfig]
 ) -> Config:
+    declared = bool(data.get("stages"))
     stages = tuple(data.get("stages") or ("prod",))
     for i, stage in enumerate(stages):
         _checked(doc, ("stages", i), validate_stage_name, stage)
@@ -371,8 +435,17 @@ def _build(
     first_version = _checked(
         doc, ("first_version",), Version.parse, data.get("first_version", "0.1.0")
     )
+    # Not `declared`: that name holds whether stages: is declared (the merge of two branches
+    # reused it, and stages_declared got the models mapping).
+    declared_models = data.get("models") or {}
+    if len(declared_models) + len(dvc_models) > MAX_MODELS:
+        raise doc.error(
+            ("models",),
+            f"{len(declared_models) + len(dvc_models):,} models declared; champion reads at most "
+            f"{MAX_MODELS:,} per repository",
+        )
     models = dict(dvc_models)
-    for raw_name, section in (data.get("models") or {}).items():
+    for raw_name, section in declared_models.items():
         key: KeyPath = ("models", raw_name)
         name = _checked(doc, key, validate_model_name, str(raw_name))
         section = section or {}
@@ -393,6 +466,8 @@ def _build(
                 raise doc.error((*key, "data", "dtypes", column), f"{dotted}: {problem}")
         for i, pattern in enumerate(section.get("inputs") or ()):
             _check_relative(doc, (*key, "inputs", i), pattern)
+        if section.get("pointer") is not None:
+            _check_text(doc, (*key, "pointer"), section["pointer"])
         promote = (section.get("release") or {}).get("promote")
         if promote is not None and promote not in stages:
             raise doc.error(
@@ -420,6 +495,7 @@ def _build(
         first_version=first_version,
         models=models,
         path=path,
+        stages_declared=declared,
     )
 
 
@@ -430,7 +506,18 @@ def _checked(doc: _Document, path: KeyPath, check: Any, value: Any) -> Any:
         raise doc.error(path, f"{_dotted(path)}: {e}") from e
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_text(doc: _Document, path: KeyPath, value: str) -> None:
+    # A NUL makes every file call fail ("embedded null byte"); a line break splits the outputs
+    # and annotations a path is written into. No file name champion reads holds either.
+    if _CONTROL.search(value):
+        raise doc.error(path, f"{_dotted(path)} {value!r} holds a control character: remove it")
+
+
 def _check_relative(doc: _Document, path: KeyPath, value: str) -> None:
+    _check_text(doc, path, value)
     p = PurePosixPath(value)
     if p.is_absolute() or ".." in p.parts:
         raise doc.error(
@@ -458,7 +545,7 @@ def _dvc_models(root: Path) -> dict[str, ModelConfig]:
     for dvc_yaml in dvc_yaml_files(root):
         rel_dir = dvc_yaml.parent.relative_to(root).as_posix()
         filename = dvc_yaml.relative_to(root).as_posix()
-        doc = _Document(dvc_yaml.read_text(encoding="utf-8"), filename)
+        doc = _Document(_read(dvc_yaml, filename), filename)
         artifacts = doc.data.get("artifacts") if isinstance(doc.data, dict) else None
         if not artifacts:
             continue
@@ -480,6 +567,7 @@ def _dvc_models(root: Path) -> dict[str, ModelConfig]:
         )
         for raw_name, section in artifacts.items():
             short = _checked(doc, ("artifacts", raw_name), validate_model_name, str(raw_name))
+            _check_text(doc, ("artifacts", raw_name, "path"), section["path"])
             name = short if rel_dir == "." else f"{rel_dir}:{short}"
             path = section["path"] if rel_dir == "." else f"{rel_dir}/{section['path']}"
             models[name] = ModelConfig(
@@ -489,4 +577,58 @@ def _dvc_models(root: Path) -> dict[str, ModelConfig]:
                 labels=tuple(section.get("labels") or ()),
                 source=filename,
             )
+    return models
+
+
+# --- GTO's older artifacts.yaml ---------------------------------------------------------------
+
+
+def _gto_index_models(root: Path) -> dict[str, ModelConfig]:
+    """Models declared in GTO's older index, `artifacts.yaml` at the root (or the file `.gto`'s
+    INDEX names): `NAME: {type, path, virtual, labels, description}`. Read when there is no
+    champion.yaml; a model a dvc.yaml declares too is taken from the dvc.yaml."""
+    index = "artifacts.yaml"
+    gto_config = root / ".gto"
+    if gto_config.is_file():
+        settings = _Document(_read(gto_config, ".gto"), ".gto").data
+        if isinstance(settings, dict) and isinstance(settings.get("INDEX"), str):
+            index = settings["INDEX"]
+    path = root / index
+    if (
+        not path.is_file()
+        or PurePosixPath(index).is_absolute()
+        or ".." in PurePosixPath(index).parts
+    ):
+        return {}
+    doc = _Document(_read(path, index), index)
+    if doc.data is None:
+        return {}
+    doc.validate(
+        doc.data,
+        _MapOf(
+            _Fields(
+                {
+                    "type": _OPT_STR,
+                    "path": _OPT_STR,
+                    "virtual": _BOOL,
+                    "labels": _ListOf(_STR),
+                    "description": _OPT_STR,
+                    "custom": _ANY,
+                }
+            ),
+            "a mapping of artifact names to their settings",
+        ),
+        (),
+    )
+    models = {}
+    for raw_name, section in doc.data.items():
+        name = _checked(doc, (raw_name,), validate_model_name, str(raw_name))
+        section = section or {}
+        models[name] = ModelConfig(
+            name=name,
+            path=section.get("path") or "",
+            description=section.get("description") or "",
+            labels=tuple(section.get("labels") or ()),
+            source=index,
+        )
     return models

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from champion import output
+from champion.commands import _notes
 from champion.commands._deploy import after_stage_change, check_dispatch
 from champion.project import Project
 from champion.registry import Version
@@ -19,12 +20,16 @@ def promote(
     github_output: str | None = None,
 ) -> int:
     spec = project.config.model(model)
-    project.config.check_stage(stage)
+    project.check_stage(stage, spec.name)
     check_dispatch(dispatch_workflow, repo)
-    if spec.pointer is not None:
-        from champion.publish import check_publishable
+    target = project.registry.state(spec.name).find(Version.parse(version))
+    if target is not None:  # an unknown version is the registry's to refuse
+        from champion.publish import verify_fetchable
 
-        check_publishable(project, spec.name, Version.parse(version))
+        # Before any tag: the bytes a service would fetch must be the ones the tag recorded.
+        warning = verify_fetchable(project, spec.name, target, "promote")
+        if warning:
+            output.warn(warning)
     result = project.registry.assign(
         spec.name, Version.parse(version), stage, reason=reason, push=push
     )
@@ -37,6 +42,7 @@ def promote(
         output.line(
             f"promoted {spec.name} {plan.version} to {stage}{was}: {', '.join(result.written)}{where}"
         )
+    _notes.show(result)
     lines, values = after_stage_change(
         project,
         spec.name,

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from champion import output
-from champion.commands._deploy import published_line
+from champion.commands._deploy import published_lines
 from champion.project import Project
 from champion.publish import publish as publish_pointer
 
@@ -15,9 +15,10 @@ def publish(
 ) -> int:
     spec = project.config.model(model)
     stage = stage or project.config.gate_stage
-    project.config.check_stage(stage)
+    project.check_stage(stage, spec.name)
     done = publish_pointer(project, spec.name, stage)
-    output.line(published_line(done.outcome, done.url, done.pointer.version, done.there))
+    for text in published_lines(done):
+        output.line(text)
     if done.pointer.canary is not None:
         c = done.pointer.canary
         output.line(f"canary {c.version} takes {c.weight:.0%} of the keys")

@@ -10,7 +10,7 @@ from champion import artifacts, output
 from champion.commands._deploy import after_stage_change, check_dispatch
 from champion.config import ModelConfig
 from champion.errors import ChampionError, GitHubError, RegistryError
-from champion.evaluation.models import Workspace, copy_hashed
+from champion.evaluation.models import Workspace
 from champion.evaluation.report import read_report
 from champion.project import Project
 from champion.registry import ModelState, Registry, VersionInfo
@@ -33,6 +33,10 @@ class Outcome:
     note: str = ""
     warnings: list[str] = field(default_factory=list)
     github_release: str = ""
+    # A version released earlier made live in the --promote stage by this run.
+    promoted: bool = False
+    # What became of tags only this clone had (see Registry._write_pushed).
+    local: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,9 @@ def release(
         if models
         else [config.models[m] for m in sorted(config.models)]
     )
-    if promote:
-        config.check_stage(promote)
     for spec in specs:
-        if spec.promote_to:
-            config.check_stage(spec.promote_to)
+        if promote or spec.promote_to:
+            project.check_stage(promote or spec.promote_to or "", spec.name)
     if github_release and not push:
         raise ChampionError(
             "--github-release needs --push: a GitHub Release is made on a pushed tag"
@@ -79,7 +81,7 @@ def release(
     pull = _pull(project, commit, repo) if os.environ.get("GITHUB_TOKEN") and has_repo else _Pull()
     # Every model is validated (artifact, bump, evaluation, DVC remote) before any tag is written:
     # a failure on one model leaves the registry as it was for all of them.
-    with Workspace() as recordings:
+    with Workspace() as recordings:  # the versions' predictions, until their tags name them
         prepared = [
             _prepare(
                 project,
@@ -95,7 +97,7 @@ def release(
             for spec in specs
         ]
         outcomes = [
-            _write(project, item, push=push) if isinstance(item, _Pending) else item
+            item if isinstance(item, Outcome) else _write(project, item, push=push)
             for item in prepared
         ]
     # GitHub Releases come after every tag is pushed: a GitHub failure then stops no version, its
@@ -137,7 +139,7 @@ def _deploy(
         stage,
         outcome.version,
         pushed=push,
-        changed=outcome.released,
+        changed=outcome.released or outcome.promoted,
         dispatch_workflow=dispatch_workflow,
         repo=repo,
     )
@@ -161,25 +163,24 @@ def _pull(project: Project, commit: str, repo: str | None) -> _Pull:
     return _Pull(found.number, found.url, found.labels) if found else _Pull()
 
 
-def _not_released(
-    registry: Registry, spec: ModelConfig, info: VersionInfo, note: str, push: bool
-) -> Outcome:
-    """Nothing to write: an existing version stands (which, with --push, must be on the remote)."""
-    if push:
-        _check_pushed(registry, spec.name, info)
-    return Outcome(spec.name, False, str(info.version), info.tag, note=note)
+@dataclass(frozen=True)
+class _Promote:
+    """A version released earlier that the run must make live in `stage` (a rerun converges to
+    what `--promote` asks, whatever the first run got done)."""
+
+    spec: ModelConfig
+    info: VersionInfo
+    stage: str
+    note: str
 
 
-def _check_pushed(registry: Registry, model: str, info: VersionInfo) -> None:
-    """With --push, "nothing to do" must mean the remote has the version: one that only this
-    clone has (an earlier run without --push) is not silently left behind."""
-    remote = registry.state(model, remote=registry.remote)
-    if remote.find(info.version) is None:
-        raise RegistryError(
-            f"{info.tag} is in this clone but not on the remote {registry.remote!r} (an earlier "
-            f"release without --push?): push it (git push {registry.remote} {info.tag}) or "
-            f"delete it (git tag -d {info.tag}), then rerun"
-        )
+def _existing(
+    spec: ModelConfig, info: VersionInfo, note: str, done: str, promote: str | None
+) -> Outcome | _Promote:
+    """Nothing to register: an existing version stands (with --push, the remote's)."""
+    if promote:
+        return _Promote(spec, info, promote, note)
+    return Outcome(spec.name, False, str(info.version), info.tag, note=f"{note}: {done}")
 
 
 @dataclass(frozen=True)
@@ -206,23 +207,22 @@ def _prepare(
     report: dict[str, Any] | None,
     pull: _Pull,
     recordings: Path,
-) -> Outcome | _Pending:
+) -> Outcome | _Pending | _Promote:
     registry = project.registry
-    if push:
-        registry.refresh(spec.name)
-    state = registry.state(spec.name)
+    # With --push, what the remote has decides: a version only this clone holds is not released.
+    state = registry.remote_state(spec.name) if push else registry.state(spec.name)
     existing = state.version_of_commit(commit)
     if existing is not None:
-        note = f"commit {commit[:12]} is already released as {existing.tag}: nothing to do"
-        return _not_released(registry, spec, existing, note, push)
+        note = f"commit {commit[:12]} is already released as {existing.tag}"
+        return _existing(spec, existing, note, "nothing to do", promote)
     artifact = artifacts.describe(project.root, spec.path, commit)
     latest = state.latest
     if (
         latest is not None
         and (latest.metadata.get("artifact") or {}).get("sha256") == artifact.sha256
     ):
-        note = f"{spec.path} is unchanged since {latest.tag} (same sha256): nothing to release"
-        return _not_released(registry, spec, latest, note, push)
+        note = f"{spec.path} is unchanged since {latest.tag} (same sha256)"
+        return _existing(spec, latest, note, "nothing to release", promote)
     label_source = f"pull request #{pull.number}" if pull.number else "the pull request"
     evaluation, recording, warning = _evaluation(
         project,
@@ -252,7 +252,18 @@ def _prepare(
                 "presence in the DVC remote can be checked"
             )
         artifacts.ensure_in_dvc_remote(project.root, spec.path)
-    metadata = _metadata(artifact.as_metadata(), evaluation, pull, decision)
+        # DVC checks only that the remote has an object by that name: what a deploy job, a
+        # service or a rollback will fetch must also hold the bytes about to be recorded.
+        fetched = artifacts.describe(project.root, spec.path, commit, remote_only=True)
+        if fetched.sha256 != artifact.sha256:
+            raise ChampionError(
+                f"{spec.path} in the DVC remote has sha256 {fetched.sha256}, but this commit's is "
+                f"{artifact.sha256}: the remote's copy was replaced or corrupted, refusing to "
+                f"release it. Remove that object from the remote and `dvc push` {spec.path} again"
+            )
+    metadata = _metadata(
+        {**artifact.as_metadata(), **spec.loading_metadata(spec.path)}, evaluation, pull, decision
+    )
     if recording is not None:
         metadata["model_libraries"] = recording.libraries
     return _Pending(
@@ -260,8 +271,10 @@ def _prepare(
     )
 
 
-def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
+def _write(project: Project, pending: _Pending | _Promote, *, push: bool) -> Outcome:
     registry = project.registry
+    if isinstance(pending, _Promote):
+        return _promote(registry, pending, push=push)
     spec, commit, decision, promote = (
         pending.spec,
         pending.commit,
@@ -287,7 +300,8 @@ def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
         )
     except RegistryError:
         # Another job may have released this very commit meanwhile: then there is nothing to do.
-        taken = registry.state(spec.name).version_of_commit(commit)
+        state = registry.remote_state(spec.name) if push else registry.state(spec.name)
+        taken = state.version_of_commit(commit)
         if taken is None:
             raise
         return Outcome(
@@ -308,7 +322,8 @@ def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
         plan.bump or "initial",
         decision.reason,
         note,
-        [*decision.warnings, *warnings],
+        [*decision.warnings, *warnings, *result.warnings],
+        local=result.local_notes(),
     )
 
 
@@ -325,6 +340,25 @@ def _store(project: Project, pending: _Pending, *, push: bool) -> dict[str, Any]
         project.root, recording.path, recording.metadata["sha256"], tracked_by, push=remote
     )
     return {**recording.metadata, **where}
+
+
+def _promote(registry: Registry, pending: _Promote, *, push: bool) -> Outcome:
+    spec, info, stage = pending.spec, pending.info, pending.stage
+    result = registry.assign(spec.name, info.version, stage, push=push)
+    plan = result.plan
+    # Without tags to write, the note says it is already live there.
+    done = f"promoted to {stage}: {', '.join(result.written)}" if plan.tags else plan.note
+    return Outcome(
+        spec.name,
+        False,
+        str(info.version),
+        info.tag,
+        str(plan.previous) if plan.previous and plan.tags else "",
+        note=f"{pending.note}; {done}",
+        warnings=list(result.warnings),
+        promoted=bool(plan.tags),
+        local=result.local_notes(),
+    )
 
 
 def _evaluation(
@@ -358,10 +392,9 @@ def _evaluation(
     baseline = str(max(v.version for v in state.versions)) if state.versions else None
     with Workspace() as ws:
         candidate = project.root / spec.path
-        if not candidate.is_file() or artifacts.sha256_file(candidate) != sha256:
+        if not _holds(candidate, sha256):
             candidate = ws.path / Path(spec.path).name
-            with artifacts.open_at(project.root, spec.path, commit) as (stream, _):
-                copy_hashed(stream, candidate)
+            artifacts.read(project.root, spec.path, commit, dest=candidate)
         if fresh:
             evaluation = run(
                 project, spec.name, candidate=str(candidate), baseline=baseline, record_to=record_to
@@ -372,6 +405,16 @@ def _evaluation(
         except ChampionError as e:
             return report if evaluate else None, None, f"{spec.name}: predictions not recorded: {e}"
     return report if evaluate else None, recording, ""
+
+
+def _holds(local: Path, sha256: str) -> bool:
+    """Whether the working tree has the artifact (a file or folder) with that sha256."""
+    if not local.exists():
+        return False
+    try:
+        return artifacts.local_sha256(local, str(local))[0] == sha256
+    except ChampionError:  # a folder with a stray link: read the commit's instead
+        return False
 
 
 def _suggestion(evaluation: dict[str, Any] | None) -> tuple[str, str] | None:
@@ -410,7 +453,7 @@ def _metadata(
 
 def _wants_github_release(project: Project, model: str, outcome: Outcome, commit: str) -> bool:
     """A new version gets its GitHub Release. So does the version a rerun finds on this very
-    commit (the remote has it: `_check_pushed`), so that a rerun converges when the first run
+    commit (with --push, one the remote has), so that a rerun converges when the first run
     pushed the tag and then failed at GitHub."""
     if outcome.released:
         return True
@@ -459,6 +502,9 @@ def _present(outcomes: list[Outcome], github_output: str | None) -> None:
                 text += f"; GitHub Release {o.github_release}"
         output.line(text)
         lines.append(f"- {md(text, 1000)}")
+        for note in o.local:
+            output.line(f"{o.model}: {note}")
+            lines.append(f"- {md(f'{o.model}: {note}', 1000)}")
     output.append_step_summary("### champion release\n\n" + "\n".join(lines) + "\n")
     values: dict[str, Any] = {
         "releases": json.dumps({o.model: asdict(o) for o in outcomes}, sort_keys=True)

@@ -12,7 +12,7 @@ from champion.config import Config, ModelConfig
 from champion.errors import ChampionError, RegistryError
 from champion.evaluation import environment, recorded
 from champion.evaluation.data import DataSpec, file_sha256
-from champion.evaluation.models import LoadedModel, ModelLoadError, copy_hashed, load
+from champion.evaluation.models import LoadedModel, ModelLoadError, load
 from champion.project import Project
 from champion.registry import ModelState, Registry, Version, VersionInfo
 
@@ -44,7 +44,8 @@ def resolve(
     """`stage:STAGE` (default: the gating stage), `VERSION`, or a file `PATH`."""
     state = registry.state(model.name)
     if spec is None or spec.startswith("stage:"):
-        stage = config.check_stage(spec[len("stage:") :] if spec else config.gate_stage)
+        used = () if config.stages_declared else state.stages
+        stage = config.check_stage(spec[len("stage:") :] if spec else config.gate_stage, used)
         live = state.live.get(stage)
         if live is None:
             return Baseline("none", stage=stage), state
@@ -89,8 +90,9 @@ def _of_version(model: ModelConfig, info: VersionInfo, stage: str | None) -> Bas
 
 
 def materialize(root: Path, baseline: Baseline, dest_dir: Path) -> Path:
-    """The baseline's artifact as a local file, read from git or DVC at its commit. Its sha256 is
-    checked against the tag's before anything can unpickle it."""
+    """The baseline's artifact as a local file or folder, read from git or DVC at its commit. Its
+    sha256 (a folder's: its manifest's, every file read) is checked against the tag's before
+    anything can unpickle it."""
     if baseline.kind == "path":
         return Path(baseline.path or "")
     assert baseline.commit is not None and baseline.path is not None
@@ -101,8 +103,7 @@ def materialize(root: Path, baseline: Baseline, dest_dir: Path) -> Path:
             "--baseline PATH to a file you trust"
         )
     dest = dest_dir / f"baseline-{Path(baseline.path).name}"
-    with artifacts.open_at(root, baseline.path, baseline.commit) as (stream, _):
-        sha256, _size = copy_hashed(stream, dest)
+    sha256 = artifacts.read(root, baseline.path, baseline.commit, dest=dest).sha256
     if sha256 != baseline.expected_sha256:
         raise ChampionError(
             f"champion {baseline.source}: sha256 mismatch, refusing to load it: the tag recorded "
@@ -122,6 +123,8 @@ class Champion:
     source: str
     sha256: str
     size: int
+    format: str | None = None
+    loader: str | None = None
     loaded: LoadedModel | None = None
     outputs: recorded.Outputs | None = None
     data_sha256: str = ""  # of the evaluation data the recorded predictions are for
@@ -139,11 +142,13 @@ def champion(
     model: ModelConfig,
     base: Baseline,
     spec: DataSpec | None,
-    fmt: str,
     trusted: tuple[str, ...],
     workspace: Path,
     mode: str,
+    task: str | None = None,
 ) -> Champion:
+    """Its recorded predictions when they apply (unless `mode` is "model"), else (or, for its
+    latency, also) its model, loaded as its tag says it was registered (format and loader)."""
     if mode not in CHAMPION_PREDICTIONS:
         raise ChampionError(
             f"--champion-predictions {mode!r}: use one of {', '.join(CHAMPION_PREDICTIONS)}"
@@ -160,15 +165,21 @@ def champion(
                 ) from e
             note = f"recorded predictions not used: {e}"
     loaded = None
+    fmt, loader = model.loading((base.metadata or {}).get("artifact"))
     if outputs is None or _wants_latency(model):
         try:
+            path = materialize(project.root, base, workspace)
+            if base.kind != "version":
+                fmt, loader = model.artifact_format(path), model.loader
             loaded = load(
-                materialize(project.root, base, workspace),
+                path,
                 label="champion",
                 source=base.source,
                 fmt=fmt,
                 expected_sha256=base.expected_sha256,
                 trusted_types=trusted,
+                loader=loader,
+                task=task,
             )
         except ModelLoadError as e:
             # Only the champion's latency needs the model when its predictions are recorded.
@@ -182,6 +193,8 @@ def champion(
         source=base.source,
         sha256=loaded.sha256 if loaded else str(artifact.get("sha256") or ""),
         size=loaded.size if loaded else int(artifact.get("size") or 0),
+        format=loaded.format if loaded else fmt,
+        loader=loaded.loader if loaded else loader,
         loaded=loaded,
         outputs=outputs,
         data_sha256=data_sha256,

@@ -26,6 +26,7 @@ from champion.evaluation.metricsfile import from_files
 from champion.evaluation.models import LoadedModel, Workspace, load
 from champion.evaluation.outputs import Predictions, Truth
 from champion.evaluation.predict import Evaluated, evaluate_rows, feature_plan, infer_task
+from champion.loading.custom import make_importable
 from champion.project import Project
 from champion.registry import ModelState
 
@@ -54,7 +55,7 @@ class Stats:
     seed: int = 0
 
 
-def _format_of(model: ModelConfig, candidate: Path) -> str:
+def _format_of(model: ModelConfig, candidate: Path) -> str | None:
     return model.artifact_format(candidate)
 
 
@@ -116,11 +117,13 @@ def run(
     started = time.perf_counter()
     timings: dict[str, float] = {}
     model = project.config.model(model_name)
+    make_importable(project.root)  # for a loader and custom metrics, as `python -m` would
     candidate_path = Path(candidate) if candidate else project.root / model.path
     fmt = _format_of(model, candidate_path)
     stats = _stats(model)
     base, state = baselines.resolve(project.config, project.registry, model, baseline)
     trusted = tuple(model.sections.get("trusted_types") or ())
+    task = model.sections.get("task")
     recording = None
     with Workspace() as ws:
         t = time.perf_counter()
@@ -130,12 +133,14 @@ def run(
             source=_display(candidate_path, project.root),
             fmt=fmt,
             trusted_types=trusted,
+            loader=model.loader,
+            task=task,
         )
         spec = _data_spec(project, model, data) if fmt != "metrics" else None
         champ = None
         if base.kind != "none":
             champ = baselines.champion(
-                project, model, base, spec, fmt, trusted, ws.path, champion_predictions
+                project, model, base, spec, trusted, ws.path, champion_predictions, task
             )
         timings["load_s"] = time.perf_counter() - t
         if fmt == "metrics" or spec is None:
@@ -159,13 +164,23 @@ def record(
     """The candidate's predictions on the evaluation set alone, written to `record_to` (a
     release whose bump needs no evaluation still records them for the next pull request)."""
     model = project.config.model(model_name)
+    make_importable(project.root)
     path = Path(candidate)
     fmt = _format_of(model, path)
     if fmt == "metrics" or not (model.sections.get("data") or {}).get("target"):
         return None
     trusted = tuple(model.sections.get("trusted_types") or ())
-    cand = load(path, label="candidate", source=model.path, fmt=fmt, trusted_types=trusted)
-    task = model.sections.get("task") or infer_task(cand.obj)
+    declared = model.sections.get("task")
+    cand = load(
+        path,
+        label="candidate",
+        source=model.path,
+        fmt=fmt,
+        trusted_types=trusted,
+        loader=model.loader,
+        task=declared,
+    )
+    task = declared or infer_task(cand.obj)
     reader = Reader(_data_spec(project, model, None))
     plan = feature_plan(cand.obj, reader, f"candidate {cand.source}", task)
     return _record(cand, evaluate_rows(reader, task, (cand.obj, plan), None), reader, record_to)
@@ -404,6 +419,8 @@ def _header(
             "source": champ.source,
             "sha256": champ.sha256,
             "bytes": champ.size,
+            "format": champ.format,
+            "loader": champ.loader,
             # Which path gave the champion's predictions: recorded at its release, or its model.
             "predictions": {
                 "from": "recorded" if champ.outputs is not None else "model",
@@ -421,6 +438,7 @@ def _header(
             "numpy": np.__version__,
         },
         "format": cand.format,
+        "loader": cand.loader,
         "candidate": {"source": cand.source, "sha256": cand.sha256, "bytes": cand.size},
         "champion": champion,
         "initial": champ is None,
