@@ -17,7 +17,8 @@ sample of the same distribution. Then it prints, each with its baseline from the
 5. the prediction cache: with the champion released (its predictions on the evaluation set
    recorded), `champion evaluate` using those recorded predictions against the same command
    loading and running the champion's model (`--champion-predictions recorded` / `model`), in
-   turn. Target: about half the time (one model predicts instead of two), identical reports.
+   turn. Target: faster (the champion's predictions are skipped; reading the data, loading the
+   candidate and starting the process are not), identical reports.
 
 Every timed command is a fresh process, started through a small intermediate process that
 measures its wall time and peak RSS (the max RSS over the intermediate's children only). It never
@@ -876,14 +877,18 @@ def summary_rows(
         out.append(memory_row(memory))
     out.append(mlflow_row(mlflow, wall, rows))
     cache_ratio = cache.cached.seconds / cache.full.seconds
+    assert cache.full.report is not None
+    champion_predicts = cache.full.report["timings"].get("predict_champion_s", 0.0)
+    saved = cache.full.seconds - cache.cached.seconds
     out.append(
         Row(
             f"5. recorded champion predictions, {rows:,} rows (baseline: loading the champion)",
             f"{cache.cached.seconds:.2f} s",
             f"{cache.full.seconds:.2f} s",
             f"{cache_ratio:.2f}x",
-            "about 0.5x, identical reports",
-            cache_ratio <= 0.6 and not cache.problems,
+            f"< 1x, identical reports (saved {saved:.2f} s; the champion's predictions took "
+            f"{champion_predicts:.2f} s)",
+            cache_ratio < 1 and not cache.problems,
         )
     )
     return out
