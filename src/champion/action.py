@@ -308,7 +308,9 @@ def main(env: Mapping[str, str] | None = None) -> int:
 
 def artifact_name(model: str) -> str:
     """A name upload-artifact accepts (no / : and the like), unique per model."""
-    return "champion-report-" + re.sub(r"[^A-Za-z0-9._-]", "-", model)
+    from champion.ci import report_artifact_name
+
+    return report_artifact_name(model)
 
 
 def _write_output(name: str, value: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 
 
 def run_url() -> str | None:
@@ -27,3 +28,9 @@ def run_id() -> str | None:
     """Stays the same when a run is re-run (the attempt changes), so a re-run can tell its own
     earlier write apart from someone else's."""
     return os.environ.get("GITHUB_RUN_ID") or None
+
+
+def report_artifact_name(model: str) -> str:
+    """The artifact pr-evaluate.yml uploads a model's report.json as: a name upload-artifact
+    accepts (no / : and the like), unique per model. The release looks for it by this name."""
+    return "champion-report-" + re.sub(r"[^A-Za-z0-9._-]", "-", model)

@@ -6,15 +6,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from champion import artifacts, output
+from champion import artifacts, ci, output
 from champion.commands._deploy import after_stage_change, check_dispatch
 from champion.config import ModelConfig
-from champion.errors import ChampionError, GitHubError, RegistryError
+from champion.errors import ChampionError, GateFailed, GitHubError, RegistryError
 from champion.evaluation.models import Workspace, copy_hashed
 from champion.evaluation.report import read_report
 from champion.project import Project
 from champion.registry import ModelState, Registry, VersionInfo
 from champion.release import bump as bumps
+from champion.release import gate as gates
 from champion.render.escape import md
 
 
@@ -30,6 +31,10 @@ class Outcome:
     note: str = ""
     warnings: list[str] = field(default_factory=list)
     github_release: str = ""
+    stage: str = ""  # the stage it was to be promoted to
+    promoted: bool = False
+    gate: str = ""  # passed | failed | none; "" when not judged
+    held: str = ""  # why it was not promoted (a failed gate), for the error
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class _Pull:
     number: int | None = None
     url: str | None = None
     labels: tuple[str, ...] = ()
+    head_sha: str = ""
+    override_by: str | None = None  # who added champion:override-gate
 
 
 def release(
@@ -48,6 +55,7 @@ def release(
     promote: str | None = None,
     bump: str = "auto",
     report: str | None = None,
+    allow_failed_gate: str | None = None,
     github_release: bool = False,
     repo: str | None = None,
     dispatch_workflow: str | None = None,
@@ -68,6 +76,11 @@ def release(
         raise ChampionError(
             "--github-release needs --push: a GitHub Release is made on a pushed tag"
         )
+    if allow_failed_gate is not None and not allow_failed_gate.strip():
+        raise ChampionError(
+            "--allow-failed-gate needs a reason (it is recorded in the tags): "
+            '--allow-failed-gate "why it may go live anyway"'
+        )
     check_dispatch(dispatch_workflow, repo)
     commit = project.registry.git.resolve_commit(ref)
     given = read_report(report) if report else None
@@ -76,6 +89,11 @@ def release(
     pull = _pull(project, commit, repo) if os.environ.get("GITHUB_TOKEN") and has_repo else _Pull()
     # Every model is validated (artifact, bump, evaluation, DVC remote) before any tag is written:
     # a failure on one model leaves the registry as it was for all of them.
+    flag = (
+        gates.Override(ci.actor(), allow_failed_gate.strip(), "--allow-failed-gate")
+        if allow_failed_gate
+        else None
+    )
     prepared = [
         _prepare(
             project,
@@ -86,6 +104,8 @@ def release(
             bump=_configured_bump(spec) if bump == "auto" else bump,
             report=given,
             pull=pull,
+            override=flag or _label_override(pull),
+            repo=repo,
         )
         for spec in specs
     ]
@@ -108,6 +128,13 @@ def release(
         raise failure
     for spec, outcome in zip(specs, outcomes, strict=True):
         _deploy(project, spec, outcome, promote or spec.promote_to, push, dispatch_workflow, repo)
+    held = [o.held for o in outcomes if o.held]
+    if held:
+        raise GateFailed(
+            "; ".join(held) + f". The version is registered; to promote it anyway, add the label "
+            f"{gates.OVERRIDE_LABEL} to its pull request before merging, or rerun the release "
+            'with --allow-failed-gate "REASON" (the action\'s allow-failed-gate input)'
+        )
     return 0
 
 
@@ -148,21 +175,75 @@ def _configured_bump(spec: ModelConfig) -> str:
 
 def _pull(project: Project, commit: str, repo: str | None) -> _Pull:
     from champion.github import client
-    from champion.github.pulls import pull_of_commit, repository
+    from champion.github.pulls import labeled_by, pull_of_commit, repository
 
     name = repository(repo)
     with client.guarded(f"looking up the pull request of commit {commit[:12]} in {name}"):
-        found = pull_of_commit(client.connect(), name, commit)
-    return _Pull(found.number, found.url, found.labels) if found else _Pull()
+        gh = client.connect()
+        found = pull_of_commit(gh, name, commit)
+        if found is None:
+            return _Pull()
+        by = None
+        if gates.OVERRIDE_LABEL in found.labels:
+            by = labeled_by(gh, name, found.number, gates.OVERRIDE_LABEL)
+    return _Pull(found.number, found.url, found.labels, found.head_sha, by or "unknown")
+
+
+def _label_override(pull: _Pull) -> gates.Override | None:
+    if gates.OVERRIDE_LABEL not in pull.labels:
+        return None
+    where = f"label {gates.OVERRIDE_LABEL} on pull request #{pull.number}"
+    return gates.Override(pull.override_by or "unknown", where, where)
 
 
 def _not_released(
-    registry: Registry, spec: ModelConfig, info: VersionInfo, note: str, push: bool
+    project: Project,
+    spec: ModelConfig,
+    info: VersionInfo,
+    note: str,
+    push: bool,
+    stage: str | None,
+    override: gates.Override | None,
 ) -> Outcome:
-    """Nothing to write: an existing version stands (which, with --push, must be on the remote)."""
+    """Nothing to register: an existing version stands (which, with --push, must be on the
+    remote). When it was held back from `stage` by its failed gate, it still is, and the rerun
+    fails again, unless the gate is now overridden: then it is promoted."""
+    registry = project.registry
     if push:
         _check_pushed(registry, spec.name, info)
-    return Outcome(spec.name, False, str(info.version), info.tag, note=note)
+    outcome = Outcome(spec.name, False, str(info.version), info.tag, note=note)
+    recorded = info.metadata.get("gate")
+    if not stage or not isinstance(recorded, dict) or recorded.get("verdict") != gates.FAILED:
+        return outcome
+    live = registry.state(spec.name).live.get(stage)
+    if live is not None and live.version == info.version:
+        return outcome
+    outcome.stage, outcome.gate = stage, gates.FAILED
+    if override is None:
+        outcome.held = (
+            f"{spec.name} {info.version} ({info.tag}) was not promoted to {stage}: its gate "
+            f"failed against {recorded.get('against') or 'no champion'}"
+        )
+        outcome.note += f"; not promoted to {stage}: its gate failed"
+        return outcome
+    result = registry.assign(
+        spec.name,
+        info.version,
+        stage,
+        reason=_override_reason(override),
+        metadata={"gate_override": override.as_metadata()},
+        push=push,
+    )
+    outcome.promoted = True
+    outcome.note += (
+        f"; promoted to {stage} ({', '.join(result.written)}): its failed gate was overridden "
+        f"by {override.by} ({override.reason})"
+    )
+    return outcome
+
+
+def _override_reason(override: gates.Override) -> str:
+    return f"gate failed, overridden by {override.by}: {override.reason}"
 
 
 def _check_pushed(registry: Registry, model: str, info: VersionInfo) -> None:
@@ -185,7 +266,16 @@ class _Pending:
     commit: str
     decision: bumps.Decision
     metadata: dict[str, Any]
-    promote: str | None
+    stage: str | None  # the stage it was asked to go live in
+    verdict: gates.Verdict | None
+    override: gates.Override | None
+
+    @property
+    def promote(self) -> str | None:
+        """The stage it goes live in now: none when its gate failed and nobody overrode it."""
+        if self.stage and (self.verdict is None or gates.may_promote(self.verdict, self.override)):
+            return self.stage
+        return None
 
 
 def _prepare(
@@ -198,6 +288,8 @@ def _prepare(
     bump: str,
     report: dict[str, Any] | None,
     pull: _Pull,
+    override: gates.Override | None,
+    repo: str | None,
 ) -> Outcome | _Pending:
     registry = project.registry
     if push:
@@ -206,7 +298,7 @@ def _prepare(
     existing = state.version_of_commit(commit)
     if existing is not None:
         note = f"commit {commit[:12]} is already released as {existing.tag}: nothing to do"
-        return _not_released(registry, spec, existing, note, push)
+        return _not_released(project, spec, existing, note, push, promote, override)
     artifact = artifacts.describe(project.root, spec.path, commit)
     latest = state.latest
     if (
@@ -214,13 +306,20 @@ def _prepare(
         and (latest.metadata.get("artifact") or {}).get("sha256") == artifact.sha256
     ):
         note = f"{spec.path} is unchanged since {latest.tag} (same sha256): nothing to release"
-        return _not_released(registry, spec, latest, note, push)
+        return _not_released(project, spec, latest, note, push, None, None)
     label_source = f"pull request #{pull.number}" if pull.number else "the pull request"
-    evaluation = (
-        _evaluation(project, spec, commit, state, artifact.sha256, report)
-        if bump == "auto"
-        else None
-    )
+    # One evaluation serves both the gate (against the version live in the stage it is promoted
+    # to) and the bump (against the latest version when it is not promoted).
+    unjudged = gates.without_gate(spec.sections, promote) if promote else None
+    gated = bool(promote) and unjudged is None
+    evaluation, source = None, ""
+    if bump == "auto" or gated:
+        evaluation, source = _evaluation(
+            project, spec, commit, state, artifact.sha256, report, promote, pull, repo
+        )
+    verdict = unjudged
+    if gated and evaluation is not None:
+        verdict = gates.from_report(evaluation, promote, source)
     decision = bumps.decide(
         explicit=bump,
         label=bumps.from_labels(pull.labels, label_source),
@@ -240,7 +339,16 @@ def _prepare(
             )
         artifacts.ensure_in_dvc_remote(project.root, spec.path)
     metadata = _metadata(artifact.as_metadata(), evaluation, pull, decision)
-    return _Pending(spec, commit, decision, metadata, promote)
+    if verdict is not None:
+        used = override if verdict.status == gates.FAILED else None
+        metadata["gate"] = {
+            **verdict.as_metadata(),
+            "promoted": gates.may_promote(verdict, override),
+            "override": used.as_metadata() if used else None,
+        }
+    return _Pending(
+        spec, commit, decision, metadata, promote, verdict, override if verdict else None
+    )
 
 
 def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
@@ -251,6 +359,8 @@ def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
         pending.decision,
         pending.promote,
     )
+    verdict, override = pending.verdict, pending.override
+    overriding = verdict is not None and verdict.status == gates.FAILED and override is not None
     try:
         result = registry.register(
             spec.name,
@@ -260,6 +370,11 @@ def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
             bump_reason=decision.reason,
             metadata=pending.metadata,
             promote=promote,
+            promote_metadata=(
+                {"reason": _override_reason(override), "gate_override": override.as_metadata()}
+                if overriding and override is not None
+                else None
+            ),
             push=push,
         )
     except RegistryError:
@@ -275,8 +390,7 @@ def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
             note=f"commit {commit[:12]} was released as {taken.tag} meanwhile",
         )
     plan = result.plan
-    note = f"promoted to {promote}" if promote else ""
-    return Outcome(
+    outcome = Outcome(
         spec.name,
         True,
         str(plan.version),
@@ -284,9 +398,38 @@ def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
         str(plan.previous) if plan.previous else "",
         plan.bump or "initial",
         decision.reason,
-        note,
+        "",
         list(decision.warnings),
+        stage=pending.stage or "",
+        promoted=bool(promote),
+        gate=verdict.status if verdict is not None else "",
     )
+    outcome.note = _promotion_note(outcome, verdict, override)
+    if pending.stage and not promote and verdict is not None:
+        outcome.held = (
+            f"{spec.name} {plan.version} ({outcome.tag}) was released but not promoted to "
+            f"{pending.stage}: its {verdict.describe()}"
+        )
+    return outcome
+
+
+def _promotion_note(
+    outcome: Outcome, verdict: gates.Verdict | None, override: gates.Override | None
+) -> str:
+    if not outcome.stage:
+        return ""
+    if verdict is None:
+        return f"promoted to {outcome.stage}"
+    if verdict.status == gates.NONE:
+        return f"promoted to {outcome.stage} without a gate ({verdict.note})"
+    if verdict.status == gates.PASSED:
+        return f"promoted to {outcome.stage}: {verdict.describe()} ({verdict.source})"
+    if outcome.promoted and override is not None:
+        return (
+            f"promoted to {outcome.stage} although its {verdict.describe()}: overridden by "
+            f"{override.by} ({override.reason})"
+        )
+    return f"NOT promoted to {outcome.stage}: its {verdict.describe()} ({verdict.source})"
 
 
 def _evaluation(
@@ -296,34 +439,102 @@ def _evaluation(
     state: ModelState,
     sha256: str,
     report: dict[str, Any] | None,
-) -> dict[str, Any] | None:
-    """The report of the artifact at REF against the latest version: the one given when it is
-    about this very artifact, else a fresh evaluation when the model has evaluation data."""
-    if (
-        report is not None
-        and report.get("model") == spec.name
-        and report["candidate"]["sha256"] == sha256
-    ):
-        return report
-    if not (spec.sections.get("data") or spec.sections.get("format") == "metrics"):
-        return None
+    stage: str | None,
+    pull: _Pull,
+    repo: str | None,
+) -> tuple[dict[str, Any] | None, str]:
+    """The report of the artifact at REF against the version live in `stage` (else the latest
+    version), and where it comes from: the one given, or the pull request's own, when it is about
+    this very artifact and that champion; else a fresh evaluation when the model has evaluation
+    data."""
+    live = state.live.get(stage) if stage else None
+    baseline: str | None
+    if stage:
+        against = str(live.version) if live is not None else None
+        baseline = f"stage:{stage}"
+    else:
+        latest = max((v.version for v in state.versions), default=None)
+        against = baseline = str(latest) if latest else None
+    if not gates.has_data(spec.sections):
+        return None, ""
+    if report is not None and _about(project, spec, report, sha256, stage, against):
+        return report, "the report given"
+    for found in _pull_reports(spec, pull, repo):
+        if _about(project, spec, found, sha256, stage, against):
+            return found, f"the report of pull request #{pull.number}"
     from champion.evaluation.run import evaluate
 
-    baseline = str(max(v.version for v in state.versions)) if state.versions else None
     with Workspace() as ws:
-        candidate = project.root / spec.path
-        if not candidate.is_file() or artifacts.sha256_file(candidate) != sha256:
-            candidate = ws.path / Path(spec.path).name
+        path = project.root / spec.path
+        if not path.is_file() or artifacts.sha256_file(path) != sha256:
+            path = ws.path / Path(spec.path).name
             with artifacts.open_at(project.root, spec.path, commit) as (stream, _):
-                copy_hashed(stream, candidate)
-        return evaluate(project, spec.name, candidate=str(candidate), baseline=baseline)
+                copy_hashed(stream, path)
+        return evaluate(project, spec.name, candidate=str(path), baseline=baseline), "evaluation"
+
+
+def _about(
+    project: Project,
+    spec: ModelConfig,
+    report: dict[str, Any],
+    sha256: str,
+    stage: str | None,
+    against: str | None,
+) -> bool:
+    """The report judged this very artifact, against the champion the release compares with, on
+    the evaluation data as it is at REF."""
+    if report.get("model") != spec.name or report["candidate"]["sha256"] != sha256:
+        return False
+    if stage is not None:
+        champion = report.get("champion") or {}
+        if champion.get("version") != against:
+            return False
+    data = report.get("data") or {}
+    path = (spec.sections.get("data") or {}).get("path")
+    if data.get("sha256") and path and (project.root / path).is_file():
+        return bool(artifacts.sha256_file(project.root / path) == data["sha256"])
+    return True
+
+
+def _pull_reports(spec: ModelConfig, pull: _Pull, repo: str | None) -> list[dict[str, Any]]:
+    """The reports the pull request's evaluation runs uploaded; none when they cannot be read
+    (the release then evaluates: a missing report must never stop it)."""
+    if not pull.head_sha:
+        return []
+    from champion.github import client
+    from champion.github.artifacts import pull_request_reports
+    from champion.github.pulls import repository
+
+    try:
+        with client.guarded(f"reading the reports of pull request #{pull.number}"):
+            return pull_request_reports(client.connect(), repository(repo), pull.head_sha, spec.name)
+    except GitHubError as e:
+        output.warn(f"{e}; evaluating instead")
+        return []
 
 
 def _suggestion(evaluation: dict[str, Any] | None) -> tuple[str, str] | None:
     if evaluation is None:
         return None
-    reasons = "; ".join(evaluation["signature"]["reasons"])
-    return evaluation["suggested"]["bump"], f"evaluation: {reasons}"
+    return _evaluation_bump(evaluation), f"evaluation: {'; '.join(_evaluation_reasons(evaluation))}"
+
+
+def _evaluation_bump(evaluation: dict[str, Any]) -> str:
+    """The evaluation's suggestion. A failed gate suggests no release, but the branch holds the
+    artifact, so it is registered all the same (not promoted): with the bump its signature
+    says, since consumers of that version see its signature either way."""
+    suggested = str(evaluation["suggested"]["bump"])
+    return str(evaluation["signature"]["bump"]) if suggested == "none" else suggested
+
+
+def _evaluation_reasons(evaluation: dict[str, Any]) -> list[str]:
+    suggested = evaluation["suggested"]
+    signature = list(evaluation["signature"]["reasons"])
+    if suggested["bump"] == "none":
+        reasons = ["the gate failed", *signature]
+    else:
+        reasons = list(suggested.get("reasons") or signature)
+    return list(dict.fromkeys(reasons))
 
 
 def _metadata(
@@ -338,7 +549,12 @@ def _metadata(
             m["name"]: {"candidate": m["candidate"], "champion": m["champion"], "delta": m["delta"]}
             for m in evaluation["metrics"]
         }
-        meta["bump_reasons"] += evaluation["signature"]["reasons"]
+        # Each reason once: the decision's (unless it is the evaluation's, joined), then the
+        # evaluation's, which stay on record when a flag, label or trailer decided.
+        reasons = _evaluation_reasons(evaluation)
+        joined = f"evaluation: {'; '.join(reasons)}"
+        first = [] if decision.reason == joined else [decision.reason]
+        meta["bump_reasons"] = list(dict.fromkeys([*first, *reasons]))
         if evaluation.get("data"):
             meta["data"] = {
                 "path": evaluation["data"]["path"],
@@ -348,6 +564,8 @@ def _metadata(
             meta["signature"] = evaluation["signature"]["candidate"]
         meta["libraries"] = evaluation.get("tool", {})
         meta["evaluated_against"] = (evaluation.get("champion") or {}).get("version")
+        if evaluation.get("run_url"):
+            meta["evaluation_run_url"] = evaluation["run_url"]
     if pull.number:
         meta["pull_request"] = {"number": pull.number, "url": pull.url}
     return meta
@@ -382,7 +600,13 @@ def _github_release(project: Project, spec: ModelConfig, outcome: Outcome, repo:
         "makes the missing release",
     ):
         _, url = ensure_release(
-            client.connect(), name, outcome.tag, f"{spec.name} v{outcome.version}", body
+            client.connect(),
+            name,
+            outcome.tag,
+            f"{spec.name} v{outcome.version}",
+            body,
+            # With several models, no one model's release is the repository's "Latest".
+            latest=len(project.config.models) == 1,
         )
     return url
 
@@ -404,9 +628,18 @@ def _present(outcomes: list[Outcome], github_output: str | None) -> None:
                 text += f"; GitHub Release {o.github_release}"
         output.line(text)
         lines.append(f"- {md(text, 1000)}")
-    output.append_step_summary("### champion release\n\n" + "\n".join(lines) + "\n")
+    title = "### champion release"
+    if any(o.held for o in outcomes):
+        title += ": ❌ not promoted, the gate failed"
+    output.append_step_summary(title + "\n\n" + "\n".join(lines) + "\n")
     values: dict[str, Any] = {
-        "releases": json.dumps({o.model: asdict(o) for o in outcomes}, sort_keys=True)
+        "releases": json.dumps({o.model: asdict(o) for o in outcomes}, sort_keys=True),
+        "count": sum(1 for o in outcomes if o.released),
+        # Every model asked to go live went live (false when none was asked to).
+        "promoted": _flag(
+            any(o.stage for o in outcomes) and all(o.promoted for o in outcomes if o.stage)
+        ),
+        "gate": _worst_gate(outcomes),
     }
     if len(outcomes) == 1:
         o = outcomes[0]
@@ -418,9 +651,22 @@ def _present(outcomes: list[Outcome], github_output: str | None) -> None:
                 "from": o.previous,
                 "to": o.version,
                 "bump": o.bump,
-                "released": "true" if o.released else "false",
+                "released": _flag(o.released),
             }
         )
     else:
-        values["released"] = "true" if any(o.released for o in outcomes) else "false"
+        values["released"] = _flag(any(o.released for o in outcomes))
     output.write_github_output(output.github_output_path(github_output), values)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _worst_gate(outcomes: list[Outcome]) -> str:
+    """failed if any gate failed, else passed if any passed, else none ("" if none was judged)."""
+    verdicts = {o.gate for o in outcomes}
+    for verdict in (gates.FAILED, gates.PASSED, gates.NONE):
+        if verdict in verdicts:
+            return verdict
+    return ""

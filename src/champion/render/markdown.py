@@ -149,11 +149,12 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
     reasons = [md(r) for r in gate.get("reasons", [])]
     bump = md(suggested.get("bump", ""))
     previous = suggested.get("from")
-    change = (
-        f"{md(previous)} → {md(suggested.get('version', ''))}"
-        if previous
-        else md(suggested.get("version", ""))
-    )
+    if suggested.get("version") is None:  # the gate failed: no release is suggested
+        change = f"{md(previous)} (no release)" if previous else "(no release)"
+    elif previous:
+        change = f"{md(previous)} → {md(suggested.get('version', ''))}"
+    else:
+        change = md(suggested.get("version", ""))
     details = [
         (
             "data",
@@ -213,12 +214,20 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
             if not c.endswith("improved significantly")
             and c not in ("initial version", "no signature change and no significant improvement")
         ],
-        "bump_reasons": "; ".join(md(r) for r in report.get("signature", {}).get("reasons", [])),
+        "bump_reasons": "; ".join(md(r) for r in _bump_reasons(report)),
         "chart": _chart(report),
         "details": details,
         "timings": timings,
         "run_url": _safe_url(run_url),
     }
+
+
+def _bump_reasons(report: Mapping[str, Any]) -> list[str]:
+    """`suggested.reasons`; a report written before it existed gives the signature's reasons."""
+    reasons = report.get("suggested", {}).get("reasons")
+    if reasons is None:
+        reasons = report.get("signature", {}).get("reasons", [])
+    return [str(r) for r in reasons]
 
 
 @cache
