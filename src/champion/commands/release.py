@@ -507,7 +507,9 @@ def _pull_reports(spec: ModelConfig, pull: _Pull, repo: str | None) -> list[dict
 
     try:
         with client.guarded(f"reading the reports of pull request #{pull.number}"):
-            return pull_request_reports(client.connect(), repository(repo), pull.head_sha, spec.name)
+            return pull_request_reports(
+                client.connect(), repository(repo), pull.head_sha, spec.name
+            )
     except GitHubError as e:
         output.warn(f"{e}; evaluating instead")
         return []
