@@ -211,3 +211,18 @@ def test_parquet_data_with_weights(tmp_path: Path, capsys: Capsys) -> None:
     code, report, text = evaluate(capsys, repo)
     assert code == 0, text
     assert report is not None and report["data"]["weight"] == "w"
+
+
+def test_the_report_records_the_run_that_evaluated(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = champion_repo(tmp_path)
+    code, report, text = evaluate(capsys, repo)
+    assert report is not None and report["run_url"] is None, text  # not under CI
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/app")
+    monkeypatch.setenv("GITHUB_RUN_ID", "4242")
+    code, report, text = evaluate(capsys, repo)
+    assert code == 0, text
+    assert report is not None
+    assert report["run_url"] == "https://github.com/octo/app/actions/runs/4242"

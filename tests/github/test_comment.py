@@ -446,3 +446,74 @@ def test_an_untrusted_report_is_refused_before_any_call(
     assert result.code == 2
     assert "does not match the report schema" in result.err
     assert len(fake.rsps.calls) == 0
+
+
+# --- the link to the run that evaluated (issue 13.5) ---------------------------------------------
+
+
+def with_run_url(report: Path, tmp_path: Path, url: str | None) -> Path:
+    data = json.loads(report.read_text())
+    data["run_url"] = url
+    copy = tmp_path / "report-with-run.json"
+    copy.write_text(json.dumps(data))
+    return copy
+
+
+def test_a_workflow_run_comment_links_the_evaluation_run_and_a_rerun_writes_nothing(
+    api: responses.RequestsMock,
+    fake: FakeGitHub,
+    report_path: Path,
+    tmp_path: Path,
+    capsys: Capsys,
+    event: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_RUN_ID", "500")  # the comment's own run
+    event("workflow_run", workflow_run_event(REPO, pulls=[PR]))
+    report = with_run_url(report_path, tmp_path, f"https://github.com/{REPO}/actions/runs/99")
+    assert comment(capsys, tmp_path, report).code == 0
+    (body,) = fake.bodies(PR)
+    assert f"[Evaluation run](https://github.com/{REPO}/actions/runs/99)" in body
+    assert "/runs/500" not in body
+    # Another comment run (a new run id) for the same evaluation: the body is the same, no write.
+    monkeypatch.setenv("GITHUB_RUN_ID", "501")
+    result = comment(capsys, tmp_path, report)
+    assert result.code == 0, result.err
+    assert "unchanged comment" in result.out
+    assert len(fake.writes()) == 1
+
+
+@pytest.mark.usefixtures("same_repo_pr")
+@pytest.mark.parametrize(
+    ("recorded", "linked"),
+    [
+        (
+            f"https://github.com/{REPO}/actions/runs/77",
+            f"https://github.com/{REPO}/actions/runs/77",
+        ),
+        # Untrusted: another repository's run, or anything else, is not linked; this run is.
+        (
+            "https://github.com/evil/app/actions/runs/77",
+            f"https://github.com/{REPO}/actions/runs/5",
+        ),
+        ("https://evil.example/x", f"https://github.com/{REPO}/actions/runs/5"),
+        (None, f"https://github.com/{REPO}/actions/runs/5"),
+    ],
+    ids=["same-repo", "other-repo", "other-host", "none"],
+)
+def test_the_reports_run_url_is_linked_only_when_it_is_a_run_of_this_repository(
+    fake: FakeGitHub,
+    report_path: Path,
+    tmp_path: Path,
+    capsys: Capsys,
+    monkeypatch: pytest.MonkeyPatch,
+    recorded: str | None,
+    linked: str,
+) -> None:
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_RUN_ID", "5")
+    assert comment(capsys, tmp_path, with_run_url(report_path, tmp_path, recorded)).code == 0
+    (body,) = fake.bodies(PR)
+    assert f"[Evaluation run]({linked})" in body
+    assert "evil" not in body

@@ -6,7 +6,7 @@ from github import Github, GithubException, RateLimitExceededException
 from requests import RequestException
 
 from champion import output
-from champion.ci import run_url
+from champion.ci import evaluation_run_url
 from champion.errors import GitHubError
 from champion.evaluation.report import read_report
 from champion.github import client
@@ -32,7 +32,10 @@ def comment(
     report = read_report(report_path)
     mark = marker(report["model"], key)
     body = render_comment(
-        report, key=key, template=Path(template) if template else None, run_url=run_url()
+        report,
+        key=key,
+        template=Path(template) if template else None,
+        run_url=evaluation_run_url(report.get("run_url")),
     )
     if not body.startswith(mark):  # a template of the user's own may leave the marker out
         body = f"{mark}\n{body}"
