@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -105,29 +106,72 @@ def _worst_slices(report: Mapping[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-def _chart(report: Mapping[str, Any]) -> str:
-    """Champion against candidate on the gated metrics with values in [0, 1], as Mermaid."""
-    picked = [
+def _numbers(m: Mapping[str, Any], *keys: str) -> bool:
+    return all(isinstance(m.get(k), (int, float)) and not isinstance(m.get(k), bool) for k in keys)
+
+
+def _charts(report: Mapping[str, Any]) -> list[str]:
+    """Every gated metric, as Mermaid: those whose values lie in [0, 1] share one chart (champion
+    and candidate side by side); any other (rmse, mae, latency, ...) gets a chart of its own on
+    its own scale, since one axis cannot show 0.93 next to 27,800."""
+    gated = [m for m in report.get("metrics", []) if m.get("rule") and _numbers(m, "candidate")]
+    sides = ("champion", "candidate") if report.get("champion") else ("candidate",)
+    unit = [
         m
-        for m in report.get("metrics", [])
-        if m.get("rule")
-        and all(
-            isinstance(m.get(k), (int, float)) and 0 <= m[k] <= 1 for k in ("champion", "candidate")
-        )
+        for m in gated
+        if _unit_scale(str(m["name"]))
+        and _numbers(m, *sides)
+        and all(0 <= m[k] <= 1 for k in sides)
     ]
-    if not picked:
-        return ""
-    labels = ", ".join(mermaid_label(m["name"]) for m in picked)
-    champion = ", ".join(f"{m['champion']:.4f}" for m in picked)
-    candidate = ", ".join(f"{m['candidate']:.4f}" for m in picked)
+    charts = []
+    if unit:
+        labels = ", ".join(mermaid_label(m["name"]) for m in unit)
+        title = "champion (first bar) vs candidate (second bar)" if len(sides) == 2 else "candidate"
+        bars = "\n".join(f"    bar [{', '.join(f'{m[side]:.4f}' for m in unit)}]" for side in sides)
+        charts.append(
+            "xychart-beta\n"
+            f'    title "{title}"\n'
+            f"    x-axis [{labels}]\n"
+            '    y-axis "value" 0 --> 1\n'
+            f"{bars}"
+        )
+    charts += [_scale_chart(m) for m in gated if m not in unit]
+    return charts
+
+
+def _scale_chart(m: Mapping[str, Any]) -> str:
+    """One metric on its own axis: champion and candidate bars (the candidate alone at first)."""
+    names = ['"champion"', '"candidate"'] if _numbers(m, "champion") else ['"candidate"']
+    values = [float(m["champion"])] if _numbers(m, "champion") else []
+    values.append(float(m["candidate"]))
+    low, high = min(0.0, *values), max(0.0, *values)
+    better = "higher" if m.get("direction") == "higher" else "lower"
+    name = mermaid_label(m["name"])
     return (
         "xychart-beta\n"
-        '    title "champion (first bar) vs candidate (second bar)"\n'
-        f"    x-axis [{labels}]\n"
-        '    y-axis "value" 0 --> 1\n'
-        f"    bar [{champion}]\n"
-        f"    bar [{candidate}]"
+        f'    title "{name[1:-1]}: {better} is better"\n'
+        f"    x-axis [{', '.join(names)}]\n"
+        f"    y-axis {name} {_plain(low * 1.1, 3)} --> {_plain(high * 1.1 or 1, 3)}\n"
+        f"    bar [{', '.join(_plain(v) for v in values)}]"
     )
+
+
+# Metrics that are a share or a probability, on one [0, 1] axis together; the others named here
+# have a scale of their own (an error in the target's units, milliseconds, bytes, an unbounded
+# loss, an r2 that can go below 0). A custom metric goes by its values.
+_UNIT_METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "brier", "precision", "recall", "f1")
+_OWN_SCALE = ("rmse", "mae", "mape", "log_loss", "r2", "latency_p50_ms", "latency_p95_ms")
+
+
+def _unit_scale(name: str) -> bool:
+    base = re.sub(r"_(binary|macro|weighted)$", "", name)
+    return base in _UNIT_METRICS or (base not in _OWN_SCALE and name != "size_bytes")
+
+
+def _plain(x: float, digits: int = 6) -> str:
+    """A number as Mermaid reads it: plain decimals (no exponent), `digits` significant."""
+    text = format(Decimal(f"{x:.{digits}g}"), "f")
+    return "0" if float(text) == 0 else text
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -185,6 +229,7 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
     )
     timings = ", ".join(f"{md(k)} {num(v)} s" for k, v in sorted(report.get("timings", {}).items()))
     slices = _worst_slices(report)
+    charts = _charts(report)
     return {
         "marker": marker(report["model"], key),
         "icon": "❌" if failed else "✅",
@@ -215,7 +260,8 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
             and c not in ("initial version", "no signature change and no significant improvement")
         ],
         "bump_reasons": "; ".join(md(r) for r in _bump_reasons(report)),
-        "chart": _chart(report),
+        "chart": charts[0] if charts else "",  # for custom templates written before `charts`
+        "charts": charts,
         "details": details,
         "timings": timings,
         "run_url": _safe_url(run_url),
