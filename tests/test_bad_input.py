@@ -179,3 +179,17 @@ def test_usage_errors_exit_2(repo: Repo) -> None:
     assert proc.returncode == 2
     assert "--stage" in proc.stderr
     assert git(repo.path, "tag", "-l") == ""
+
+
+def test_a_monorepo_models_short_name_gets_its_dir_name_form(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    repo = make_repo(
+        tmp_path,
+        "models:\n  models/price:price:\n    path: models/churn.bin\n  fraud:\n    path: x.bin\n",
+    )
+    result = run_cli(capsys, repo.path, "register", "price")
+    assert_refused(result, "unknown model 'price' (did you mean 'models/price:price'?)")
+    assert repo.tags() == []
+    assert run_cli(capsys, repo.path, "register", "models/price:price").code == 0
+    assert repo.tags() == ["models/price=price@v0.1.0"]

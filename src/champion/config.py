@@ -79,7 +79,9 @@ class Config:
         if canonical in self.models:
             return self.models[canonical]
         known = ", ".join(sorted(self.models)) or "none"
-        hint = _did_you_mean(name, self.models)
+        # A monorepo model is `dir:name`: `price` most likely means `models/price:price`.
+        same = sorted(m for m in self.models if m.rpartition(":")[2] == name)
+        hint = f" (did you mean {same[0]!r}?)" if same else _did_you_mean(name, self.models)
         raise ConfigError(
             f"unknown model {name!r}{hint}: declare it under models: in {CONFIG_FILE} "
             f"(or artifacts: in dvc.yaml); declared models: {known}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 
 from champion import output
-from champion.commands._deploy import after_stage_change, check_dispatch
+from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.errors import ChampionError
 from champion.project import Project
 from champion.registry import Version
@@ -28,6 +28,7 @@ def canary(
     stage = stage or project.config.gate_stage
     project.config.check_stage(stage)
     check_dispatch(dispatch_workflow, repo)
+    check_pointer(project, spec.name)
     registry = project.registry
     result: WriteResult
     if action == "start":

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from champion import output
-from champion.commands._deploy import after_stage_change, check_dispatch
+from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.project import Project
 from champion.registry import Version
 
@@ -21,6 +21,7 @@ def promote(
     spec = project.config.model(model)
     project.config.check_stage(stage)
     check_dispatch(dispatch_workflow, repo)
+    check_pointer(project, spec.name)
     if spec.pointer is not None:
         from champion.publish import check_publishable
 

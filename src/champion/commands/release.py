@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from champion import artifacts, ci, output
-from champion.commands._deploy import after_stage_change, check_dispatch
+from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.config import ModelConfig
 from champion.errors import ChampionError, GateFailed, GitHubError, RegistryError
 from champion.evaluation.models import Workspace, copy_hashed
@@ -82,6 +82,9 @@ def release(
             '--allow-failed-gate "why it may go live anyway"'
         )
     check_dispatch(dispatch_workflow, repo)
+    for spec in specs:
+        if promote or spec.promote_to:
+            check_pointer(project, spec.name)
     commit = project.registry.git.resolve_commit(ref)
     given = read_report(report) if report else None
     # Labels need the API: a token and a repository (the Actions environment has both).

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from champion import artifacts, output
-from champion.commands._deploy import after_stage_change, check_dispatch
+from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.errors import ChampionError
 from champion.project import Project
 from champion.registry import Version
@@ -30,6 +30,7 @@ def rollback(
     project.config.check_stage(stage)
     target = Version.parse(to) if to else None
     check_dispatch(dispatch_workflow, repo)
+    check_pointer(project, spec.name)
 
     def verify(info: VersionInfo) -> None:
         """The target's artifact must be fetchable by others and be the one its tag recorded."""
