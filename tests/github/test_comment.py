@@ -517,3 +517,59 @@ def test_the_reports_run_url_is_linked_only_when_it_is_a_run_of_this_repository(
     (body,) = fake.bodies(PR)
     assert f"[Evaluation run]({linked})" in body
     assert "evil" not in body
+
+
+# --- an evaluation that failed (issue 13.2) --------------------------------------------------------
+
+
+def failure(tmp_path: Path, message: str, run_url: str | None = None) -> Path:
+    path = tmp_path / "failed" / "report.json"
+    path.parent.mkdir(exist_ok=True)
+    error = {"step": "build", "exit_code": 2, "message": message}
+    path.write_text(json.dumps({"schema": 1, "model": "churn", "error": error, "run_url": run_url}))
+    return path
+
+
+@pytest.mark.usefixtures("same_repo_pr")
+def test_a_failed_evaluation_gets_a_comment_saying_why_then_its_report_replaces_it(
+    fake: FakeGitHub,
+    report_path: Path,
+    tmp_path: Path,
+    capsys: Capsys,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_RUN_ID", "5")
+    message = (
+        "the train command of model 'churn' failed with exit code 1:\n"
+        "ModuleNotFoundError: No module named 'joblib'\n"
+        "``` <img src=x onerror=alert(1)> @octocat #12"
+    )
+    run = f"https://github.com/{REPO}/actions/runs/4"
+    result = comment(capsys, tmp_path, failure(tmp_path, message, run))
+    assert result.code == 0, result.err
+    (body,) = fake.bodies(PR)
+    assert body.startswith(MARK + "\n")
+    assert "### ❌ churn: the evaluation failed" in body
+    assert "building the candidate stopped (exit code 2)" in body
+    assert "No module named 'joblib'" in body
+    assert f"[Evaluation run]({run})" in body
+    # The message sits in a code block its backticks cannot close: nothing in it renders.
+    assert "````\nthe train command" in body and body.count("````") == 2
+    assert "nothing to do" not in body
+
+    # The next push evaluates: the same sticky comment now shows the report.
+    assert comment(capsys, tmp_path, report_path).code == 0
+    (body,) = fake.bodies(PR)
+    assert "the evaluation failed" not in body and "gate" in body
+    assert [r.method for r in fake.writes()] == ["POST", "PATCH"]
+
+
+def test_a_failure_that_breaks_its_schema_is_refused(tmp_path: Path, capsys: Capsys) -> None:
+    path = failure(tmp_path, "x")
+    data = json.loads(path.read_text())
+    data["error"]["step"] = "<script>"
+    path.write_text(json.dumps(data))
+    result = comment(capsys, tmp_path, path, "--pr", "7")
+    assert result.code == 2
+    assert "does not match the failure schema" in result.err

@@ -315,6 +315,33 @@ def render_comment(
     return re.sub(r"\n{3,}", "\n\n", str(text)).strip() + "\n"
 
 
+STEPS = {"build": "building the candidate", "evaluate": "evaluating the candidate"}
+
+
+def render_failure(failure: Mapping[str, Any], *, key: str = "default", run_url: str | None) -> str:
+    """The comment of an evaluation that could not judge the candidate: what failed and why (its
+    message in a code block, where nothing renders), and the run's link."""
+    error = failure["error"]
+    message = str(error["message"]).strip() or "(no message)"
+    longest = max((len(run) for run in re.findall(r"`+", message)), default=0)
+    fence = "`" * max(3, longest + 1)
+    lines = [
+        marker(failure["model"], key),
+        f"### ❌ {md(failure['model'])}: the evaluation failed",
+        "",
+        f"{STEPS.get(error['step'], 'the evaluation')} stopped (exit code {int(error['exit_code'])}), "
+        "so the gate could not judge this candidate:",
+        "",
+        fence,
+        message,
+        fence,
+    ]
+    safe = _safe_url(run_url)
+    if safe:
+        lines += ["", f"[Evaluation run]({safe}) (its log has the whole output)"]
+    return "\n".join(lines) + "\n"
+
+
 def fit(body: str, limit: int = COMMENT_LIMIT) -> str:
     """Cuts a body longer than `limit` at a line break, closes what it leaves open, adds a note."""
     if len(body) <= limit:
