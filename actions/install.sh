@@ -9,7 +9,7 @@
 #                                        the requirements when there are any
 #                         restore-keys=  with requirements, the key of champion alone: a cache
 #                                        without them is restored, and they are installed on top
-#                         venv=          a path that is the same on every run and every step
+#                         venv=          a path in the job's temp folder, the same in every step
 #                         in-place=      true when an earlier step of this job installed champion
 #                                        there: nothing is restored from the cache again
 #                         ready=         true when it is in place with these very requirements:
@@ -122,13 +122,17 @@ case "${1:-}" in
     base="champion-${version}-${source_hash}-py${pyver}-${RUNNER_OS:-os}-${RUNNER_ARCH:-arch}"
     wanted="$(requirements_hash)"
     key="$base${wanted:+-req-$wanted}"
-    # The same folder with or without requirements: a restored environment is never moved.
-    venv="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-/tmp}}/champion-action/${base}"
+    # The same folder with or without requirements: a restored environment is never moved. In
+    # the job's temp folder, which the runner empties when a job ends: a later job (on a
+    # self-hosted runner, maybe a pull request's, whose code could have changed it) never finds it.
+    venv="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/champion-action/${base}"
     in_place=false
     ready=false
     if [ -x "$venv/bin/python" ] && [ -f "$venv/.champion-installed" ]; then
       in_place=true
-      if [ "$(cat "$venv/.champion-requirements" 2> /dev/null || true)" = "$wanted" ]; then
+      # Without requirements, any environment of this champion will do (one an earlier step
+      # installed requirements into included).
+      if [ -z "$wanted" ] || [ "$(cat "$venv/.champion-requirements" 2> /dev/null || true)" = "$wanted" ]; then
         ready=true
       fi
     fi
@@ -165,7 +169,7 @@ case "${1:-}" in
       rm -f "$venv/.champion-requirements"
     fi
     wanted="$(requirements_hash)"
-    if [ "$(cat "$venv/.champion-requirements" 2> /dev/null || true)" != "$wanted" ]; then
+    if [ -n "$wanted" ] && [ "$(cat "$venv/.champion-requirements" 2> /dev/null || true)" != "$wanted" ]; then
       install_requirements "$venv"
       echo "$wanted" > "$venv/.champion-requirements"
     fi

@@ -363,3 +363,34 @@ def test_the_pull_requests_report_is_read_from_its_runs_artifacts(
     assert meta["evaluation_run_url"] == run_url  # from GitHub's answer, not from the report
     # The token never travels to the blob store GitHub redirects to.
     assert "Authorization" not in blob.calls[0].request.headers
+
+
+def test_a_build_commits_release_reads_the_labels_of_the_merge_it_was_built_from(
+    repo: Repo, capsys: Capsys, forge: responses.RequestsMock
+) -> None:
+    # CI rebuilt the merged model and committed it on top of the merge: no pull request has that
+    # commit, the merge's has the label.
+    repo.git("commit", "--allow-empty", "-q", "-m", "Merge #8")
+    merge = repo.git("rev-parse", "HEAD")
+    save(train("noise"), repo.path / MODEL)
+    repo.git("add", MODEL)
+    repo.git("commit", "-q", "-m", f"champion build: rebuild churn\n\nChampion-Built-From: {merge}")
+    merged_pull(forge, merge, ["champion:override-gate"])
+    forge.get(f"{API}:443/repos/{REPO}/issues/8/events", json=[])
+    code, out, text = outputs_of(repo, "--push", capsys=capsys)
+    assert code == 0, text
+    assert out["promoted"] == "true"
+    via = "label champion:override-gate on pull request #8"
+    assert tag_metadata(repo.origin, "churn@v0.1.1")["gate"]["override"]["via"] == via
+
+
+def test_a_pull_request_without_evaluation_runs_is_evaluated_afresh(
+    repo: Repo, capsys: Capsys, forge: responses.RequestsMock
+) -> None:
+    commit = commit_model(repo, train("noise"))
+    merged_pull(forge, commit, [])
+    forge.get(f"{API}:443/repos/{REPO}/actions/runs", json={"total_count": 0, "workflow_runs": []})
+    code, out, text = outputs_of(repo, "--push", capsys=capsys)
+    assert code == 1, text
+    assert out["gate"] == "failed" and "unexpected" not in text
+    assert tag_metadata(repo.origin, "churn@v0.1.1")["gate"]["source"] == "evaluation"

@@ -177,18 +177,29 @@ def _configured_bump(spec: ModelConfig) -> str:
 
 
 def _pull(project: Project, commit: str, repo: str | None) -> _Pull:
+    from github import GithubException
+    from requests import RequestException
+
+    from champion.build import BUILT_FROM
     from champion.github import client
-    from champion.github.pulls import labeled_by, pull_of_commit, repository
+    from champion.github.pulls import SHA, labeled_by, pull_of_commit, repository
 
     name = repository(repo)
+    # A build commit (champion build --commit) was pushed on top of the merge, by no pull
+    # request: the merge it was built from is the one whose pull request has the labels.
+    built_from = [c for c in project.registry.git.trailers(commit, BUILT_FROM) if SHA.match(c)]
+    commit = built_from[-1] if built_from else commit
     with client.guarded(f"looking up the pull request of commit {commit[:12]} in {name}"):
         gh = client.connect()
         found = pull_of_commit(gh, name, commit)
         if found is None:
             return _Pull()
-        by = None
-        if gates.OVERRIDE_LABEL in found.labels:
+    by = None
+    if gates.OVERRIDE_LABEL in found.labels:
+        try:
             by = labeled_by(gh, name, found.number, gates.OVERRIDE_LABEL)
+        except (GithubException, RequestException) as e:  # the override stands, its author unknown
+            output.warn(f"who added {gates.OVERRIDE_LABEL} to #{found.number} is unknown: {e}")
     return _Pull(found.number, found.url, found.labels, found.head_sha, by or "unknown")
 
 

@@ -10,6 +10,7 @@ used only when it is about this very artifact (the caller checks the sha256).
 from __future__ import annotations
 
 import io
+import itertools
 import tempfile
 import zipfile
 from pathlib import Path
@@ -31,7 +32,8 @@ def pull_request_reports(gh: Github, repo: str, head_sha: str, model: str) -> li
     first. An artifact that is expired, too large or not a valid report is skipped."""
     name = report_artifact_name(model)
     runs = gh.get_repo(repo).get_workflow_runs(event="pull_request", head_sha=head_sha)
-    newest: list[WorkflowRun] = list(runs[:MAX_RUNS])  # GitHub lists the newest first
+    # GitHub lists the newest first. (islice: PyGithub's slice of an empty list raises.)
+    newest: list[WorkflowRun] = list(itertools.islice(runs, MAX_RUNS))
     found = []
     for run in newest:
         for artifact in run.get_artifacts():
