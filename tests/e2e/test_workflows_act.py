@@ -512,3 +512,17 @@ def test_a_requirements_file_that_does_not_install_fails_naming_it(world: World)
         in result.output
     )
     assert "champion gate" in result.output and "a model's gate failed" in result.output
+
+
+def test_an_evaluation_that_fails_gets_a_comment_saying_why(world: World) -> None:
+    evaluated, commented, _, _ = evaluate_and_comment(world, 11, "typo", "C=one\n")
+    assert evaluated.code != 0, evaluated
+    assert "could not convert string to float: 'one'" in evaluated.output
+    assert commented.code == 0, commented
+    (body,) = world.github.bodies(11)
+    assert "### ❌ clf: the evaluation failed" in body
+    assert "building the candidate stopped (exit code 2)" in body
+    assert "could not convert string to float: 'one'" in body
+    (run,) = world.github.state.runs
+    assert f"[Evaluation run]({run['html_url']})" in body
+    assert "nothing to do" not in commented.output
