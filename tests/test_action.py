@@ -339,3 +339,55 @@ def test_a_requirements_input_puts_champions_environment_first_on_path() -> None
     venv = Path(action.sys.executable).parent.parent
     assert env["PATH"].split(":")[0] == str(venv / "bin")
     assert env["VIRTUAL_ENV"] == str(venv)
+
+
+# --- every output the README names is declared (issue 13.5) --------------------------------------
+
+SUB_ACTION_OF_SECTION = {
+    "## Evaluating a candidate": "evaluate",
+    "## The pull request comment": "comment",
+    "## Releasing on merge": "release",
+    "## Rolling back": "rollback",
+}
+
+
+def readme_outputs() -> dict[str, set[str]]:
+    """Per `## ` section of the README, the output names its "Outputs: ..." sentences list. A
+    parenthesis right after a name holds its values (`verdict` (`healthy`, ...)), not outputs;
+    one that starts with "and" lists more outputs."""
+    found: dict[str, set[str]] = {}
+    sections = re.split(r"^(?=## )", (ROOT / "README.md").read_text(), flags=re.M)
+    for section in sections:
+        title = section.splitlines()[0] if section else ""
+        for paragraph in re.findall(r"\b[Oo]utputs\b(.*?)(?:\n\n|\Z)", section, re.S):
+            text = re.sub(r"(`[a-z-]+`)\s*\((?!and\b)[^()]*\)", r"\1", paragraph)
+            names = {n for n in re.findall(r"`([a-z][a-z0-9-]*)`", text)}
+            found.setdefault(title, set()).update(names)
+    return found
+
+
+def declared(path: Path) -> set[str]:
+    return set(yaml.safe_load(path.read_text())["outputs"])
+
+
+def test_every_output_the_readme_names_is_declared_by_the_actions() -> None:
+    outputs = readme_outputs()
+    named = set().union(*outputs.values())
+    assert {"count", "releases", "comment-action", "builds", "built", "commit", "sha256"} <= named
+    assert {"promoted", "gate"} <= named
+    root = declared(ROOT / "action.yml")
+    assert named - root == set(), "named in README.md, not declared in action.yml"
+    for title, names in outputs.items():
+        sub = next(
+            (a for prefix, a in SUB_ACTION_OF_SECTION.items() if title.startswith(prefix)), None
+        )
+        if sub is not None:
+            missing = names - declared(ROOT / "actions" / sub / "action.yml")
+            assert missing == set(), f"{title}: not declared in actions/{sub}/action.yml"
+
+
+def test_every_declared_output_is_one_the_run_step_can_write() -> None:
+    for path in ACTION_FILES:
+        doc = yaml.safe_load(path.read_text())
+        for name, spec in doc["outputs"].items():
+            assert spec["value"] == f"${{{{ steps.run.outputs.{name} }}}}", (path, name)
