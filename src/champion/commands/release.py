@@ -136,7 +136,7 @@ def release(
         raise GateFailed(
             "; ".join(held) + f". The version is registered; to promote it anyway, add the label "
             f"{gates.OVERRIDE_LABEL} to its pull request before merging, or rerun the release "
-            'with --allow-failed-gate "REASON" (the action\'s allow-failed-gate input)'
+            'with --allow-failed-gate "REASON"'
         )
     return 0
 
@@ -236,7 +236,7 @@ def _not_released(
     if override is None:
         outcome.held = (
             f"{spec.name} {info.version} ({info.tag}) was not promoted to {stage}: its gate "
-            f"failed against {recorded.get('against') or 'no champion'}"
+            f"failed against {_against(stage, recorded.get('against'))}"
         )
         outcome.note += f"; not promoted to {stage}: its gate failed"
         return outcome
@@ -254,6 +254,10 @@ def _not_released(
         f"by {override.by} ({override.reason})"
     )
     return outcome
+
+
+def _against(stage: str, version: object) -> str:
+    return f"{stage}'s {version}" if version else "no champion"
 
 
 def _override_reason(override: gates.Override) -> str:
