@@ -374,7 +374,7 @@ def _evaluation_failed(inputs: Inputs, step: str, code: int, messages: list[str]
     }
     try:
         path = write_failure(out, failure)
-    except (OSError, ValueError) as e:  # the step fails anyway; the comment then has nothing
+    except (OSError, ValueError, RuntimeError) as e:  # the step fails anyway; no comment then
         print(f"::warning title=champion evaluate::could not write {out}: {e}", flush=True)
         return
     _write_output("report-path", str(path))
