@@ -55,6 +55,8 @@ def test_release_rollback_and_publish_command_lines() -> None:
         ["publish", "b", "--stage=prod"],
     ]
     assert plan(command="status", working_directory="sub") == [["-C", "sub", "status"]]
+    assert plan(command="site") == [["site", "--out=site"]]
+    assert plan(command="site", model="a b") == [["site", "--out=site", "--models", "a", "b"]]
 
 
 def test_watch_takes_one_rule_metric_and_header_per_line() -> None:

@@ -140,8 +140,12 @@ def test_a_refused_push_leaves_no_local_tag(repo: Repo, capsys: Capsys) -> None:
             ["champion.yaml:3:", "must be a path inside the repository"],
         ),
         (
-            "models:\n  churn:\n    path: a.bin\n    format: onnx\n",
-            ["champion.yaml:4:", "must be one of joblib, pickle, skops, metrics"],
+            "models:\n  churn:\n    path: a.bin\n    format: keras\n",
+            ["champion.yaml:4:", "must be one of joblib, pickle, skops, onnx, metrics"],
+        ),
+        (
+            "models:\n  churn:\n    path: a.bin\n    loader: serving.load\n",
+            ["champion.yaml:4:", "loader must be a 'package.module:function' reference"],
         ),
         (
             "models:\n  churn:\n    path: a.bin\n    gate:\n      f1: {minimum: 0.7}\n",

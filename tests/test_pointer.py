@@ -53,6 +53,40 @@ def test_parse_refuses_what_is_not_a_pointer(change: dict[str, object], named: s
     assert named in str(e.value)
 
 
+def test_the_artifact_keys_for_folders_formats_and_loaders() -> None:
+    plain = make(7)
+    folder = replace(
+        plain,
+        artifact=replace(plain.artifact, format=None, kind="folder", loader="mypkg.serving:load"),
+    )
+    assert pointer.parse(folder.to_json(), "prod.json") == folder
+    data = json.loads(plain.to_json())
+    assert (data["artifact"]["kind"], data["artifact"]["loader"]) == ("file", None)
+    # A pointer written before these keys: a file, joblib (the only format then), no loader.
+    for key in ("format", "kind", "loader"):
+        del data["artifact"][key]
+    old = pointer.parse(json.dumps(data).encode(), "prod.json").artifact
+    assert (old.format, old.kind, old.loader) == ("joblib", "file", None)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"kind": "dir"}, "'artifact.kind'"),
+        ({"loader": "os.system"}, "'artifact.loader'"),
+        ({"loader": 3}, "'artifact.loader'"),
+        ({"format": 1}, "'artifact.format'"),
+        ({"format": ""}, "'artifact.format'"),
+    ],
+)
+def test_parse_refuses_bad_artifact_keys(change: dict[str, object], named: str) -> None:
+    data = json.loads(make(7).to_json())
+    data["artifact"].update(change)
+    with pytest.raises(PointerError, match=r"prod\.json") as e:
+        pointer.parse(json.dumps(data).encode(), "prod.json")
+    assert named in str(e.value)
+
+
 def test_parse_refuses_a_huge_file() -> None:
     with pytest.raises(PointerError, match="too big"):
         pointer.parse(b" " * (pointer.MAX_BYTES + 1), "prod.json")

@@ -96,8 +96,11 @@ def test_promote_push_writes_the_pointer_with_the_documented_fields(
     assert data["commit"] == tag_commit(repo.origin, "churn@v0.2.0")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data["updated_at"])
     artifact = data["artifact"]
-    assert set(artifact) == {"path", "sha256", "size", "url", "format"}
-    assert (artifact["path"], artifact["size"], artifact["format"]) == (MODEL, 7, "joblib")
+    assert set(artifact) == {"path", "sha256", "size", "url", "format", "kind", "loader"}
+    # models/churn.bin: no format: in champion.yaml and a suffix that names none, so the pointer
+    # says so (null) rather than guess; LiveModel then asks for format: or a loader.
+    assert (artifact["path"], artifact["size"], artifact["format"]) == (MODEL, 7, None)
+    assert (artifact["kind"], artifact["loader"]) == ("file", None)
     assert artifact["sha256"] == sha256(b"model 2")
     assert artifact["sha256"] == tag_metadata(repo.origin, "churn@v0.2.0")["artifact"]["sha256"]
     # A git-tracked artifact is copied beside the pointers, named by its content.

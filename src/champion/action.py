@@ -177,6 +177,12 @@ def _watch(i: Inputs) -> list[Argv]:
     return [argv]
 
 
+def _site(i: Inputs) -> list[Argv]:
+    """The site goes to `site/` in the workspace, where the Pages upload step finds it."""
+    models = _models(i)
+    return [["site", "--out=site", *(["--models", *models] if models else [])]]
+
+
 COMMANDS: dict[str, Callable[[Inputs], list[Argv]]] = {
     "evaluate": _evaluate,
     "comment": _comment,
@@ -187,6 +193,7 @@ COMMANDS: dict[str, Callable[[Inputs], list[Argv]]] = {
     "build": _build,
     "changed": _changed,
     "watch": _watch,
+    "site": _site,
 }
 
 

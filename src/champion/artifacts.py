@@ -1,4 +1,5 @@
-"""Reading a model's artifact as it was at a commit, from git or from DVC, and hashing it.
+"""Reading a model's artifact (a file, or a folder hashed as a manifest of its files) as it was
+at a commit, from git or from DVC, and hashing it.
 
 DVC is imported only when an artifact is not in git, so git-only users never pay for it.
 """
@@ -13,10 +14,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from champion import gitfiles
 from champion.errors import ChampionError
+from champion.manifest import FileEntry, Manifest, check_relative, of_folder
 
 CHUNK = 1 << 20
 
@@ -24,87 +27,292 @@ CHUNK = 1 << 20
 @dataclass(frozen=True)
 class ArtifactInfo:
     path: str
-    sha256: str
-    size: int
+    sha256: str  # of the file, or of the folder's manifest
+    size: int  # bytes: the file's, or the sum of the folder's files
     tracked_by: str  # "git" | "dvc"
+    files: Manifest | None = None  # a folder's files
+
+    @property
+    def kind(self) -> str:
+        return "file" if self.files is None else "folder"
 
     def as_metadata(self) -> dict[str, Any]:
-        return {
+        meta: dict[str, Any] = {
             "path": self.path,
             "sha256": self.sha256,
             "size": self.size,
             "tracked_by": self.tracked_by,
         }
+        if self.files is not None:
+            meta["kind"] = "folder"
+            meta["files"] = self.files.as_metadata()
+        return meta
 
 
 class ArtifactNotFound(ChampionError):
     pass
 
 
-def _git_has(root: Path, commit: str, path: str) -> bool:
-    proc = subprocess.run(
-        ["git", "cat-file", "-e", f"{commit}:{path}"], cwd=root, capture_output=True
-    )
-    return proc.returncode == 0
+class UnreadableArtifact(ChampionError):
+    """The artifact is there but is not what a model could be: empty, a pointer text, ..."""
+
+
+def read(
+    root: Path,
+    path: str,
+    commit: str,
+    *,
+    remote_only: bool = False,
+    dest: Path | None = None,
+) -> ArtifactInfo:
+    """The artifact at `commit` (a file or a folder, from git or DVC) read in full and hashed;
+    with `dest`, copied there too (the file, or the folder's files below it). Anything champion
+    could not read in full, or that is a placeholder rather than a model, raises: nothing
+    unreadable may be registered. With `remote_only`, a DVC-tracked artifact is read from the
+    DVC remote even when the local cache holds it: that proves others (a deploy job, a service)
+    can fetch it."""
+    path = PurePosixPath(path).as_posix()
+    with _open(root, path, commit, remote_only) as (tracked_by, folder, files):
+        if not folder:
+            for _, stream in files:  # one: the loop lets the reader finish with it
+                sha256, size, head = _copy(stream, dest)
+            _refuse_placeholder(path, commit, size, head, in_folder=False)
+            return ArtifactInfo(path, sha256, size, tracked_by)
+        entries = []
+        for rel, stream in files:
+            target = None if dest is None else dest / check_relative(rel, path)
+            sha256, size, head = _copy(stream, target)
+            _refuse_placeholder(f"{path}/{rel}", commit, size, head, in_folder=True)
+            entries.append(FileEntry(rel, sha256, size))
+    if not entries:
+        raise UnreadableArtifact(
+            f"{path} at commit {commit[:12]} is an empty folder: put the model's files in it"
+        )
+    manifest = Manifest.of(entries)
+    return ArtifactInfo(path, manifest.sha256, manifest.size, tracked_by, manifest)
+
+
+def describe(root: Path, path: str, commit: str, *, remote_only: bool = False) -> ArtifactInfo:
+    return read(root, path, commit, remote_only=remote_only)
 
 
 @contextmanager
 def open_at(
     root: Path, path: str, commit: str, *, remote_only: bool = False
 ) -> Iterator[tuple[IO[bytes], str]]:
-    """Yields a binary stream of the artifact at `commit` and "git" or "dvc". With `remote_only`,
-    a DVC-tracked artifact is read from the DVC remote even when the local cache holds it: that
-    proves others (a deploy job, a service) can fetch it."""
-    if _git_has(root, commit, path):
-        proc = subprocess.Popen(
-            ["git", "cat-file", "blob", f"{commit}:{path}"], cwd=root, stdout=subprocess.PIPE
+    """A single-file artifact's bytes at `commit` as a stream, and "git" or "dvc"."""
+    with _open(root, PurePosixPath(path).as_posix(), commit, remote_only) as opened:
+        tracked_by, folder, files = opened
+        if folder:
+            raise ChampionError(f"{path} at commit {commit[:12]} is a folder, not a file")
+        for _, stream in files:  # one: the loop lets the reader finish with it
+            yield stream, tracked_by
+
+
+def local_sha256(path: Path, what: str) -> tuple[str, int]:
+    """A local file's sha256, or a folder's manifest sha256, and the bytes."""
+    if path.is_dir():
+        manifest = of_folder(path, what)
+        return manifest.sha256, manifest.size
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def sha256_file(path: Path) -> str:
+    return local_sha256(path, str(path))[0]
+
+
+_LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+_PLACEHOLDER_MAX = 64 << 10  # pointer texts are small; a model is not read as YAML
+
+
+def _copy(stream: IO[bytes], dest: Path | None) -> tuple[str, int, bytes]:
+    """sha256, size and the first bytes (to tell a placeholder), copying to `dest` if given."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    out = None
+    if dest is not None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        out = dest.open("wb")
+    try:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+            if len(head) < _PLACEHOLDER_MAX:
+                head += chunk[: _PLACEHOLDER_MAX - len(head)]
+            size += len(chunk)
+            if out is not None:
+                out.write(chunk)
+    finally:
+        if out is not None:
+            out.close()
+    return digest.hexdigest(), size, head
+
+
+def _refuse_placeholder(what: str, commit: str, size: int, head: bytes, *, in_folder: bool) -> None:
+    """The same checks wherever the bytes came from (git, the DVC cache or the DVC remote)."""
+    at = f"{what} at commit {commit[:12]}"
+    if size == 0 and not in_folder:  # a folder may well hold an empty file (an __init__.py)
+        raise UnreadableArtifact(
+            f"{at} is empty (0 bytes): that is no model; commit the trained artifact (or "
+            "`dvc add` it) and register that commit"
         )
-        assert proc.stdout is not None
-        try:
-            yield proc.stdout, "git"
-        finally:
-            proc.stdout.close()
-            proc.wait()
+    if head.startswith(_LFS_POINTER) and size < 1024:
+        raise UnreadableArtifact(
+            f"{at} is a Git LFS pointer, not the model: champion reads artifacts from git or DVC, "
+            "not from LFS storage; commit the file itself, or track it with DVC (dvc add)"
+        )
+    if size <= _PLACEHOLDER_MAX and _is_dvc_pointer(head):
+        raise UnreadableArtifact(
+            f"{at} holds a DVC pointer text (what a .dvc file holds), not the model: commit "
+            f"{what}.dvc next to the artifact (dvc add {what}), not the pointer in its place"
+        )
+
+
+def _is_dvc_pointer(head: bytes) -> bool:
+    if b"outs:" not in head or b"md5" not in head:
+        return False
+    import yaml
+
+    try:
+        data = yaml.safe_load(head)
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return False
+    outs = data.get("outs") if isinstance(data, dict) else None
+    return isinstance(outs, list) and any(isinstance(o, dict) and "md5" in o for o in outs)
+
+
+OpenedFiles = tuple[str, bool, Iterator[tuple[str, IO[bytes]]]]
+
+
+@contextmanager
+def _open(root: Path, path: str, commit: str, remote_only: bool) -> Iterator[OpenedFiles]:
+    """("git" | "dvc", whether it is a folder, its files as (path in the folder, stream) pairs,
+    each stream valid until the next pair is drawn)."""
+    found = gitfiles.resolve(root, commit, path)
+    if found is not None:
+        name, entry = found
+        with gitfiles.CatFile(root) as cat:
+            if entry.type == "tree":
+                listing = gitfiles.folder_files(root, commit, name)
+                yield "git", True, _git_streams(cat, listing, f"{path} at commit {commit[:12]}")
+            elif entry.type == "blob":
+                yield "git", False, _git_streams(cat, [("", entry)], f"{path} at {commit[:12]}")
+            else:
+                raise UnreadableArtifact(
+                    f"{path} at commit {commit[:12]} is a git submodule, not an artifact: commit "
+                    "the model's files, or track them with DVC"
+                )
         return
     if not _dvc_tracks(root, commit, path):
         raise ArtifactNotFound(
             f"{path} is not at commit {commit[:12]}, neither in git nor tracked by DVC "
-            f"({path}.dvc or a dvc.yaml stage output): commit it, or `dvc add {path}` and commit "
+            f"({path}.dvc or a dvc.lock stage output): commit it, or `dvc add {path}` and commit "
             f"{path}.dvc"
         )
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    md5, legacy = _dvc_md5_at(root, commit, path)
+    folder = md5.endswith(".dir")
     if remote_only:
-        with _open_in_dvc_remote(root, path, commit) as stream:
-            yield stream, "dvc"
+        with _remote_odb(root, path, legacy) as (odb, _):
+            yield "dvc", folder, _remote_streams(odb, md5, path, commit)
+        return
+    if folder:
+        yield "dvc", True, _dvc_dir_streams(root, path, commit)
         return
     import dvc.api
     from dvc.exceptions import DvcException
 
     try:
         with dvc.api.open(path, repo=str(root), rev=commit, mode="rb") as stream:
-            yield stream, "dvc"
-    except (DvcException, FileNotFoundError, IsADirectoryError) as e:
+            yield "dvc", False, iter([("", stream)])
+    except (DvcException, FileNotFoundError) as e:
         raise ArtifactNotFound(
             f"cannot read {path} at commit {commit[:12]} through DVC: {e}. It is in neither "
             "the local DVC cache nor the DVC remote: run `dvc push` from the machine that built it"
         ) from e
 
 
-@contextmanager
-def _open_in_dvc_remote(root: Path, path: str, commit: str) -> Iterator[IO[bytes]]:
-    """The artifact's object read straight from the default DVC remote (the md5 from git), so
-    neither this machine's cache nor a checkout of `commit` is involved."""
-    md5, legacy = _dvc_md5_at(root, commit, path)
-    with _remote_odb(root, path, legacy) as (odb, _):
+def _git_streams(
+    cat: gitfiles.CatFile, listing: list[tuple[str, gitfiles.Entry]], what: str
+) -> Iterator[tuple[str, IO[bytes]]]:
+    for rel, entry in listing:
+        with cat.open(entry.oid, f"{what}: {rel}" if rel else what) as stream:
+            yield rel, stream
+
+
+def _dvc_dir_streams(root: Path, path: str, commit: str) -> Iterator[tuple[str, IO[bytes]]]:
+    """A DVC-tracked folder's files at `commit`, from the local cache or else the remote."""
+    from dvc.api import DVCFileSystem
+    from dvc.exceptions import DvcException
+
+    where = f"{path} at commit {commit[:12]}"
+    try:
+        fs = DVCFileSystem(repo=str(root), rev=commit)
+        names = sorted(fs.find(path))
+    except (DvcException, FileNotFoundError, OSError) as e:
+        raise ArtifactNotFound(
+            f"cannot list the DVC-tracked folder {where}: {e}. Its listing (the .dir object) is "
+            "in neither the local DVC cache nor the DVC remote: run `dvc push` from the machine "
+            "that built it"
+        ) from e
+    for name in names:
+        rel = PurePosixPath(name).relative_to(path).as_posix()
         try:
-            stream = odb.fs.open(odb.oid_to_path(md5), mode="rb")
-        except (FileNotFoundError, IsADirectoryError) as e:
+            stream = fs.open(name, mode="rb")
+        except (DvcException, FileNotFoundError, OSError) as e:
             raise ArtifactNotFound(
-                f"cannot fetch {path} at commit {commit[:12]} from the DVC remote: it is gone from "
-                "there or was never pushed; `dvc push` it from a machine that has it"
+                f"cannot read {rel} of the DVC-tracked folder {where}: it is in neither the "
+                "local DVC cache nor the DVC remote; `dvc push` it from the machine that built it"
             ) from e
         with stream:
-            yield stream
+            yield rel, stream
+
+
+def _remote_streams(odb: Any, md5: str, path: str, commit: str) -> Iterator[tuple[str, IO[bytes]]]:
+    """The artifact's objects read straight from the default DVC remote (the md5 from git), so
+    neither this machine's cache nor a checkout of `commit` is involved."""
+    where = f"{path} at commit {commit[:12]}"
+    if md5.endswith(".dir"):
+        children = _tree(odb, md5)
+        if children is None:
+            raise ArtifactNotFound(
+                f"cannot fetch the listing of the folder {where} from the DVC remote: it is gone "
+                "from there or was never pushed; `dvc push` it from a machine that has it"
+            )
+    else:
+        children = [("", md5)]
+    for rel, oid in children:
+        try:
+            stream = odb.fs.open(odb.oid_to_path(oid), mode="rb")
+        except (FileNotFoundError, IsADirectoryError) as e:
+            what = f"{rel} of the folder {where}" if rel else where
+            raise ArtifactNotFound(
+                f"cannot fetch {what} from the DVC remote: it is gone from there or was never "
+                "pushed; `dvc push` it from a machine that has it"
+            ) from e
+        with stream:
+            yield rel, stream
+
+
+def _tree(odb: Any, md5: str) -> list[tuple[str, str]] | None:
+    """A DVC folder's files (path in the folder, md5) from its .dir object in `odb`, or None
+    when `odb` lacks that object."""
+    from dvc_data.hashfile.hash_info import HashInfo
+    from dvc_data.hashfile.tree import Tree
+
+    if not odb.fs.exists(odb.oid_to_path(md5)):
+        return None
+    try:
+        tree = Tree.load(odb, HashInfo("md5", md5))
+    except (FileNotFoundError, ValueError):
+        return None
+    return sorted(("/".join(key), hi.value) for key, _meta, hi in tree)
 
 
 @contextmanager
@@ -124,7 +332,7 @@ def _remote_odb(root: Path, path: str, legacy: bool) -> Iterator[tuple[Any, Any]
 
 
 def _dvc_tracks(root: Path, commit: str, path: str) -> bool:
-    if _git_has(root, commit, f"{path}.dvc"):
+    if gitfiles.entry(root, commit, f"{path}.dvc") is not None:
         return True
     # A pipeline output: named in some dvc.lock at that commit.
     proc = subprocess.run(
@@ -132,25 +340,12 @@ def _dvc_tracks(root: Path, commit: str, path: str) -> bool:
         cwd=root,
         capture_output=True,
     )
+    if proc.returncode not in (0, 1):  # 1: no match
+        raise gitfiles.GitReadError(
+            f"cannot search the dvc.lock files at commit {commit[:12]}: "
+            f"{proc.stderr.decode(errors='replace').strip()[-500:]}"
+        )
     return proc.returncode == 0
-
-
-def describe(root: Path, path: str, commit: str, *, remote_only: bool = False) -> ArtifactInfo:
-    digest = hashlib.sha256()
-    size = 0
-    with open_at(root, path, commit, remote_only=remote_only) as (stream, tracked_by):
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return ArtifactInfo(path=path, sha256=digest.hexdigest(), size=size, tracked_by=tracked_by)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def ensure_in_dvc_remote(root: Path, path: str) -> str:
@@ -196,8 +391,9 @@ class RemoteObject:
 
     md5: str
     url: str
-    present: bool
+    present: bool  # a folder: its listing and every file
     cached: bool  # in this machine's DVC cache, so it can be pushed
+    files: tuple[tuple[str, str], ...] = ()  # a folder's files: (path in it, URL in the remote)
 
 
 def dvc_remote_object(root: Path, path: str, commit: str) -> RemoteObject:
@@ -206,13 +402,34 @@ def dvc_remote_object(root: Path, path: str, commit: str) -> RemoteObject:
     md5, legacy = _dvc_md5_at(root, commit, path)
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     with _remote_odb(root, path, legacy) as (odb, repo):
-        where = odb.oid_to_path(md5)
         cache = repo.cache.legacy if legacy else repo.cache.local
+        url = odb.fs.unstrip_protocol(odb.oid_to_path(md5))
+        if not md5.endswith(".dir"):
+            return RemoteObject(
+                md5,
+                url,
+                present=bool(odb.fs.exists(odb.oid_to_path(md5))),
+                cached=bool(cache.fs.exists(cache.oid_to_path(md5))),
+            )
+        # A folder: its .dir listing, then each file, must be there.
+        listing = _tree(odb, md5)
+        if listing is None:
+            listing = _tree(cache, md5)
+        if listing is None:
+            return RemoteObject(md5, url, present=False, cached=False)
+
+        def holds(store: Any) -> bool:
+            oids = [md5, *(oid for _, oid in listing)]
+            return all(store.fs.exists(store.oid_to_path(oid)) for oid in oids)
+
         return RemoteObject(
             md5,
-            odb.fs.unstrip_protocol(where),
-            present=bool(odb.fs.exists(where)),
-            cached=bool(cache.fs.exists(cache.oid_to_path(md5))),
+            url,
+            present=holds(odb),
+            cached=holds(cache),
+            files=tuple(
+                (rel, odb.fs.unstrip_protocol(odb.oid_to_path(oid))) for rel, oid in listing
+            ),
         )
 
 
@@ -226,9 +443,14 @@ def push_to_dvc_remote(root: Path, path: str, commit: str) -> None:
     from dvc.repo import Repo
     from dvc_data.hashfile.hash_info import HashInfo
 
+    name = "md5-dos2unix" if legacy else "md5"
     try:
         with Repo(str(root)) as repo:
-            result = repo.cloud.push([HashInfo("md5-dos2unix" if legacy else "md5", md5)])
+            oids = [md5]
+            if md5.endswith(".dir"):  # DVC pushes a .dir object alone: name each file too
+                cache = repo.cache.legacy if legacy else repo.cache.local
+                oids = [oid for _, oid in _tree(cache, md5) or []] + oids
+            result = repo.cloud.push([HashInfo(name, oid) for oid in oids])
     except DvcException as e:
         raise ChampionError(f"cannot push {path} at {commit[:12]} to the DVC remote: {e}") from e
     if result.failed:

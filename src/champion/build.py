@@ -61,14 +61,15 @@ def build(project: Project, spec: ModelConfig, rng: Range) -> Built:
         else:
             _pull(project, spec.path, f"the artifact of model {spec.name!r}")
             action, how = "pulled", "dvc pull"
-    if not artifact.is_file():
+    if not (artifact.is_file() or artifact.is_dir()):
         raise ChampionError(
-            f"{spec.path}, the artifact of model {spec.name!r}, is not a file after "
-            f"{how or 'looking for it'}: check path: in {spec.source}"
+            f"{spec.path}, the artifact of model {spec.name!r}, is neither a file nor a folder "
+            f"after {how or 'looking for it'}: check path: in {spec.source}"
         )
     _ensure_data(project, spec)
     rewritten = tuple(sorted(_dirty(project) - before))
-    return Built(spec.name, action, how, spec.path, artifacts.sha256_file(artifact), rewritten)
+    sha256 = artifacts.local_sha256(artifact, f"{spec.path}, the artifact of {spec.name!r}")[0]
+    return Built(spec.name, action, how, spec.path, sha256, rewritten)
 
 
 def _wants_build(project: Project, spec: ModelConfig, rng: Range) -> bool:

@@ -322,6 +322,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_write_options(p)
 
+    p = sub.add_parser(
+        "site",
+        help="write the registry as a static site (index, a page per model, registry.json)",
+        description="Builds a self-contained static site from the tags: no script, no request "
+        "leaving the page; publish the folder with GitHub Pages or any web server.",
+    )
+    p.add_argument("--out", default="site", metavar="DIR", help="the site's folder (default: site)")
+    p.add_argument(
+        "--models",
+        nargs="+",
+        metavar="MODEL",
+        help="only these models (default: every declared one)",
+    )
+    p.add_argument(
+        "--recent-days",
+        type=int,
+        default=7,
+        metavar="N",
+        help="mark rollbacks of the last N days on the index (default 7)",
+    )
+
     p = sub.add_parser("demo", help="run the whole flow on an embedded example in a temp folder")
     p.add_argument("--workdir", help="build the example here instead of a temp folder (kept)")
     return parser
@@ -366,6 +387,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         from champion.commands.history import history
 
         return history(project, args.model, as_json=args.json, remote=args.remote)
+
+    if args.command == "site":
+        from champion.commands.site import site
+
+        return site(
+            open_project(args.cwd), out=args.out, models=args.models, recent_days=args.recent_days
+        )
 
     if args.command == "changed":
         from champion.commands.changed import changed

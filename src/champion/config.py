@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 
 from champion.errors import ConfigError, RegistryError
+from champion.loading import FORMATS, infer_format
+from champion.loading.custom import REFERENCE
 from champion.registry.tags import FIRST_VERSION, Version, validate_model_name, validate_stage_name
 
 CONFIG_FILE = "champion.yaml"
@@ -21,15 +23,6 @@ CONFIG_FILE = "champion.yaml"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 KeyPath = tuple[str | int, ...]
-
-_FORMAT_BY_SUFFIX = {
-    ".pkl": "pickle",
-    ".pickle": "pickle",
-    ".skops": "skops",
-    ".json": "metrics",
-    ".yaml": "metrics",
-    ".yml": "metrics",
-}
 
 
 @dataclass(frozen=True)
@@ -42,13 +35,46 @@ class ModelConfig:
     # The sections later commands read (data, metrics, gate, release, pointer, ...), as validated.
     sections: Mapping[str, Any] = field(default_factory=dict)
 
-    def artifact_format(self, path: str | Path | None = None) -> str:
-        """The declared `format:`, else the one the artifact's suffix suggests (joblib when unsure)."""
+    def artifact_format(self, path: str | Path | None = None) -> str | None:
+        """The declared `format:`, else (without a `loader:`) the one the artifact's suffix names;
+        None when neither says (never a guess: loading then asks for `format:` or a `loader:`)."""
         fmt = self.sections.get("format")
         if isinstance(fmt, str):
             return fmt
-        suffix = Path(path if path is not None else self.path).suffix.lower()
-        return _FORMAT_BY_SUFFIX.get(suffix, "joblib")
+        if self.loader is not None:
+            return None  # the loader's, whatever the name: an xgboost model.json is no metrics
+        return infer_format(path if path is not None else self.path)
+
+    @property
+    def loader(self) -> str | None:
+        value = self.sections.get("loader")
+        return value if isinstance(value, str) else None
+
+    def loading_metadata(self, path: str) -> dict[str, str]:
+        """What a registration records of how to load the artifact at `path`: its format (when
+        declared or named by its suffix) and its loader. Omitted when unknown, so a later
+        `format:` in the config still applies to that version."""
+        meta = {}
+        fmt = self.artifact_format(path)
+        if fmt is not None:
+            meta["format"] = fmt
+        if self.loader is not None:
+            meta["loader"] = self.loader
+        return meta
+
+    def loading(self, recorded: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
+        """(format, loader) of a registered version: as its tag recorded them (a pull request may
+        switch the model's format or loader), else as this config says for its path."""
+        recorded = recorded or {}
+        if "format" in recorded or "loader" in recorded:
+            fmt, loader = recorded.get("format"), recorded.get("loader")
+            return (fmt if isinstance(fmt, str) else None), (
+                loader if isinstance(loader, str) else None
+            )
+        path = str(recorded.get("path") or self.path)
+        if path == self.path:
+            return self.artifact_format(path), self.loader
+        return infer_format(path) or self.artifact_format(path), self.loader
 
     @property
     def pointer(self) -> str | None:
@@ -131,6 +157,13 @@ class _OneOf(_Spec):
         return value in self.choices
 
 
+class _Reference(_Spec):
+    what = "a 'package.module:function' reference"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, str) and REFERENCE.match(value) is not None
+
+
 class _ListOf(_Spec):
     def __init__(self, item: _Spec) -> None:
         self.item = item
@@ -203,7 +236,8 @@ _MODEL = _Fields(
         "labels": _ListOf(_STR),
         "train": _STR,
         "inputs": _ListOf(_STR),
-        "format": _OneOf("joblib", "pickle", "skops", "metrics"),
+        "format": _OneOf(*FORMATS),
+        "loader": _Reference(),
         "task": _OneOf("classification", "regression"),
         "data": _Fields(
             {

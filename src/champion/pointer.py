@@ -7,7 +7,8 @@ stage's events, so a pointer written from an older view of the registry never re
     {"schema": 1, "model": "churn", "stage": "prod", "version": "1.4.0", "tag": "churn#prod#7",
      "commit": "<sha>", "counter": 7, "updated_at": "2026-11-22T10:00:00Z",
      "artifact": {"path": "models/churn.joblib", "sha256": "...", "size": 1234,
-                  "url": "s3://bucket/dvc/files/md5/ab/cdef...", "format": "joblib"},
+                  "url": "s3://bucket/dvc/files/md5/ab/cdef...", "format": "joblib",
+                  "kind": "file", "loader": null},
      "canary": null | {"version": "1.5.0", "weight": 0.1, "tag": ..., "commit": ..., "artifact": {...}}}
 """
 
@@ -20,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from champion.errors import ChampionError
+from champion.loading.custom import REFERENCE
 from champion.store import Store, Stored
 
 SCHEMA = 1
@@ -36,11 +38,16 @@ class PointerError(ChampionError):
 
 @dataclass(frozen=True)
 class ArtifactRef:
+    """`kind` "folder": `sha256` is the folder's manifest's, and `url` names its index (each
+    file's path, sha256, size and URL; champion.runtime reads it)."""
+
     path: str
     sha256: str
     size: int
     url: str
-    format: str = "joblib"
+    format: str | None = "joblib"  # None: no format known, a loader loads it
+    kind: str = "file"
+    loader: str | None = None  # "module:function" that loads it, as champion.yaml said
 
 
 @dataclass(frozen=True)
@@ -140,12 +147,24 @@ def _artifact(raw: Any) -> ArtifactRef:
     sha256 = _str(raw, "sha256")
     if not _SHA256.match(sha256):
         raise ValueError("'artifact.sha256' must be 64 lowercase hex digits")
+    kind = raw.get("kind", "file")
+    if kind not in ("file", "folder"):
+        raise ValueError("'artifact.kind' must be file or folder")
+    # Pointers written before formats were inferred said nothing: they were joblib.
+    fmt = raw.get("format", "joblib")
+    if fmt is not None and not (isinstance(fmt, str) and fmt):
+        raise ValueError("'artifact.format' must be null or a format name")
+    loader = raw.get("loader")
+    if loader is not None and not (isinstance(loader, str) and REFERENCE.match(loader)):
+        raise ValueError("'artifact.loader' must be null or a 'package.module:function' string")
     return ArtifactRef(
         path=_str(raw, "path"),
         sha256=sha256,
         size=_int(raw, "size"),
         url=_str(raw, "url"),
-        format=raw.get("format") or "joblib",
+        format=fmt,
+        kind=kind,
+        loader=loader,
     )
 
 

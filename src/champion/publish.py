@@ -4,7 +4,8 @@ the model's `pointer:` location so a service can follow it.
 The artifact must be fetchable by whoever reads the pointer, so before the pointer names it:
 an artifact tracked by DVC is pushed to the DVC remote if it is missing there (the pointer's URL is
 its object in that remote); one tracked by git is copied next to the pointers, under
-`artifacts/SHA256`, since a service should not need git to fetch a model.
+`artifacts/SHA256`, since a service should not need git to fetch a model. A folder gets an index
+beside the pointers, `artifacts/SHA256.json` (SHA256: its manifest's), naming each file.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from champion import artifacts, pointer
 from champion.config import ModelConfig
 from champion.errors import ChampionError
-from champion.evaluation.models import copy_hashed
+from champion.manifest import Manifest, differences, index_bytes
 from champion.pointer import ArtifactRef, Canary, Pointer
 from champion.project import Project
 from champion.registry import ModelState
@@ -139,11 +140,21 @@ def _artifact(project: Project, spec: ModelConfig, info: VersionInfo, store: Sto
         )
     path = str(meta.get("path") or spec.path)
     sha256, size = meta["sha256"], int(meta.get("size") or 0)
+    fmt, loader = spec.loading({**meta, "path": path})
+    if meta.get("kind") == "folder":
+        files = Manifest.from_metadata(meta.get("files"), f"{info.tag}'s artifact {path}")
+        if files.sha256 != sha256:
+            raise PublishError(
+                f"{info.tag} lists files whose manifest has sha256 {files.sha256}, but it records "
+                f"{sha256} for {path}: refusing to publish it"
+            )
+        url = _folder_index(project.root, path, info.commit, files, meta, store)
+        return ArtifactRef(path, sha256, size, url, fmt, "folder", loader)
     if meta.get("tracked_by") == "dvc":
-        url = _in_dvc_remote(project.root, path, info.commit)
+        url = _in_dvc_remote(project.root, path, info.commit).url
     else:
         url = _beside_pointers(project.root, path, info.commit, sha256, store)
-    return ArtifactRef(path, sha256, size, url, spec.artifact_format(path))
+    return ArtifactRef(path, sha256, size, url, fmt, "file", loader)
 
 
 def check_location(project: Project, spec: ModelConfig) -> None:
@@ -189,11 +200,19 @@ def check_publishable(project: Project, model: str, version: Any) -> None:
         )
 
 
-def _in_dvc_remote(root: Path, path: str, commit: str) -> str:
+def _in_dvc_remote(root: Path, path: str, commit: str) -> artifacts.RemoteObject:
     found = artifacts.dvc_remote_object(root, path, commit)
     if not found.present:
         artifacts.push_to_dvc_remote(root, path, commit)
         found = artifacts.dvc_remote_object(root, path, commit)
+        if not found.present and found.cached and found.files:
+            # DVC uploads a folder's listing last and then takes the folder as pushed: a
+            # listing left by an interrupted upload hides the files it lacks from `dvc push`.
+            raise PublishError(
+                f"the DVC remote holds the listing of the folder {path} at {commit[:12]} "
+                f"({found.url}) but not all its files, so DVC takes it as pushed: delete that "
+                "listing from the remote, then run champion publish again"
+            )
         if not found.present:
             # DVC only warns about what it could not push: missing from this machine's cache too.
             raise PublishError(
@@ -201,7 +220,7 @@ def _in_dvc_remote(root: Path, path: str, commit: str) -> str:
                 "cache, so a service could not fetch it: `dvc push` it from the machine that "
                 "built it, then run champion publish"
             )
-    return found.url
+    return found
 
 
 def _beside_pointers(root: Path, path: str, commit: str, sha256: str, store: Store) -> str:
@@ -209,8 +228,7 @@ def _beside_pointers(root: Path, path: str, commit: str, sha256: str, store: Sto
     if not store.exists(name):
         with tempfile.TemporaryDirectory(prefix="champion-publish-") as tmp:
             copy = Path(tmp) / "artifact"
-            with artifacts.open_at(root, path, commit) as (stream, _):
-                got, _size = copy_hashed(stream, copy)
+            got = artifacts.read(root, path, commit, dest=copy).sha256
             if got != sha256:
                 raise PublishError(
                     f"{path} at {commit[:12]} has sha256 {got}, but its tag recorded {sha256}: "
@@ -218,3 +236,49 @@ def _beside_pointers(root: Path, path: str, commit: str, sha256: str, store: Sto
                 )
             store.put_file(name, copy)
     return store.url(name)
+
+
+def _folder_index(
+    root: Path, path: str, commit: str, files: Manifest, meta: dict[str, Any], store: Store
+) -> str:
+    """The index of a folder's files, beside the pointers as `artifacts/SHA256.json`: the pointer
+    names it, and it names each file. A git-tracked folder's files are copied beside it, named
+    by their sha256 (a file unchanged between versions is stored once). A DVC-tracked folder's
+    files are named by their objects in the DVC remote, as a DVC-tracked file is: the remote
+    already holds them (a model folder can weigh gigabytes: no second copy, no second upload),
+    and a service needs the DVC remote's credentials for DVC-tracked files anyway; the index
+    carries their sha256, so the runtime verifies them without knowing DVC's layout."""
+    if meta.get("tracked_by") == "dvc":
+        found = _in_dvc_remote(root, path, commit)
+        urls = dict(found.files)
+        if set(urls) != {f.path for f in files.files}:
+            raise PublishError(
+                f"{path} at {commit[:12]}: the DVC remote's listing of the folder is not the files "
+                "its tag records: refusing to publish it"
+            )
+    else:
+        _copy_files(root, path, commit, files, store)
+        urls = {f.path: f.sha256 for f in files.files}  # relative to the index's folder
+    name = f"artifacts/{files.sha256}.json"
+    data = index_bytes(files, urls)
+    there = store.read(name)
+    if there is None or there.data != data:
+        store.write(name, data, there)  # False: another publisher wrote it meanwhile; same data
+    return store.url(name)
+
+
+def _copy_files(root: Path, path: str, commit: str, files: Manifest, store: Store) -> None:
+    missing = [f for f in files.files if not store.exists(f"artifacts/{f.sha256}")]
+    if not missing:
+        return
+    with tempfile.TemporaryDirectory(prefix="champion-publish-") as tmp:
+        copy = Path(tmp) / "folder"
+        got = artifacts.read(root, path, commit, dest=copy)
+        if got.sha256 != files.sha256:
+            detail = differences(files, got.files) if got.files is not None else "not a folder"
+            raise PublishError(
+                f"{path} at {commit[:12]} has sha256 {got.sha256}, but its tag recorded "
+                f"{files.sha256} ({detail}): refusing to publish it"
+            )
+        for f in missing:
+            store.put_file(f"artifacts/{f.sha256}", copy / f.path)

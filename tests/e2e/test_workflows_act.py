@@ -80,6 +80,7 @@ WORKFLOWS = (
     "release-on-merge.yml",
     "rollback.yml",
     "deploy.yml",
+    "site.yml",
 )
 
 
@@ -526,3 +527,26 @@ def test_an_evaluation_that_fails_gets_a_comment_saying_why(world: World) -> Non
     (run,) = world.github.state.runs
     assert f"[Evaluation run]({run['html_url']})" in body
     assert "nothing to do" not in commented.output
+
+
+def test_the_site_is_rebuilt_after_a_rollback_and_not_after_a_healthy_watch(world: World) -> None:
+    def finished(name: str, conclusion: str) -> dict[str, Any]:
+        repo = {"full_name": REPO, "name": "app", "owner": {"login": "octo"}}
+        run = {"id": 78, "name": name, "event": "workflow_dispatch", "conclusion": conclusion}
+        return {"action": "completed", "workflow_run": {**run, "repository": repo}}
+
+    healthy = world.act("workflow_run", "site.yml", finished("champion watch", "success"), "main")
+    assert healthy.code == 0, healthy
+    assert "wrote the site" not in healthy.output, healthy
+    assert not (world.artifacts / "github-pages").exists()
+
+    built = world.act("workflow_run", "site.yml", finished("champion rollback", "success"), "main")
+    assert built.code == 0, built
+    site = world.artifacts / "github-pages"
+    assert "wrote the site of 1 model" in built.output, built
+    assert "deployed github-pages" in built.output, built
+    data = json.loads((site / "registry.json").read_text())
+    [clf] = data["models"]
+    assert clf["stages"]["prod"]["version"] == "0.1.0"
+    assert (site / "index.html").is_file() and (site / clf["page"]).is_file()
+    assert TOKEN not in built.output

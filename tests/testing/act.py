@@ -32,6 +32,8 @@ MAPPED = {
     "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093": "download-artifact",
     "actions/cache@5a3ec84eff668545956fd18022155c47e93e2684": "cache",
     "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065": "setup-python",
+    "actions/upload-pages-artifact@7b1f4a764d45c48632c6b24a0339c27f5614fb0b": "upload-pages-artifact",
+    "actions/deploy-pages@d6db90164ac5ed86f2b6aed7e0febac5b3c0c03e": "deploy-pages",
 }
 
 

@@ -189,6 +189,10 @@ def test_guards() -> None:
     assert guards(state, "prod", live, cooldown=60, now=1000) == []
     [changed] = guards(state, "prod", live, cooldown=3600, now=1000)
     assert changed.startswith("the live version changed 13m ago (churn#prod#3 made 2.0.0 live)")
+    # --cooldown 0s judges a version that just went live, even one whose tag is dated ahead of
+    # the clock (several writes in a second each date their tags one second later).
+    assert guards(state, "prod", live, cooldown=0, now=205) == []
+    assert guards(state, "prod", live, cooldown=1, now=205) != []
 
     auto = {"rollback": True, "trigger": "watch", "from": "2.0.0", "version": "1.0.0"}
     after = build_state(

@@ -1,7 +1,8 @@
 """`champion demo`: the whole flow, end to end, on an embedded example.
 
 A real git repository with a bare origin, a real DVC remote in a temp folder, a real scikit-learn
-model. Every step runs the real command line, shown as it runs.
+model, and the same model exported to ONNX (a model that is not a pickle). Every step runs the
+real command line, shown as it runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from importlib import resources
+from importlib.util import find_spec
 from pathlib import Path
 
 from champion import output
@@ -22,6 +24,7 @@ from champion.commands._demo_metrics import scripted_metrics
 from champion.errors import ChampionError
 
 MODEL = "diagnosis"
+ONNX_MODEL = "diagnosis-onnx"
 EXAMPLE_FILES = ("train.py", "champion.yaml", "dvc.yaml")
 # Production's error rate under v0.3.0, one value per reading: one spike (no action), then a climb.
 ERROR_RATES = (0.011, 0.013, 0.064, 0.012, 0.021, 0.058, 0.071, 0.089, 0.12)
@@ -37,7 +40,10 @@ with open(data) as f:
     reader = csv.reader(f)
     next(reader)  # the header
     rows = [[float(x) for x in row[:-1]] for _, row in zip(range(3), reader)]
-print("serving", model.version, "predictions for 3 rows:", [int(p) for p in model.predict(rows)])
+print(
+    "serving", model_name, model.version, "predictions for 3 rows:",
+    [int(p) for p in model.predict(rows)],
+)
 print("health:", json.dumps(model.health(), sort_keys=True))
 """
 
@@ -122,28 +128,55 @@ class _Demo:
         branch = self.git("branch", "--show-current").strip()
         self.git("push", "-q", "origin", branch, show=True)
 
-    def show_pointer(self) -> None:
-        pointer = self.workspace / "pointers" / "prod.json"
+    def show_pointer(self, folder: str = "pointers") -> None:
+        pointer = self.workspace / folder / "prod.json"
         data = json.loads(pointer.read_text(encoding="utf-8"))
+        artifact = data["artifact"]
         output.line(f"$ cat {pointer.relative_to(self.workspace.parent)}")
         output.line(
-            f"  version {data['version']} ({data['tag']}, counter {data['counter']}), artifact "
-            f"sha256 {data['artifact']['sha256'][:16]}… at {data['artifact']['url']}"
+            f"  version {data['version']} ({data['tag']}, counter {data['counter']}), "
+            f"{artifact['format']} artifact sha256 {artifact['sha256'][:16]}… at {artifact['url']}"
         )
 
-    def serve(self) -> None:
+    def serve(self, model: str = MODEL, folder: str = "pointers") -> None:
         """What a service runs: champion.runtime.LiveModel, in a process of its own."""
         service = self.workspace / "service.py"
         service.write_text(SERVICE, encoding="utf-8")
         self.run(
             sys.executable,
             str(service),
-            MODEL,
-            str(self.workspace / "pointers"),
+            model,
+            str(self.workspace / folder),
             str(self.workspace / "serving-cache"),
             str(self.project / "data" / "eval.csv"),
             cwd=self.workspace,
         )
+
+    def onnx(self) -> None:
+        """A model that is not a pickle, end to end: ONNX, from the `.onnx` suffix."""
+        self.step(
+            f"a model that is no pickle: {ONNX_MODEL}, the classifier exported to ONNX "
+            "(format inferred from .onnx; onnxruntime runs it)"
+        )
+        missing = [m for m in ("skl2onnx", "onnxruntime", "onnx") if find_spec(m) is None]
+        if missing:
+            output.line(
+                f"  skipped: it needs {', '.join(missing)}; pip install 'champion[onnx]' skl2onnx"
+            )
+            return
+        self.run(sys.executable, "train.py", "--model", "logreg", "--format", "onnx")
+        self.git("add", "models/diagnosis.onnx")
+        self.git("commit", "-q", "-m", "Export the baseline to ONNX", show=True)
+        self.git("push", "-q", "origin", "main")
+        self.champion("register", ONNX_MODEL, "--push")
+        self.champion("promote", ONNX_MODEL, "0.1.0", "--stage", "prod", "--push")
+        self.run(sys.executable, "train.py", "--model", "boosting", "--format", "onnx")
+        self.champion("evaluate", ONNX_MODEL, "--out", str(self.workspace / "report-onnx.json"))
+        self.git("commit", "-q", "-am", "Export gradient boosting to ONNX (#3)", show=True)
+        self.git("push", "-q", "origin", "main")
+        self.champion("release", ONNX_MODEL, "--promote", "prod", "--push")
+        self.show_pointer("pointers-onnx")
+        self.serve(ONNX_MODEL, "pointers-onnx")
 
     def verify_from_a_fresh_clone(self, version: str) -> None:
         """What a rollback relies on: any version's artifact comes back from the remotes alone."""
@@ -238,9 +271,15 @@ def demo(workdir: str | None = None) -> int:
         d.show_pointer()
         d.serve()
 
+        d.onnx()
         d.verify_from_a_fresh_clone("0.1.0")
+        # Outside the workspace unless it is kept: the site outlives the demo, to be looked at.
+        site = workspace / "site" if keep else Path(tempfile.mkdtemp(prefix="champion-demo-site-"))
+        d.step("the registry as a static site (what workflows-examples/site.yml publishes)")
+        d.champion("site", "--out", str(site.resolve()))
         output.line()
         output.line("demo finished: every step above ran the real command line")
+        output.line(f"open the site in a browser: {(site / 'index.html').resolve()}")
     finally:
         if keep:
             output.line(f"workspace kept at {workspace}")

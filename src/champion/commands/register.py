@@ -19,7 +19,8 @@ def register(
     spec = project.config.model(model)
     wanted = Version.parse(version) if version is not None else None
     commit = project.registry.git.resolve_commit(ref)
-    # The artifact must exist at that commit: a version that cannot be fetched is worse than none.
+    # The artifact must be readable in full at that commit (a file or a folder, in git or DVC):
+    # a version that cannot be fetched, or that is a placeholder, is worse than none.
     artifact = artifacts.describe(project.root, spec.path, commit)
     result = project.registry.register(
         spec.name,
@@ -28,7 +29,7 @@ def register(
         bump=bump,
         first_version=project.config.first_version,
         message=message,
-        metadata={"artifact": artifact.as_metadata()},
+        metadata={"artifact": {**artifact.as_metadata(), **spec.loading_metadata(spec.path)}},
         push=push,
     )
     tag = result.plan.tags[0].tag

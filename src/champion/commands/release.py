@@ -10,7 +10,7 @@ from champion import artifacts, ci, output
 from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.config import ModelConfig
 from champion.errors import ChampionError, GateFailed, GitHubError, RegistryError
-from champion.evaluation.models import Workspace, copy_hashed
+from champion.evaluation.models import Workspace
 from champion.evaluation.report import read_report
 from champion.project import Project
 from champion.registry import ModelState, Registry, VersionInfo
@@ -356,7 +356,9 @@ def _prepare(
                 "presence in the DVC remote can be checked"
             )
         artifacts.ensure_in_dvc_remote(project.root, spec.path)
-    metadata = _metadata(artifact.as_metadata(), evaluation, pull, decision)
+    metadata = _metadata(
+        {**artifact.as_metadata(), **spec.loading_metadata(spec.path)}, evaluation, pull, decision
+    )
     if verdict is not None:
         used = override if verdict.status == gates.FAILED else None
         metadata["gate"] = {
@@ -483,12 +485,13 @@ def _evaluation(
     from champion.evaluation.run import evaluate
 
     with Workspace() as ws:
-        path = project.root / spec.path
-        if not path.is_file() or artifacts.sha256_file(path) != sha256:
-            path = ws.path / Path(spec.path).name
-            with artifacts.open_at(project.root, spec.path, commit) as (stream, _):
-                copy_hashed(stream, path)
-        return evaluate(project, spec.name, candidate=str(path), baseline=baseline), "evaluation"
+        candidate = project.root / spec.path
+        if not _holds(candidate, sha256):
+            candidate = ws.path / Path(spec.path).name
+            artifacts.read(project.root, spec.path, commit, dest=candidate)
+        return evaluate(
+            project, spec.name, candidate=str(candidate), baseline=baseline
+        ), "evaluation"
 
 
 def _about(
@@ -531,6 +534,16 @@ def _pull_reports(spec: ModelConfig, pull: _Pull, repo: str | None) -> list[dict
     except GitHubError as e:
         output.warn(f"{e}; evaluating instead")
         return []
+
+
+def _holds(local: Path, sha256: str) -> bool:
+    """Whether the working tree has the artifact (a file or folder) with that sha256."""
+    if not local.exists():
+        return False
+    try:
+        return artifacts.local_sha256(local, str(local))[0] == sha256
+    except ChampionError:  # a folder with a stray link: read the commit's instead
+        return False
 
 
 def _suggestion(evaluation: dict[str, Any] | None) -> tuple[str, str] | None:

@@ -1,8 +1,10 @@
 """The demo's training script: a scikit-learn classifier on a dataset that ships with scikit-learn.
 
-    python train.py --model logreg|forest|boosting
+    python train.py --model logreg|forest|boosting [--format joblib|onnx]
 
-writes models/diagnosis.joblib and the fixed evaluation set data/eval.csv.
+writes models/diagnosis.joblib (or, with --format onnx, the same classifier exported by skl2onnx
+to models/diagnosis.onnx: no pickle, served by onnxruntime) and the fixed evaluation set
+data/eval.csv.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sklearn.preprocessing import StandardScaler
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", choices=["logreg", "forest", "boosting"], default="logreg")
+    parser.add_argument("--format", choices=["joblib", "onnx"], default="joblib")
     args = parser.parse_args()
 
     dataset = load_breast_cancer()
@@ -39,12 +42,21 @@ def main() -> None:
 
     Path("models").mkdir(exist_ok=True)
     Path("data").mkdir(exist_ok=True)
-    joblib.dump(model, "models/diagnosis.joblib")
+    if args.format == "onnx":
+        from skl2onnx import to_onnx
+
+        onx = to_onnx(model, x_train[:1].astype(np.float32))
+        Path("models/diagnosis.onnx").write_bytes(onx.SerializeToString())
+    else:
+        joblib.dump(model, "models/diagnosis.joblib")
     header = ",".join([*(name.replace(" ", "_") for name in dataset.feature_names), "target"])
     rows = np.column_stack([x_eval, y_eval])
     np.savetxt("data/eval.csv", rows, delimiter=",", header=header, comments="", fmt="%.6g")
     accuracy = model.score(x_eval, y_eval)
-    print(f"trained {args.model}: accuracy {accuracy:.4f} on {len(y_eval)} held-out rows")
+    print(
+        f"trained {args.model} ({args.format}): accuracy {accuracy:.4f} on {len(y_eval)} held-out "
+        "rows"
+    )
 
 
 if __name__ == "__main__":

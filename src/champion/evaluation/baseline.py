@@ -9,7 +9,6 @@ from typing import Any
 from champion import artifacts
 from champion.config import Config, ModelConfig
 from champion.errors import ChampionError, RegistryError
-from champion.evaluation.models import copy_hashed
 from champion.registry import ModelState, Registry, Version, VersionInfo
 
 
@@ -85,8 +84,9 @@ def _of_version(model: ModelConfig, info: VersionInfo, stage: str | None) -> Bas
 
 
 def materialize(root: Path, baseline: Baseline, dest_dir: Path) -> Path:
-    """The baseline's artifact as a local file, read from git or DVC at its commit. Its sha256 is
-    checked against the tag's before anything can unpickle it."""
+    """The baseline's artifact as a local file or folder, read from git or DVC at its commit. Its
+    sha256 (a folder's: its manifest's, every file read) is checked against the tag's before
+    anything can unpickle it."""
     if baseline.kind == "path":
         return Path(baseline.path or "")
     assert baseline.commit is not None and baseline.path is not None
@@ -97,8 +97,7 @@ def materialize(root: Path, baseline: Baseline, dest_dir: Path) -> Path:
             "--baseline PATH to a file you trust"
         )
     dest = dest_dir / f"baseline-{Path(baseline.path).name}"
-    with artifacts.open_at(root, baseline.path, baseline.commit) as (stream, _):
-        sha256, _size = copy_hashed(stream, dest)
+    sha256 = artifacts.read(root, baseline.path, baseline.commit, dest=dest).sha256
     if sha256 != baseline.expected_sha256:
         raise ChampionError(
             f"champion {baseline.source}: sha256 mismatch, refusing to load it: the tag recorded "

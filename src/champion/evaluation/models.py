@@ -1,7 +1,9 @@
-"""Loading a model: only from bytes whose sha256 is known, in the declared format.
+"""Loading a model: only from bytes whose sha256 is known, in the declared format, or by the
+model's own `loader:`.
 
 joblib and pickle run code when loaded, so an artifact from the registry is unpickled only after
-its sha256 matches the one its tag recorded. skops loads only types the user trusts.
+its sha256 matches the one its tag recorded (a folder: its manifest's, every file hashed). skops
+loads only types the user trusts. A loader is the user's code: it runs after the same check.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 
 from champion.errors import ChampionError
 from champion.evaluation.metricsfile import read_metrics_file
-
-FORMATS = ("joblib", "pickle", "skops", "metrics")
+from champion.loading import unknown_format_hint
+from champion.loading.custom import Loader, call_loader, loader_name
+from champion.manifest import of_folder
 
 
 class ModelLoadError(ChampionError):
@@ -31,10 +34,11 @@ class LoadedModel:
 
     label: str  # "candidate" or "champion", for messages
     source: str  # a path or `TAG:path`
-    sha256: str
+    sha256: str  # a folder's: its manifest's
     size: int
-    format: str
+    format: str | None  # None: loaded by a loader, the suffix naming no format
     obj: Any
+    loader: str | None = None
 
 
 def sha256_of(path: Path) -> tuple[str, int]:
@@ -63,28 +67,58 @@ def load(
     *,
     label: str,
     source: str,
-    fmt: str,
+    fmt: str | None,
     expected_sha256: str | None = None,
     trusted_types: Sequence[str] = (),
+    loader: Loader | None = None,
+    task: str | None = None,
 ) -> LoadedModel:
-    if not path.is_file():
+    """`path` is a file or a folder; `loader` (a "module:function" or a function) replaces the
+    format's own loading; `task`, when declared, lets a loader's object be checked."""
+    if path.is_dir():
+        manifest = of_folder(path, f"{label} {source}")
+        sha256, size = manifest.sha256, manifest.size
+    elif path.is_file():
+        sha256, size = sha256_of(path)
+    else:
         raise ModelLoadError(
             f"{label} {source} does not exist: train it, `dvc pull` it, or pass its path"
         )
-    sha256, size = sha256_of(path)
     if expected_sha256 is not None and sha256 != expected_sha256:
         raise ModelLoadError(
             f"{label} {source}: sha256 mismatch, refusing to load it: the registry recorded "
             f"{expected_sha256}, the artifact has {sha256}"
         )
-    if size == 0:
+    if size == 0 and not path.is_dir():
         raise ModelLoadError(
             f"{label} {source} is empty (0 bytes): is it a DVC placeholder? `dvc pull` it"
+        )
+    if loader is not None:
+        obj = call_loader(loader, path, label=label, source=source, task=task)
+        return LoadedModel(label, source, sha256, size, fmt, obj, loader_name(loader))
+    if path.is_dir():
+        path = _folder_file(path, fmt, label, source)
+    if fmt is None:
+        raise ModelLoadError(
+            f"{label} {source}: champion cannot tell its format from its name: "
+            + unknown_format_hint()
         )
     obj = _deserialize(path, label=label, source=source, fmt=fmt, trusted_types=trusted_types)
     if fmt != "metrics":
         _check_estimator(obj, label, source)
     return LoadedModel(label, source, sha256, size, fmt, obj)
+
+
+def _folder_file(folder: Path, fmt: str | None, label: str, source: str) -> Path:
+    """A folder loads without a loader only as an ONNX graph with its external data beside it."""
+    graphs = sorted(folder.rglob("*.onnx"))
+    if fmt == "onnx" and len(graphs) == 1:
+        return graphs[0]
+    raise ModelLoadError(
+        f"{label} {source} is a folder: champion loads a folder only through the model's "
+        "loader: 'module:function' (called with the folder's path; it returns an object with "
+        "predict), or as format: onnx when it holds one .onnx file"
+    )
 
 
 def _deserialize(
@@ -94,6 +128,10 @@ def _deserialize(
         return read_metrics_file(path, what=f"{label} metrics {source}")
     if fmt == "skops":
         return _load_skops(path, label=label, source=source, trusted_types=trusted_types)
+    if fmt == "onnx":
+        from champion.loading import onnx
+
+        return onnx.load(path, f"{label} {source}")
     try:
         if fmt == "joblib":
             import joblib

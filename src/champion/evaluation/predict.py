@@ -39,10 +39,15 @@ class FeaturePlan:
 def infer_task(model: Any) -> str:
     from sklearn.base import is_classifier, is_regressor
 
-    if is_classifier(model) or hasattr(model, "classes_") or hasattr(model, "predict_proba"):
+    if hasattr(model, "classes_") or hasattr(model, "predict_proba"):
         return "classification"
-    if is_regressor(model):
-        return "regression"
+    try:
+        if is_classifier(model):
+            return "classification"
+        if is_regressor(model):
+            return "regression"
+    except (AttributeError, TypeError):
+        pass  # scikit-learn >= 1.6 asks for its tags: not an estimator (a loader's object, ONNX)
     return "regression" if not hasattr(model, "decision_function") else "classification"
 
 

@@ -27,6 +27,7 @@ from champion.evaluation.metricsfile import from_files
 from champion.evaluation.models import LoadedModel, Workspace, load
 from champion.evaluation.outputs import Predictions, Truth
 from champion.evaluation.predict import Evaluated, evaluate_rows, feature_plan, infer_task
+from champion.loading.custom import make_importable
 from champion.project import Project
 from champion.registry import ModelState
 
@@ -55,7 +56,7 @@ class Stats:
     seed: int = 0
 
 
-def _format_of(model: ModelConfig, candidate: Path) -> str:
+def _format_of(model: ModelConfig, candidate: Path) -> str | None:
     return model.artifact_format(candidate)
 
 
@@ -78,11 +79,13 @@ def evaluate(
     started = time.perf_counter()
     timings: dict[str, float] = {}
     model = project.config.model(model_name)
+    make_importable(project.root)  # for a loader and custom metrics, as `python -m` would
     candidate_path = Path(candidate) if candidate else project.root / model.path
     fmt = _format_of(model, candidate_path)
     stats = _stats(model)
     base, state = baselines.resolve(project.config, project.registry, model, baseline)
     trusted = tuple(model.sections.get("trusted_types") or ())
+    task = model.sections.get("task")
     with Workspace() as ws:
         t = time.perf_counter()
         cand = load(
@@ -91,17 +94,26 @@ def evaluate(
             source=_display(candidate_path, project.root),
             fmt=fmt,
             trusted_types=trusted,
+            loader=model.loader,
+            task=task,
         )
         champ = None
         if base.kind != "none":
             path = baselines.materialize(project.root, base, ws.path)
+            champ_fmt, champ_loader = (
+                model.loading((base.metadata or {}).get("artifact"))
+                if base.kind == "version"
+                else (model.artifact_format(path), model.loader)
+            )
             champ = load(
                 path,
                 label="champion",
                 source=base.source,
-                fmt=fmt,
+                fmt=champ_fmt,
                 expected_sha256=base.expected_sha256,
                 trusted_types=trusted,
+                loader=champ_loader,
+                task=task,
             )
         timings["load_s"] = time.perf_counter() - t
         if fmt == "metrics":
@@ -321,6 +333,8 @@ def _header(
             "source": champ.source,
             "sha256": champ.sha256,
             "bytes": champ.size,
+            "format": champ.format,
+            "loader": champ.loader,
         }
     return {
         "schema": REPORT_SCHEMA,
@@ -333,6 +347,7 @@ def _header(
             "numpy": np.__version__,
         },
         "format": cand.format,
+        "loader": cand.loader,
         "candidate": {"source": cand.source, "sha256": cand.sha256, "bytes": cand.size},
         "champion": champion,
         "initial": champ is None,

@@ -1,22 +1,28 @@
 """An artifact named by a pointer, fetched into a local cache and verified before anything loads
-it: joblib and pickle run code when loaded, so the bytes must be the ones the registry recorded."""
+it: joblib and pickle run code when loaded, so the bytes must be the ones the registry recorded.
+A folder is fetched file by file from the index its pointer names, each file verified, and the
+whole folder checked against its manifest again before the loader is called."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from champion.errors import ChampionError
-from champion.evaluation.models import ModelLoadError, load, sha256_of
+from champion.evaluation.models import load, sha256_of
+from champion.loading.custom import Loader
+from champion.manifest import MAX_INDEX_BYTES, FolderError, check_folder, parse_index
 from champion.pointer import ArtifactRef
 from champion.store import is_url
 
-SERVABLE = ("joblib", "pickle", "skops")
+SERVABLE = ("joblib", "pickle", "skops", "onnx")
 _CHUNK = 1 << 20
 
 
@@ -34,24 +40,45 @@ def resolve(url: str, base: str) -> str:
 
 
 def load_verified(
-    ref: ArtifactRef, url: str, cache_dir: Path, trusted_types: tuple[str, ...]
+    ref: ArtifactRef,
+    url: str,
+    cache_dir: Path,
+    trusted_types: tuple[str, ...],
+    loader: Loader | None = None,
 ) -> Any:
-    if ref.format not in SERVABLE:
+    """`loader` (LiveModel's) wins over the pointer's; either loads whatever the format."""
+    loader = loader if loader is not None else ref.loader
+    if loader is None and ref.format not in SERVABLE:
+        if ref.format is None:
+            raise RuntimeLoadError(
+                f"{url}: the pointer names no format for {ref.path} and no loader: set format: or "
+                "loader: on the model in champion.yaml and publish again, or pass "
+                "LiveModel(loader=...)"
+            )
         raise RuntimeLoadError(
             f"{url} has format {ref.format!r}, which cannot be served: the runtime loads "
-            f"{', '.join(SERVABLE)} artifacts"
+            f"{', '.join(SERVABLE)} artifacts, or any artifact through a loader"
         )
-    path = fetch(ref, url, cache_dir)
+    if ref.kind == "folder":
+        path = fetch_folder(ref, url, cache_dir)
+    else:
+        path = fetch(ref, url, cache_dir)
+        if loader is not None:
+            path = _named(path, ref.path)
     try:
         loaded = load(
             path,
             label="artifact",
             source=url,
             fmt=ref.format,
-            expected_sha256=ref.sha256,  # again: the cached file may change between fetch and load
+            # Again, every file: the cache may change between fetch and load.
+            expected_sha256=ref.sha256,
             trusted_types=trusted_types,
+            loader=loader,
         )
-    except ModelLoadError as e:
+    except RuntimeLoadError:
+        raise
+    except ChampionError as e:  # ModelLoadError, LoaderError, FolderError, OnnxError
         raise RuntimeLoadError(str(e)) from e
     return loaded.obj
 
@@ -64,34 +91,126 @@ def fetch(ref: ArtifactRef, url: str, cache_dir: Path) -> Path:
             return target
         with contextlib.suppress(FileNotFoundError):
             target.unlink()  # a corrupt or tampered cache entry is fetched again, never trusted
+    fd, temp = _temp_file(cache_dir, ref.sha256)
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=cache_dir, prefix=f".{ref.sha256[:16]}.", suffix=".part")
-    except OSError as e:
-        raise RuntimeLoadError(
-            f"cannot write to the model cache {cache_dir}: {e.strerror or e}: pass a writable "
-            "cache_dir"
-        ) from e
-    try:
-        with os.fdopen(fd, "wb") as out, _open(url) as src:
-            sha256, size = _copy(src, out, ref, url)
-        if (sha256, size) != (ref.sha256, ref.size):
-            raise RuntimeLoadError(
-                f"{url}: sha256 mismatch, refusing to load it: the pointer records {ref.sha256} "
-                f"({ref.size} bytes), the artifact has {sha256} ({size} bytes). Republish the "
-                "pointer (champion publish) or restore the artifact"
-            )
+        with os.fdopen(fd, "wb") as out:
+            _download(url, out, ref.sha256, ref.size, what=url)
         os.replace(temp, target)
     except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         if isinstance(e, OSError):
-            raise RuntimeLoadError(
-                f"cannot write {url} to the model cache {cache_dir}: {e.strerror or e}: free "
-                "space or pass another cache_dir"
-            ) from e
+            raise _cache_error(e, url, cache_dir) from e
         raise
     return target
+
+
+def fetch_folder(ref: ArtifactRef, url: str, cache_dir: Path) -> Path:
+    """`cache_dir/<sha256>/`, the folder's files as its index names them, each downloaded and
+    verified against its sha256, unless a cached copy still matches the manifest."""
+    target = cache_dir / ref.sha256
+    if target.is_dir():
+        try:
+            check_folder(target, ref.sha256, f"cached {target}")
+            return target
+        except FolderError:
+            shutil.rmtree(target, ignore_errors=True)  # fetched again, never trusted
+    elif target.exists():
+        target.unlink()
+    with io.BytesIO() as buffer:
+        _download(url, buffer, None, MAX_INDEX_BYTES, what=url)
+        data = buffer.getvalue()
+    try:
+        manifest, urls = parse_index(data, f"folder index {url}")
+    except FolderError as e:
+        raise RuntimeLoadError(str(e)) from e
+    if (manifest.sha256, manifest.size) != (ref.sha256, ref.size):
+        raise RuntimeLoadError(
+            f"{url}: the folder index lists files whose manifest has sha256 {manifest.sha256} "
+            f"({manifest.size} bytes), but the pointer records {ref.sha256} ({ref.size} bytes): "
+            "refusing to load it. Republish the pointer (champion publish)"
+        )
+    base = url.rsplit("/", 1)[0] if is_url(url) else str(Path(url.removeprefix("file://")).parent)
+    temp = Path(_temp_dir(cache_dir, ref.sha256))
+    try:
+        for entry in manifest.files:
+            file_url = resolve(urls[entry.path], base)
+            dest = temp / entry.path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with dest.open("wb") as out:
+                _download(
+                    file_url, out, entry.sha256, entry.size, what=f"{entry.path} ({file_url})"
+                )
+        try:
+            os.replace(temp, target)
+        except OSError:
+            if not target.is_dir():  # else another process fetched it meanwhile: load checks it
+                raise
+            shutil.rmtree(temp, ignore_errors=True)
+    except BaseException as e:
+        shutil.rmtree(temp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise _cache_error(e, url, cache_dir) from e
+        raise
+    return target
+
+
+def _named(cached: Path, path: str) -> Path:
+    """The cached file under its own name (`<sha256>.named/model.ubj`), for a loader: some
+    libraries read the format from the suffix. A hard link, or a copy where links fail."""
+    named = cached.with_name(f"{cached.name}.named") / PurePosixPath(path).name
+    if named.is_file() and os.path.samefile(named, cached):
+        return named  # the loader gets it after load() checked its sha256 again
+    named.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        named.unlink()
+    try:
+        os.link(cached, named)
+    except OSError:
+        shutil.copyfile(cached, named)
+    return named
+
+
+def _temp_file(cache_dir: Path, sha256: str) -> tuple[int, str]:
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=cache_dir, prefix=f".{sha256[:16]}.", suffix=".part")
+    except OSError as e:
+        raise _unwritable(cache_dir, e) from e
+
+
+def _temp_dir(cache_dir: Path, sha256: str) -> str:
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkdtemp(dir=cache_dir, prefix=f".{sha256[:16]}.", suffix=".part")
+    except OSError as e:
+        raise _unwritable(cache_dir, e) from e
+
+
+def _unwritable(cache_dir: Path, e: OSError) -> RuntimeLoadError:
+    return RuntimeLoadError(
+        f"cannot write to the model cache {cache_dir}: {e.strerror or e}: pass a writable cache_dir"
+    )
+
+
+def _cache_error(e: OSError, url: str, cache_dir: Path) -> RuntimeLoadError:
+    return RuntimeLoadError(
+        f"cannot write {url} to the model cache {cache_dir}: {e.strerror or e}: free space or "
+        "pass another cache_dir"
+    )
+
+
+def _download(url: str, out: IO[bytes], sha256: str | None, limit: int, what: str) -> None:
+    """Copies `url` into `out`, at most `limit` bytes; with `sha256`, exactly the recorded
+    bytes (`limit` is then their size)."""
+    with _open(url) as src:
+        got, size = _copy(src, out, limit, what)
+    if sha256 is not None and (got, size) != (sha256, limit):
+        raise RuntimeLoadError(
+            f"{what}: sha256 mismatch, refusing to load it: the pointer records {sha256} "
+            f"({limit} bytes), the artifact has {got} ({size} bytes). Republish the pointer "
+            "(champion publish) or restore the artifact"
+        )
 
 
 @contextlib.contextmanager
@@ -118,7 +237,7 @@ def _open(url: str) -> Iterator[IO[bytes]]:
         stream.close()
 
 
-def _copy(src: IO[bytes], out: IO[bytes], ref: ArtifactRef, url: str) -> tuple[str, int]:
+def _copy(src: IO[bytes], out: IO[bytes], limit: int, what: str) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     while True:
@@ -126,14 +245,14 @@ def _copy(src: IO[bytes], out: IO[bytes], ref: ArtifactRef, url: str) -> tuple[s
             chunk = src.read(_CHUNK)
         except Exception as e:  # each filesystem raises its own errors
             raise RuntimeLoadError(
-                f"cannot read artifact {url}: {type(e).__name__}: {e}: check the network and retry"
+                f"cannot read artifact {what}: {type(e).__name__}: {e}: check the network and retry"
             ) from e
         if not chunk:
             return digest.hexdigest(), size
         size += len(chunk)
-        if size > ref.size:  # stop early: a bigger file cannot be the recorded one
+        if size > limit:  # stop early: a bigger file cannot be the recorded one
             raise RuntimeLoadError(
-                f"{url} is bigger than the {ref.size} bytes the pointer records: refusing to load "
+                f"{what} is bigger than the {limit} bytes recorded for it: refusing to load "
                 "it. Republish the pointer (champion publish) or restore the artifact"
             )
         digest.update(chunk)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 from champion.errors import ChampionError
+from champion.loading.custom import Loader
 from champion.pointer import ArtifactRef, Pointer, parse, pointer_name
 from champion.runtime._artifact import RuntimeLoadError, load_verified, resolve
 from champion.runtime._routing import routes_to_canary
@@ -55,7 +56,8 @@ class Swap:
 class _Loaded:
     version: str
     sha256: str
-    format: str
+    format: str | None
+    loader: Loader | None
     obj: Any
 
 
@@ -78,7 +80,11 @@ class LiveModel:
     matched, and swapped for the next one when `refresh()` (or the poll thread) sees the pointer
     move. The constructor loads the live version and raises `RuntimeLoadError` if it cannot; from
     then on a failure never stops serving: the last good version keeps answering and `health()`
-    reports it."""
+    reports it.
+
+    `loader` ("module:function", or a function) is called with the verified artifact's local path
+    (a file, or a folder) and returns the object that serves; it replaces the loader the pointer
+    names (champion.yaml's `loader:`), and serves artifacts of any format."""
 
     def __init__(
         self,
@@ -90,6 +96,7 @@ class LiveModel:
         poll_interval: float | None = None,
         trusted_types: Iterable[str] = (),
         on_swap: Callable[[Swap], object] | None = None,
+        loader: Loader | None = None,
     ) -> None:
         if poll_interval is not None and not poll_interval > 0:
             raise ValueError(
@@ -101,6 +108,7 @@ class LiveModel:
         self.cache_dir = Path(cache_dir)
         self.poll_interval = poll_interval
         self._trusted = tuple(trusted_types)
+        self._loader = loader
         self._on_swap = on_swap
         self._store, self._name, self._base = _locate(pointer_url, stage)
         self._source = self._store.url(self._name)
@@ -316,15 +324,16 @@ class LiveModel:
         return pointer
 
     def _load(self, version: str, ref: ArtifactRef, loaded: list[_Loaded]) -> _Loaded:
+        loader = self._loader if self._loader is not None else ref.loader
         for model in loaded:  # already in memory, verified when it was loaded
-            if (model.sha256, model.format) == (ref.sha256, ref.format):
-                return _Loaded(version, ref.sha256, ref.format, model.obj)
+            if (model.sha256, model.format, model.loader) == (ref.sha256, ref.format, loader):
+                return _Loaded(version, ref.sha256, ref.format, loader, model.obj)
         url = resolve(ref.url, self._base)
         try:
-            obj = load_verified(ref, url, self.cache_dir, self._trusted)
+            obj = load_verified(ref, url, self.cache_dir, self._trusted, loader)
         except RuntimeLoadError as e:
             raise RuntimeLoadError(f"{self.model} {version} (pointer {self._source}): {e}") from e
-        return _Loaded(version, ref.sha256, ref.format, obj)
+        return _Loaded(version, ref.sha256, ref.format, loader, obj)
 
     def _load_canary(
         self, pointer: Pointer, loaded: list[_Loaded]

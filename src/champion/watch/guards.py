@@ -71,7 +71,14 @@ def guards(
         )
         return reasons
     auto = last_automatic_rollback(state, stage)
-    if auto is not None and auto.timestamp is not None and now - auto.timestamp < cooldown:
+    # A cooldown of 0 is none: a tag can be dated a few seconds ahead of the clock (champion
+    # dates each new tag after the model's newest), and a negative age is not "within 0s".
+    if (
+        auto is not None
+        and auto.timestamp is not None
+        and cooldown > 0
+        and now - auto.timestamp < cooldown
+    ):
         reasons.append(
             f"the previous automatic rollback ({auto.tag}: {auto.metadata.get('from')} → "
             f"{auto.version}) was {_ago(now - auto.timestamp)} ago, within the cooldown "
@@ -81,6 +88,7 @@ def guards(
     changed_at = change.timestamp if change is not None else None
     if (
         changed_at is not None
+        and cooldown > 0
         and now - changed_at < cooldown
         and (auto is None or change is not auto)
     ):
