@@ -127,8 +127,8 @@ def test_a_refused_push_leaves_no_local_tag(repo: Repo, capsys: Capsys) -> None:
             ["champion.yaml:4:", "appears twice"],
         ),
         (
-            "models:\n  Churn:\n    path: a.bin\n",
-            ["champion.yaml:2:", "invalid model name 'Churn'"],
+            "models:\n  churn_:\n    path: a.bin\n",
+            ["champion.yaml:2:", "invalid model name 'churn_'"],
         ),
         (
             "stages: [staging]\ngate_stage: prod\n",

@@ -130,7 +130,13 @@ def test_deregister_withdraws_a_version_for_good(repo: Repo, capsys: Capsys) -> 
     run_cli(capsys, repo.path, "register", "churn")
     assert run_cli(capsys, repo.path, "deregister", "churn", "0.1.1", "--reason", "leaky").code == 0
     assert "churn@v0.1.1!" in repo.tags()
-    # The version number is never reused, and the commit may hold a new version.
+    # The version number is never reused, and the commit holds no other version: GTO finds a
+    # stage tag's version by its commit and fails on a commit with two.
+    same_commit = run_cli(capsys, repo.path, "register", "churn")
+    assert same_commit.code == 2
+    assert "held churn 0.1.1 (churn@v0.1.1, deregistered)" in same_commit.err
+    assert "git commit --allow-empty" in same_commit.err
+    repo.git("commit", "-q", "--allow-empty", "-m", "re-release")
     reuse = run_cli(capsys, repo.path, "register", "churn", "--version", "0.1.1")
     assert reuse.code == 2
     assert "never reused" in reuse.err

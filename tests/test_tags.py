@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import re
+
 import pytest
+from gto.constants import Action as GtoAction
+from gto.tag import parse_name
+from gto.versions import SemVer
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,8 +20,8 @@ from champion.registry.tags import (
     validate_model_name,
 )
 
-_alnum = st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789")
-_inner = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-/", max_size=8)
+_alnum = st.sampled_from("abcdefghijklmnopqrstuvwxyzABCXYZ0123456789")
+_inner = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABZ0123456789-/_", max_size=8)
 
 
 @st.composite
@@ -32,7 +37,7 @@ def model_names(draw: st.DrawFn) -> str:
     name = draw(names())
     if draw(st.booleans()):
         dirname = draw(
-            st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_./", min_size=1, max_size=10)
+            st.text(alphabet="abcdefghijklmnopqrstuvwxyzAZ0123456789-_./", min_size=1, max_size=10)
         )
         return f"{dirname}:{name}"
     return name
@@ -78,11 +83,14 @@ def test_parse_is_the_inverse_of_format(tag: TagName) -> None:
     assert parse_tag(format_tag(tag)) == tag
 
 
-@given(st.text(alphabet="abc019#@!=:/.v-", max_size=20))
+@given(st.text(alphabet="abcA_019\u0660#@!=:/.v-", max_size=20))
 def test_format_is_the_inverse_of_parse(text: str) -> None:
     parsed = parse_tag(text)
     if parsed is not None:
-        assert format_tag(parsed) == text
+        canonical = format_tag(parsed)
+        # GTO's counter is [0-9]+, so `#007` parses (as 7): the one spelling that is not canonical.
+        assert canonical == text or canonical == re.sub(r"#0+(?=[0-9])", "#", text)
+        assert "\u0660" not in text  # ASCII digits only
 
 
 @given(versions)
@@ -107,6 +115,9 @@ def test_version_text_round_trips(version: Version) -> None:
             "models/churn=churn@v1.4.0",
             TagName("models/churn:churn", Action.REGISTER, version=Version(1, 4, 0)),
         ),
+        # GTO's names: letters of either case, digits, '_', '-' and '/'.
+        ("My_Model#dev_1#3", TagName("My_Model", Action.ASSIGN, stage="dev_1", counter=3)),
+        ("a_b/C=x_y@v2.0.0", TagName("a_b/C:x_y", Action.REGISTER, version=Version(2, 0, 0))),
     ],
 )
 def test_design_grammar(tag: str, expected: TagName) -> None:
@@ -119,8 +130,19 @@ def test_design_grammar(tag: str, expected: TagName) -> None:
     [
         "v1.0.0",
         "churn@1.4.0",
-        "Churn@v1.4.0",
+        "_churn@v1.4.0",
+        "churn_@v1.4.0",
         "churn#prod",
+        "churn#prod#-1",
+        "churn@v01.2.3",
+        "churn@created",
+        # Digits are ASCII: an Arabic-Indic zero is not one (GTO's counter is [0-9]+ and semver
+        # refuses it in a version).
+        "churn#prod#1\u0660\u0660",
+        "churn@v1\u0660.0.0",
+        # 5000 digits would not even become an int (Python caps int parsing at 4300 digits).
+        "churn#prod#" + "9" * 5000,
+        "churn@v" + "1" * 5000 + ".0.0",
         "churn@v1.4",
         "churn#prod#x",
         "a=b=c@v1.0.0",
@@ -131,9 +153,13 @@ def test_foreign_tags_are_not_ours(tag: str) -> None:
     assert parse_tag(tag) is None
 
 
+def test_a_counter_with_leading_zeros_parses_as_gto_parses_it() -> None:
+    assert parse_tag("churn#prod#007") == TagName("churn", Action.ASSIGN, stage="prod", counter=7)
+
+
 def test_versions_accept_a_leading_v_and_reject_the_rest() -> None:
     assert Version.parse("1.2.3") == Version.parse("v1.2.3") == Version(1, 2, 3)
-    for bad in ("1.2", "01.2.3", "v", "latest", "1.2.3.4", ""):
+    for bad in ("1.2", "01.2.3", "v", "latest", "1.2.3.4", "", "1\u0660.0.0", "1" * 31 + ".0.0"):
         with pytest.raises(RegistryError, match="invalid version"):
             Version.parse(bad)
 
@@ -170,7 +196,8 @@ def test_bumps() -> None:
 
 def test_model_names() -> None:
     assert validate_model_name("models/churn=churn") == "models/churn:churn"
-    for bad in ("Churn", "-churn", "churn-", "a:b:c", ""):
+    assert validate_model_name("Churn_v2") == "Churn_v2"  # GTO allows it, so does champion
+    for bad in ("-churn", "churn-", "_churn", "churn_", "a:b:c", "", "chürn"):
         with pytest.raises(RegistryError, match="invalid model name"):
             validate_model_name(bad)
 
@@ -180,3 +207,48 @@ def test_ref_patterns_cover_only_that_model() -> None:
         "refs/tags/models/churn=churn@*",
         "refs/tags/models/churn=churn#*",
     ]
+
+
+def _gto_reads(text: str) -> TagName | None:
+    """What GTO's own parser makes of a tag name, in champion's terms (None: not an event)."""
+    try:
+        parsed = parse_name(text, raise_on_fail=False)
+    except ValueError:  # int() of a counter of 4300+ digits: GTO fails on the whole registry
+        return None
+    if "action" not in parsed:  # `@created` matches GTO's pattern but is no event
+        return None
+    version = parsed.get("version")
+    if version is not None and not SemVer.is_valid(version):
+        return None  # GTO keeps it as an opaque, non-semver version: never one of champion's
+    actions = {a.value: a for a in Action}
+    return TagName(
+        parsed["name"],
+        actions[GtoAction(parsed["action"]).value],
+        version=Version.parse(version) if version else None,
+        stage=parsed.get("stage"),
+        counter=parsed.get("counter"),
+    )
+
+
+_TAG_ALPHABET = "abcA_/=019\u0660#@!.v-"
+
+
+@given(st.text(alphabet=_TAG_ALPHABET, max_size=24))
+def test_the_grammar_is_gtos(text: str) -> None:
+    ours = parse_tag(text)
+    theirs = _gto_reads(text)
+    if theirs is not None and theirs.counter is None and theirs.stage is not None:
+        # GTO also reads a stage tag without a counter (`gto assign --simple`); champion cannot
+        # order it and names it in a warning instead (see test_state).
+        assert ours is None
+        return
+    assert ours == theirs
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["churn@v1.2.3-rc.1+b7", "models/x=my_model#prod!#12", "churn@deprecated#3", "A@v0.0.1!#9"],
+)
+def test_gto_reads_champions_tags_alike(text: str) -> None:
+    assert parse_tag(text) is not None
+    assert parse_tag(text) == _gto_reads(text)

@@ -194,6 +194,12 @@ OpenedFiles = tuple[str, bool, Iterator[tuple[str, IO[bytes]]]]
 def _open(root: Path, path: str, commit: str, remote_only: bool) -> Iterator[OpenedFiles]:
     """("git" | "dvc", whether it is a folder, its files as (path in the folder, stream) pairs,
     each stream valid until the next pair is drawn)."""
+    if not path.strip("./"):
+        # `commit:` names the whole tree: never an artifact, whatever git says it holds.
+        raise ArtifactNotFound(
+            "the model declares no artifact path (a GTO artifact without one?): declare its "
+            "path in champion.yaml (models: NAME: path: ...) to register, evaluate or serve it"
+        )
     found = gitfiles.resolve(root, commit, path)
     if found is not None:
         name, entry = found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import re
@@ -50,13 +49,10 @@ def _event_field(*path: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def actor() -> str:
-    if os.environ.get("GITHUB_ACTOR"):
-        return os.environ["GITHUB_ACTOR"]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary uid in a container
-        return "unknown"
+def actor() -> str | None:
+    """Who started this CI run. Outside CI, None: the tag's own tagger (git's user.name) says
+    who wrote it, and $USER (root in a container) would only say less."""
+    return os.environ.get("GITHUB_ACTOR") or None
 
 
 def run_id() -> str | None:

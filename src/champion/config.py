@@ -6,7 +6,7 @@ Validation names the file, the line and the key, and suggests the key that was p
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -96,6 +96,8 @@ class Config:
     first_version: Version = FIRST_VERSION
     models: Mapping[str, ModelConfig] = field(default_factory=dict)
     path: Path | None = None  # the champion.yaml read, if any
+    # Whether a `stages:` key chose the stages; without one, any stage the tags name is allowed too.
+    stages_declared: bool = False
 
     def model(self, name: str) -> ModelConfig:
         try:
@@ -113,12 +115,18 @@ class Config:
             f"(or artifacts: in dvc.yaml); declared models: {known}"
         )
 
-    def check_stage(self, stage: str) -> str:
-        if stage not in self.stages:
-            hint = _did_you_mean(stage, self.stages)
+    def check_stage(self, stage: str, used: Iterable[str] = ()) -> str:
+        """`stage` when it is allowed: one of `stages:`, or without that key the default plus
+        every stage the model's tags already `used` (a repository GTO wrote picks its own)."""
+        allowed = list(self.stages)
+        if not self.stages_declared:
+            allowed += [s for s in used if s not in allowed]
+        if stage not in allowed:
+            hint = _did_you_mean(stage, allowed)
+            source = CONFIG_FILE if self.stages_declared else "the default and the tags"
             raise ConfigError(
-                f"stage {stage!r} is not allowed{hint}: {CONFIG_FILE} allows "
-                f"{', '.join(self.stages)}; add it to stages: to use it"
+                f"stage {stage!r} is not allowed{hint}: {source} allow "
+                f"{', '.join(allowed)}; add it to stages: in {CONFIG_FILE} to use it"
             )
         return stage
 
@@ -372,12 +380,13 @@ def load_config(root: str | Path, config_path: str | Path | None = None) -> Conf
     path = Path(config_path) if config_path else root / CONFIG_FILE
     dvc_models = _dvc_models(root)
     if not path.is_file():
-        if config_path or not dvc_models:
+        legacy = {} if config_path else _gto_index_models(root)
+        if config_path or not (dvc_models or legacy):
             raise ConfigError(
                 f"no {CONFIG_FILE} at {path}: create one that declares your models "
                 "(see the README), or declare them under artifacts: in dvc.yaml"
             )
-        return Config(root=root, models=dvc_models)
+        return Config(root=root, models={**legacy, **dvc_models})
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -391,6 +400,7 @@ def load_config(root: str | Path, config_path: str | Path | None = None) -> Conf
 def _build(
     doc: _Document, data: dict[str, Any], root: Path, path: Path, dvc_models: dict[str, ModelConfig]
 ) -> Config:
+    declared = bool(data.get("stages"))
     stages = tuple(data.get("stages") or ("prod",))
     for i, stage in enumerate(stages):
         _checked(doc, ("stages", i), validate_stage_name, stage)
@@ -449,6 +459,7 @@ def _build(
         first_version=first_version,
         models=models,
         path=path,
+        stages_declared=declared,
     )
 
 
@@ -518,4 +529,58 @@ def _dvc_models(root: Path) -> dict[str, ModelConfig]:
                 labels=tuple(section.get("labels") or ()),
                 source=filename,
             )
+    return models
+
+
+# --- GTO's older artifacts.yaml ---------------------------------------------------------------
+
+
+def _gto_index_models(root: Path) -> dict[str, ModelConfig]:
+    """Models declared in GTO's older index, `artifacts.yaml` at the root (or the file `.gto`'s
+    INDEX names): `NAME: {type, path, virtual, labels, description}`. Read when there is no
+    champion.yaml; a model a dvc.yaml declares too is taken from the dvc.yaml."""
+    index = "artifacts.yaml"
+    gto_config = root / ".gto"
+    if gto_config.is_file():
+        settings = _Document(gto_config.read_text(encoding="utf-8"), ".gto").data
+        if isinstance(settings, dict) and isinstance(settings.get("INDEX"), str):
+            index = settings["INDEX"]
+    path = root / index
+    if (
+        not path.is_file()
+        or PurePosixPath(index).is_absolute()
+        or ".." in PurePosixPath(index).parts
+    ):
+        return {}
+    doc = _Document(path.read_text(encoding="utf-8"), index)
+    if doc.data is None:
+        return {}
+    doc.validate(
+        doc.data,
+        _MapOf(
+            _Fields(
+                {
+                    "type": _OPT_STR,
+                    "path": _OPT_STR,
+                    "virtual": _BOOL,
+                    "labels": _ListOf(_STR),
+                    "description": _OPT_STR,
+                    "custom": _ANY,
+                }
+            ),
+            "a mapping of artifact names to their settings",
+        ),
+        (),
+    )
+    models = {}
+    for raw_name, section in doc.data.items():
+        name = _checked(doc, (raw_name,), validate_model_name, str(raw_name))
+        section = section or {}
+        models[name] = ModelConfig(
+            name=name,
+            path=section.get("path") or "",
+            description=section.get("description") or "",
+            labels=tuple(section.get("labels") or ()),
+            source=index,
+        )
     return models

@@ -16,6 +16,12 @@ class Project:
     config: Config
     registry: Registry
 
+    def check_stage(self, stage: str, model: str) -> str:
+        """A stage `model` may use: champion.yaml's `stages:`, or without that key the default
+        plus every stage the model's tags already name (GTO's repositories pick their own)."""
+        used = () if self.config.stages_declared else self.registry.state(model).stages
+        return self.config.check_stage(stage, used)
+
 
 def open_project(cwd: str | Path = ".", remote: str = "origin") -> Project:
     root = Git(cwd).toplevel()

@@ -117,23 +117,70 @@ def test_without_push_the_tags_stay_local(repo: Repo, capsys: Capsys) -> None:
     assert local_tag_objects(repo) == before
 
 
-def test_push_never_reports_a_version_only_this_clone_has(repo: Repo, capsys: Capsys) -> None:
+def prod(capsys: Capsys, repo: Repo, *args: str) -> str:
+    return str(status_json(capsys, repo, *args)["models"][0]["stages"]["prod"]["version"])
+
+
+def test_release_promote_on_an_already_released_commit_converges(
+    repo: Repo, capsys: Capsys
+) -> None:
+    assert released(capsys, repo, "--push")["version"] == "0.1.0"
+    assert released(capsys, repo, "--promote", "prod", "--push")["version"] == "0.1.0"
+    repo.commit_artifact("model v2")
+    assert released(capsys, repo, "--push")["version"] == "0.1.1"  # released, not promoted
+    assert prod(capsys, repo) == "0.1.0"
+
+    result = release(capsys, repo, "--promote", "prod", "--push")
+    assert result.code == 0, result.err
+    # Not "nothing to do": the commit's version is made live in the stage the run asks for.
+    assert "already released as churn@v0.1.1; promoted to prod: churn#prod!#2, churn#prod#3" in (
+        result.out
+    )
+    assert prod(capsys, repo, "--remote") == "0.1.1"
+    again = release(capsys, repo, "--promote", "prod", "--push")
+    assert "already released as churn@v0.1.1; already live in prod" in again.out
+    assert repo.remote_tags() == repo.tags()
+    # A later commit that leaves the artifact as it was promotes the version it is.
+    (repo.path / "README.md").write_text("docs\n")
+    repo.git("add", "README.md")
+    repo.git("commit", "-q", "-m", "docs")
+    out = release(capsys, repo, "--promote", "staging", "--push").out
+    assert "unchanged since churn@v0.1.1 (same sha256); promoted to staging" in out
+
+
+def test_push_decides_from_the_remote_and_pushes_the_tag_an_earlier_run_left(
+    repo: Repo, capsys: Capsys
+) -> None:
     released(capsys, repo)  # without --push: the tag is local only
+    local = local_tag_objects(repo)
     result = release(capsys, repo, "--push")
-    assert result.code == 2, result.out
-    assert "churn@v0.1.0 is in this clone but not on the remote 'origin'" in result.err
-    assert "git push origin churn@v0.1.0" in result.err
-    assert repo.remote_tags() == []
-    # The same for a later commit that leaves the artifact as it is.
+    assert result.code == 0, result.err
+    # The remote had no version: this run releases 0.1.0, and the tag the first run left is
+    # exactly that tag, so it is pushed as it is (same tag object), and the output says so.
+    assert "released churn 0.1.0 as churn@v0.1.0" in result.out
+    assert "churn@v0.1.0: left in this clone by an earlier run" in result.out
+    assert repo.remote_tags() == ["churn@v0.1.0"]
+    assert local_tag_objects(repo) == local
+    assert released(capsys, repo, "--push")["released"] == "false"
+
+
+def test_push_deletes_a_local_only_tag_that_is_not_what_it_writes(
+    repo: Repo, capsys: Capsys
+) -> None:
+    released(capsys, repo)  # churn@v0.1.0 on this commit, never pushed
+    first = repo.git("rev-parse", "HEAD")
     (repo.path / "README.md").write_text("docs\n")
     repo.git("add", "README.md")
     repo.git("commit", "-q", "-m", "docs")
     result = release(capsys, repo, "--push")
-    assert result.code == 2 and "not on the remote 'origin'" in result.err
-    # Doing what the message says converges.
-    repo.git("push", "-q", "origin", "churn@v0.1.0")
-    assert released(capsys, repo, "--push")["released"] == "false"
+    assert result.code == 0, result.err
+    # The remote has no version at all, so this commit's artifact is released as 0.1.0: the
+    # local churn@v0.1.0 (on another commit) is in the way, replaced and said so.
+    assert "replaced churn@v0.1.0 in this clone: an earlier run left other tags" in result.out
+    head = repo.git("rev-parse", "HEAD")
+    assert repo.git("rev-parse", "churn@v0.1.0^{commit}") == head != first
     assert repo.remote_tags() == ["churn@v0.1.0"]
+    assert repo.git("--git-dir", str(repo.origin), "rev-parse", "churn@v0.1.0^{commit}") == head
 
 
 # --- 2. bump sources: flag and trailer ----------------------------------------------------------

@@ -394,3 +394,23 @@ def test_a_pull_request_without_evaluation_runs_is_evaluated_afresh(
     assert code == 1, text
     assert out["gate"] == "failed" and "unexpected" not in text
     assert tag_metadata(repo.origin, "churn@v0.1.1")["gate"]["source"] == "evaluation"
+
+
+def test_promoting_a_version_released_earlier_passes_the_gate_too(
+    repo: Repo, capsys: Capsys
+) -> None:
+    # Released without a stage (no verdict against prod's version recorded), then --promote.
+    commit_model(repo, train("noise"))
+    out = released(capsys, repo, "--push", "--promote", "staging")
+    assert (out["version"], out["promoted"]) == ("0.1.1", "true")  # staging was empty: a patch
+    code, out, text = outputs_of(repo, "--push", "--promote", "prod", capsys=capsys)
+    assert code == 1, text
+    assert (out["released"], out["promoted"], out["gate"]) == ("false", "false", "failed")
+    assert "already released as churn@v0.1.1; NOT promoted to prod" in text
+    assert live(capsys, repo) == "0.1.0"
+    code, out, text = outputs_of(
+        repo, "--push", "--promote", "prod", "--allow-failed-gate", "hotfix", capsys=capsys
+    )
+    assert code == 0, text
+    assert out["promoted"] == "true" and live(capsys, repo) == "0.1.1"
+    assert tag_metadata(repo.origin, "churn#prod#4")["gate_override"]["reason"] == "hotfix"

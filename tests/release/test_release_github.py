@@ -284,13 +284,21 @@ def test_a_failed_pull_request_lookup_writes_nothing(
 def test_no_github_release_for_a_tag_the_origin_lacks(
     tmp_path: Path, capsys: Capsys, forge: FakeForge
 ) -> None:
-    """GitHub would create an unknown tag itself, on the default branch: never ask it to."""
+    """GitHub would create an unknown tag itself, on the default branch: never ask it to. A tag
+    an earlier run left only in this clone is pushed first (it is exactly what this run writes),
+    and only then released on GitHub."""
     repo = make_repo(tmp_path, DEFAULT_CONFIG)
     released(capsys, repo)  # a local tag only
+    forge.refuse_creates = (403, "Resource not accessible by integration")
     result = release(capsys, repo, "--push", "--github-release")
     assert result.code == 2, result.err
-    assert "churn@v0.1.0 is in this clone but not on the remote 'origin'" in result.err
-    assert forge.releases == {} and forge.posts() == []
+    # The tag reached the origin before GitHub was asked (and refused): the tag stands.
+    assert repo.remote_tags() == ["churn@v0.1.0"]
+    assert forge.releases == {}
+    forge.refuse_creates = None
+    result = release(capsys, repo, "--push", "--github-release")
+    assert result.code == 0, result.err
+    assert list(forge.releases) == ["churn@v0.1.0"]
 
 
 def test_with_several_models_no_release_claims_latest(

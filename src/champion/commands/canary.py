@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 
 from champion import output
+from champion.commands import _notes
 from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.errors import ChampionError
 from champion.project import Project
@@ -26,7 +27,7 @@ def canary(
 ) -> int:
     spec = project.config.model(model)
     stage = stage or project.config.gate_stage
-    project.config.check_stage(stage)
+    project.check_stage(stage, spec.name)
     check_dispatch(dispatch_workflow, repo)
     check_pointer(project, spec.name)
     registry = project.registry
@@ -56,6 +57,7 @@ def canary(
         output.line(f"{done}: {', '.join(result.written)}{where}")
     else:
         output.line(f"{spec.name} {plan.version}: {plan.note}; nothing to do")
+    _notes.show(result)
     live = registry.state(spec.name).live.get(stage)
     lines, values = (
         after_stage_change(

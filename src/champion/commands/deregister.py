@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from champion import output
+from champion.commands import _notes
 from champion.project import Project
 from champion.registry import Version
 
@@ -14,7 +15,8 @@ def deregister(
     )
     if not result.written:
         output.line(f"{spec.name} {result.version} is {result.plan.note}; nothing to do")
-        return 0
-    where = f", pushed to {result.remote}" if result.pushed else ""
-    output.line(f"deregistered {spec.name} {result.version}: {result.written[0]}{where}")
+    else:
+        where = f", pushed to {result.remote}" if result.pushed else ""
+        output.line(f"deregistered {spec.name} {result.version}: {result.written[0]}{where}")
+    _notes.show(result)
     return 0

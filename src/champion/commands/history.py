@@ -35,7 +35,7 @@ def history(
                 e["version"] or "-",
                 e["stage"] or "",
                 e["tag"],
-                meta.get("actor") or "",
+                e["by"] or "",
                 detail,
             ]
         )

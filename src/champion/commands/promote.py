@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from champion import output
+from champion.commands import _notes
 from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.project import Project
 from champion.registry import Version
@@ -19,7 +20,7 @@ def promote(
     github_output: str | None = None,
 ) -> int:
     spec = project.config.model(model)
-    project.config.check_stage(stage)
+    project.check_stage(stage, spec.name)
     check_dispatch(dispatch_workflow, repo)
     check_pointer(project, spec.name)
     if spec.pointer is not None:
@@ -38,6 +39,7 @@ def promote(
         output.line(
             f"promoted {spec.name} {plan.version} to {stage}{was}: {', '.join(result.written)}{where}"
         )
+    _notes.show(result)
     lines, values = after_stage_change(
         project,
         spec.name,

@@ -16,7 +16,7 @@ def publish(
 ) -> int:
     spec = project.config.model(model)
     stage = stage or project.config.gate_stage
-    project.config.check_stage(stage)
+    project.check_stage(stage, spec.name)
     check_location(project, spec)
     done = publish_pointer(project, spec.name, stage)
     output.line(published_line(done.outcome, done.url, done.pointer.version, done.there))

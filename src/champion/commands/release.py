@@ -32,9 +32,13 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     github_release: str = ""
     stage: str = ""  # the stage it was to be promoted to
+    # It went live in `stage` in this run: a new version with its registration, or one released
+    # earlier (a rerun converges to what --promote asks).
     promoted: bool = False
     gate: str = ""  # passed | failed | none; "" when not judged
     held: str = ""  # why it was not promoted (a failed gate), for the error
+    # What became of tags only this clone had (see Registry._write_pushed).
+    local: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -67,11 +71,9 @@ def release(
         if models
         else [config.models[m] for m in sorted(config.models)]
     )
-    if promote:
-        config.check_stage(promote)
     for spec in specs:
-        if spec.promote_to:
-            config.check_stage(spec.promote_to)
+        if promote or spec.promote_to:
+            project.check_stage(promote or spec.promote_to or "", spec.name)
     if github_release and not push:
         raise ChampionError(
             "--github-release needs --push: a GitHub Release is made on a pushed tag"
@@ -92,11 +94,12 @@ def release(
     pull = _pull(project, commit, repo) if os.environ.get("GITHUB_TOKEN") and has_repo else _Pull()
     # Every model is validated (artifact, bump, evaluation, DVC remote) before any tag is written:
     # a failure on one model leaves the registry as it was for all of them.
-    flag = (
-        gates.Override(ci.actor(), allow_failed_gate.strip(), "--allow-failed-gate")
-        if allow_failed_gate
-        else None
-    )
+    flag = None
+    if allow_failed_gate:
+        # Who: the CI run's actor, else the git identity the tags are written with.
+        who = ci.actor() or project.registry.git.config("user.name")
+        who = who or os.environ.get("GIT_COMMITTER_NAME") or "unknown"
+        flag = gates.Override(who, allow_failed_gate.strip(), "--allow-failed-gate")
     prepared = [
         _prepare(
             project,
@@ -113,8 +116,7 @@ def release(
         for spec in specs
     ]
     outcomes = [
-        _write(project, item, push=push) if isinstance(item, _Pending) else item
-        for item in prepared
+        item if isinstance(item, Outcome) else _write(project, item, push=push) for item in prepared
     ]
     # GitHub Releases come after every tag is pushed: a GitHub failure then stops no version, its
     # outputs are still written, and a rerun makes the missing release.
@@ -162,7 +164,7 @@ def _deploy(
         stage,
         outcome.version,
         pushed=push,
-        changed=outcome.released,
+        changed=outcome.released or outcome.promoted,
         dispatch_workflow=dispatch_workflow,
         repo=repo,
     )
@@ -210,50 +212,28 @@ def _label_override(pull: _Pull) -> gates.Override | None:
     return gates.Override(pull.override_by or "unknown", where, where)
 
 
-def _not_released(
-    project: Project,
-    spec: ModelConfig,
-    info: VersionInfo,
-    note: str,
-    push: bool,
-    stage: str | None,
-    override: gates.Override | None,
-) -> Outcome:
-    """Nothing to register: an existing version stands (which, with --push, must be on the
-    remote). When it was held back from `stage` by its failed gate, it still is, and the rerun
-    fails again, unless the gate is now overridden: then it is promoted."""
-    registry = project.registry
-    if push:
-        _check_pushed(registry, spec.name, info)
-    outcome = Outcome(spec.name, False, str(info.version), info.tag, note=note)
-    recorded = info.metadata.get("gate")
-    if not stage or not isinstance(recorded, dict) or recorded.get("verdict") != gates.FAILED:
-        return outcome
-    live = registry.state(spec.name).live.get(stage)
-    if live is not None and live.version == info.version:
-        return outcome
-    outcome.stage, outcome.gate = stage, gates.FAILED
-    if override is None:
-        outcome.held = (
-            f"{spec.name} {info.version} ({info.tag}) was not promoted to {stage}: its gate "
-            f"failed against {_against(stage, recorded.get('against'))}"
-        )
-        outcome.note += f"; not promoted to {stage}: its gate failed"
-        return outcome
-    result = registry.assign(
-        spec.name,
-        info.version,
-        stage,
-        reason=_override_reason(override),
-        metadata={"gate_override": override.as_metadata()},
-        push=push,
-    )
-    outcome.promoted = True
-    outcome.note += (
-        f"; promoted to {stage} ({', '.join(result.written)}): its failed gate was overridden "
-        f"by {override.by} ({override.reason})"
-    )
-    return outcome
+@dataclass(frozen=True)
+class _Promote:
+    """A version released earlier that the run must make live in `stage` (a rerun converges to
+    what `--promote` asks, whatever the first run got done), its gate allowing."""
+
+    spec: ModelConfig
+    info: VersionInfo
+    stage: str
+    note: str
+    verdict: gates.Verdict | None = None
+    override: gates.Override | None = None  # set when it overrides a failed gate
+
+
+def _recorded(info: VersionInfo, stage: str, against: str | None) -> gates.Verdict | None:
+    """The verdict its release recorded, when it judged it against that very live version."""
+    gate = info.metadata.get("gate")
+    if not isinstance(gate, dict) or gate.get("verdict") not in (gates.PASSED, gates.FAILED):
+        return None
+    if (gate.get("stage"), gate.get("against")) != (stage, against):
+        return None
+    reasons = tuple(str(r) for r in gate.get("reasons") or ())
+    return gates.Verdict(str(gate["verdict"]), stage, against, "its verdict at release", reasons)
 
 
 def _against(stage: str, version: object) -> str:
@@ -264,16 +244,58 @@ def _override_reason(override: gates.Override) -> str:
     return f"gate failed, overridden by {override.by}: {override.reason}"
 
 
-def _check_pushed(registry: Registry, model: str, info: VersionInfo) -> None:
-    """With --push, "nothing to do" must mean the remote has the version: one that only this
-    clone has (an earlier run without --push) is not silently left behind."""
-    remote = registry.state(model, remote=registry.remote)
-    if remote.find(info.version) is None:
-        raise RegistryError(
-            f"{info.tag} is in this clone but not on the remote {registry.remote!r} (an earlier "
-            f"release without --push?): push it (git push {registry.remote} {info.tag}) or "
-            f"delete it (git tag -d {info.tag}), then rerun"
+def _existing(
+    spec: ModelConfig, info: VersionInfo, note: str, done: str, promote: str | None
+) -> Outcome | _Promote:
+    """Nothing to register: an existing version stands (with --push, the remote's)."""
+    if promote:
+        return _Promote(spec, info, promote, note)
+    return Outcome(spec.name, False, str(info.version), info.tag, note=f"{note}: {done}")
+
+
+def _gated(
+    project: Project,
+    item: _Promote,
+    state: ModelState,
+    *,
+    report: dict[str, Any] | None,
+    pull: _Pull,
+    repo: str | None,
+    override: gates.Override | None,
+) -> Outcome | _Promote:
+    """A version released earlier goes live in the stage only as a new one would: when its gate
+    passed against the version live there (its recorded verdict when it was judged against that
+    very version, else the pull request's report or a fresh evaluation), when there is no gate,
+    or when someone overrides a failed one. Otherwise it is held back, and the run fails again."""
+    spec, info, stage = item.spec, item.info, item.stage
+    live = state.live.get(stage)
+    if live is not None and live.version == info.version:
+        return item  # already live: nothing to judge
+    against = str(live.version) if live is not None else None
+    verdict = gates.without_gate(spec.sections, stage) or _recorded(info, stage, against)
+    if verdict is None:
+        sha256 = str((info.metadata.get("artifact") or {}).get("sha256") or "")
+        evaluation, source = _evaluation(
+            project, spec, info.commit, state, sha256, report, stage, pull, repo
         )
+        if evaluation is not None:
+            verdict = gates.from_report(evaluation, stage, source)
+    if verdict is None or gates.may_promote(verdict, override):
+        overriding = verdict is not None and verdict.status == gates.FAILED
+        return _Promote(spec, info, stage, item.note, verdict, override if overriding else None)
+    return Outcome(
+        spec.name,
+        False,
+        str(info.version),
+        info.tag,
+        note=f"{item.note}; NOT promoted to {stage}: its {verdict.describe()} ({verdict.source})",
+        stage=stage,
+        gate=verdict.status,
+        held=(
+            f"{spec.name} {info.version} ({info.tag}) was not promoted to {stage}: its gate "
+            f"failed against {_against(stage, verdict.against)}"
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -308,23 +330,28 @@ def _prepare(
     pull: _Pull,
     override: gates.Override | None,
     repo: str | None,
-) -> Outcome | _Pending:
+) -> Outcome | _Pending | _Promote:
     registry = project.registry
-    if push:
-        registry.refresh(spec.name)
-    state = registry.state(spec.name)
+    # With --push, what the remote has decides: a version only this clone holds is not released.
+    state = registry.remote_state(spec.name) if push else registry.state(spec.name)
     existing = state.version_of_commit(commit)
     if existing is not None:
-        note = f"commit {commit[:12]} is already released as {existing.tag}: nothing to do"
-        return _not_released(project, spec, existing, note, push, promote, override)
+        note = f"commit {commit[:12]} is already released as {existing.tag}"
+        found = _existing(spec, existing, note, "nothing to do", promote)
+        if isinstance(found, Outcome):
+            return found
+        return _gated(project, found, state, report=report, pull=pull, repo=repo, override=override)
     artifact = artifacts.describe(project.root, spec.path, commit)
     latest = state.latest
     if (
         latest is not None
         and (latest.metadata.get("artifact") or {}).get("sha256") == artifact.sha256
     ):
-        note = f"{spec.path} is unchanged since {latest.tag} (same sha256): nothing to release"
-        return _not_released(project, spec, latest, note, push, None, None)
+        note = f"{spec.path} is unchanged since {latest.tag} (same sha256)"
+        found = _existing(spec, latest, note, "nothing to release", promote)
+        if isinstance(found, Outcome):
+            return found
+        return _gated(project, found, state, report=report, pull=pull, repo=repo, override=override)
     label_source = f"pull request #{pull.number}" if pull.number else "the pull request"
     # One evaluation serves both the gate (against the version live in the stage it is promoted
     # to) and the bump (against the latest version when it is not promoted).
@@ -343,7 +370,7 @@ def _prepare(
         label=bumps.from_labels(pull.labels, label_source),
         label_source=label_source,
         trailer=bumps.from_trailers(registry.git.trailers(commit, bumps.TRAILER), commit),
-        suggestion=_suggestion(evaluation),
+        suggestion=_suggestion(evaluation, first=not state.versions, stage=promote),
     )
     if decision.skip:
         return Outcome(
@@ -371,8 +398,10 @@ def _prepare(
     )
 
 
-def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
+def _write(project: Project, pending: _Pending | _Promote, *, push: bool) -> Outcome:
     registry = project.registry
+    if isinstance(pending, _Promote):
+        return _promote(registry, pending, push=push)
     spec, commit, decision, promote = (
         pending.spec,
         pending.commit,
@@ -399,7 +428,8 @@ def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
         )
     except RegistryError:
         # Another job may have released this very commit meanwhile: then there is nothing to do.
-        taken = registry.state(spec.name).version_of_commit(commit)
+        state = registry.remote_state(spec.name) if push else registry.state(spec.name)
+        taken = state.version_of_commit(commit)
         if taken is None:
             raise
         return Outcome(
@@ -419,10 +449,11 @@ def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
         plan.bump or "initial",
         decision.reason,
         "",
-        list(decision.warnings),
+        [*decision.warnings, *result.warnings],
         stage=pending.stage or "",
         promoted=bool(promote),
         gate=verdict.status if verdict is not None else "",
+        local=result.local_notes(),
     )
     outcome.note = _promotion_note(outcome, verdict, override)
     if pending.stage and not promote and verdict is not None:
@@ -431,6 +462,43 @@ def _write(project: Project, pending: _Pending, *, push: bool) -> Outcome:
             f"{pending.stage}: its {verdict.describe()}"
         )
     return outcome
+
+
+def _promote(registry: Registry, pending: _Promote, *, push: bool) -> Outcome:
+    spec, info, stage = pending.spec, pending.info, pending.stage
+    override = pending.override
+    result = registry.assign(
+        spec.name,
+        info.version,
+        stage,
+        reason=_override_reason(override) if override else "",
+        metadata={"gate_override": override.as_metadata()} if override else None,
+        push=push,
+    )
+    plan = result.plan
+    # Without tags to write, the note says it is already live there.
+    done = f"promoted to {stage}: {', '.join(result.written)}" if plan.tags else plan.note
+    verdict = pending.verdict
+    if plan.tags and verdict is not None:
+        if override is not None:
+            done += f", although its {verdict.describe()}: overridden by {override.by} ({override.reason})"
+        elif verdict.status == gates.NONE:
+            done += f", without a gate ({verdict.note})"
+        else:
+            done += f": {verdict.describe()} ({verdict.source})"
+    return Outcome(
+        spec.name,
+        False,
+        str(info.version),
+        info.tag,
+        str(plan.previous) if plan.previous and plan.tags else "",
+        note=f"{pending.note}; {done}",
+        warnings=list(result.warnings),
+        stage=stage,
+        promoted=bool(plan.tags),
+        gate=verdict.status if verdict is not None else "",
+        local=result.local_notes(),
+    )
 
 
 def _promotion_note(
@@ -546,9 +614,15 @@ def _holds(local: Path, sha256: str) -> bool:
         return False
 
 
-def _suggestion(evaluation: dict[str, Any] | None) -> tuple[str, str] | None:
+def _suggestion(
+    evaluation: dict[str, Any] | None, *, first: bool = True, stage: str | None = None
+) -> tuple[str, str] | None:
     if evaluation is None:
         return None
+    if evaluation.get("initial") and not first:
+        # Nothing live in the stage to compare with, but versions exist: "initial version" would
+        # say minor for what is no first version.
+        return "patch", f"evaluation: no version live in {stage} to compare with: patch"
     return _evaluation_bump(evaluation), f"evaluation: {'; '.join(_evaluation_reasons(evaluation))}"
 
 
@@ -606,7 +680,7 @@ def _metadata(
 
 def _wants_github_release(project: Project, model: str, outcome: Outcome, commit: str) -> bool:
     """A new version gets its GitHub Release. So does the version a rerun finds on this very
-    commit (the remote has it: `_check_pushed`), so that a rerun converges when the first run
+    commit (with --push, one the remote has), so that a rerun converges when the first run
     pushed the tag and then failed at GitHub."""
     if outcome.released:
         return True
@@ -661,6 +735,9 @@ def _present(outcomes: list[Outcome], github_output: str | None) -> None:
                 text += f"; GitHub Release {o.github_release}"
         output.line(text)
         lines.append(f"- {md(text, 1000)}")
+        for note in o.local:
+            output.line(f"{o.model}: {note}")
+            lines.append(f"- {md(f'{o.model}: {note}', 1000)}")
     title = "### champion release"
     if any(o.held for o in outcomes):
         title += ": ❌ not promoted, the gate failed"

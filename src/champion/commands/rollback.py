@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from champion import artifacts, output
+from champion.commands import _notes
 from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.errors import ChampionError
 from champion.project import Project
@@ -27,7 +28,7 @@ def rollback(
     """`metadata` goes into both tags (e.g. `champion watch` records its trigger and evidence)."""
     spec = project.config.model(model)
     stage = stage or project.config.gate_stage
-    project.config.check_stage(stage)
+    project.check_stage(stage, spec.name)
     target = Version.parse(to) if to else None
     check_dispatch(dispatch_workflow, repo)
     check_pointer(project, spec.name)
@@ -69,6 +70,14 @@ def rollback(
             f"(artifact checked): {tags}"
         )
         values["tag"] = plan.tags[-1].tag if plan.tags else ""
+        for text in result.warnings:
+            output.warn(text)
+        if result.reused:
+            output.line(f"would push {', '.join(result.reused)} as this clone has them")
+        if result.dropped:
+            output.line(
+                f"would delete {', '.join(result.dropped)} from this clone (not on the remote)"
+            )
     else:
         if plan.tags:
             where = f", pushed to {result.remote}" if result.pushed else ""
@@ -78,6 +87,7 @@ def rollback(
             )
         else:
             output.line(f"{spec.name} in {stage}: {plan.note}; nothing to do")
+        _notes.show(result)
         values["tag"] = result.written[-1] if result.written else ""
         lines, extra = after_stage_change(
             project,

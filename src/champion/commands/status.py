@@ -27,7 +27,8 @@ def status(
     rolled = any(item["rolled_back"] for item in view["models"])
     rows = []
     for item in view["models"]:
-        cells = [item["model"], item["latest"] or "-"]
+        name = f"{item['model']} (deprecated)" if item["deprecated"] else item["model"]
+        cells = [name, item["latest"] or "-"]
         cells += [(item["stages"].get(s) or {}).get("version") or "-" for s in stages]
         if rolled:
             cells.append(", ".join(item["rolled_back"]) or "-")

@@ -15,6 +15,8 @@ def versions(
     if as_json:
         output.dump_json(view)
         return 0
+    if state.deprecated:
+        output.line(f"{state.model} is deprecated (GTO's {state.history[-1].tag})")
     if not view["versions"]:
         output.line(f"{state.model} has no versions yet: champion register {state.model}")
         return 0

@@ -268,7 +268,7 @@ def watch(
 ) -> int:
     spec = project.config.model(model)
     stage = stage or project.config.gate_stage
-    project.config.check_stage(stage)
+    project.check_stage(stage, spec.name)
     plan = _plan(rules, metrics, interval, window, run_for, cooldown)
     wait = parse_duration(timeout, "--timeout")
     if wait <= 0:

@@ -39,7 +39,8 @@ def resolve(
     """`stage:STAGE` (default: the gating stage), `VERSION`, or a file `PATH`."""
     state = registry.state(model.name)
     if spec is None or spec.startswith("stage:"):
-        stage = config.check_stage(spec[len("stage:") :] if spec else config.gate_stage)
+        used = () if config.stages_declared else state.stages
+        stage = config.check_stage(spec[len("stage:") :] if spec else config.gate_stage, used)
         live = state.live.get(stage)
         if live is None:
             return Baseline("none", stage=stage), state

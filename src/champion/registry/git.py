@@ -39,6 +39,7 @@ class RefRecord:
     tagger: str = ""
     subject: str = ""
     body: str = ""
+    oid: str = ""  # the tag object (the commit itself for a lightweight tag)
 
 
 class Git:
@@ -103,7 +104,8 @@ class Git:
         proc = self.run("config", "--get", key, check=False)
         return proc.stdout.strip() or None
 
-    def for_each_ref(self, patterns: Sequence[str]) -> list[RefRecord]:
+    def for_each_ref(self, patterns: Sequence[str], prefix: str = "refs/tags/") -> list[RefRecord]:
+        """The refs matching `patterns`, named without `prefix`."""
         out = self.run("for-each-ref", f"--format={FOR_EACH_REF_FORMAT}", *patterns).stdout
         records = []
         for raw in out.split("\0\0\n"):
@@ -113,13 +115,14 @@ class Git:
             annotated = otype == "tag"
             records.append(
                 RefRecord(
-                    name=name.removeprefix("refs/tags/"),
+                    name=name.removeprefix(prefix),
                     annotated=annotated,
                     commit=peeled if annotated else oid,
                     timestamp=int(date) if date else None,
                     tagger=tagger.strip() if annotated else "",
                     subject=subject,
                     body=body,
+                    oid=oid,
                 )
             )
         return records
@@ -139,7 +142,7 @@ class Git:
                 direct[name] = oid
         # Only annotated tags have a peeled line; that is how ls-remote tells the two apart.
         return [
-            RefRecord(name=n, annotated=n in peeled, commit=peeled.get(n, oid))
+            RefRecord(name=n, annotated=n in peeled, commit=peeled.get(n, oid), oid=oid)
             for n, oid in direct.items()
         ]
 
@@ -152,28 +155,43 @@ class Git:
         return env
 
     def create_tags(self, tags: Iterable[tuple[str, str, str, int]]) -> None:
-        """Creates annotated tags (name, commit, message, unix date); never moves an existing one."""
-        identity = self.identity_env()
-        created: list[str] = []
+        """Creates annotated tags (name, commit, message, unix date) all at once or not at all:
+        the tag objects first, then every ref in one `update-ref` transaction, so a crash (even a
+        kill -9) never leaves half of an operation's tags behind. Never moves an existing tag."""
+        tags = list(tags)
+        if not tags:
+            return
+        # Who writes, as `git tag` would record it (config, environment, or the fallback).
+        ident = self.run("var", "GIT_COMMITTER_IDENT", env=self.identity_env()).stdout.strip()
+        who = ident.rsplit(" ", 2)[0]
+        refs = []
         for name, commit, message, date in tags:
-            env = {**identity, "GIT_COMMITTER_DATE": f"@{date} +0000"}
-            proc = self.run(
-                "tag",
-                "-a",
-                "--cleanup=whitespace",
-                "-F",
-                "-",
-                "--",
-                name,
-                commit,
-                input=message,
-                check=False,
-                env=env,
+            text = (
+                f"object {commit}\ntype commit\ntag {name}\ntagger {who} {date} +0000\n\n{message}"
             )
+            proc = self.run("mktag", input=text, check=False)
             if proc.returncode != 0:
-                self.delete_tags(created)
                 raise GitError(f"cannot create tag {name}: {proc.stderr.strip()}")
-            created.append(name)
+            refs.append((f"refs/tags/{name}", proc.stdout.strip()))
+        self.update_refs(create=refs)
+
+    def update_refs(
+        self,
+        *,
+        create: Sequence[tuple[str, str]] = (),
+        update: Sequence[tuple[str, str, str]] = (),
+        delete: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """One all-or-nothing transaction: create (ref, oid) refs that must not exist yet, update
+        (ref, new, old) and delete (ref, old) refs that must still hold `old`."""
+        lines = [f"create {ref} {oid}" for ref, oid in create]
+        lines += [f"update {ref} {new} {old}" for ref, new, old in update]
+        lines += [f"delete {ref} {old}" for ref, old in delete]
+        if not lines:
+            return
+        proc = self.run("update-ref", "--stdin", input="\n".join(lines) + "\n", check=False)
+        if proc.returncode != 0:
+            raise GitError(f"cannot update the tags in {self.path}: {proc.stderr.strip()}")
 
     def delete_tags(self, names: Sequence[str]) -> None:
         if names:
@@ -185,10 +203,24 @@ class Git:
         proc = self.run("push", "--atomic", "--porcelain", remote, *refspecs, check=False)
         return proc.returncode == 0, (proc.stderr + proc.stdout).strip()
 
-    def fetch_tags(self, remote: str, patterns: Sequence[str]) -> None:
-        """Fetches only the refs matching the patterns; a local tag is never clobbered."""
-        refspecs = [f"{p}:{p}" for p in patterns]
-        proc = self.run("fetch", "--no-tags", "--quiet", remote, *refspecs, check=False)
+    def fetch_mirror(
+        self, remote: str, patterns: Sequence[str], into: str, *, prune: bool = True
+    ) -> None:
+        """Mirrors the remote's refs matching `patterns` (`refs/tags/...`, globs or names) under
+        `into`, forced, in one fetch: one consistent snapshot of the remote, local tags untouched.
+        The refspecs go through stdin, so thousands of names fit."""
+        refspecs = "".join(f"+{p}:{into}{p.removeprefix('refs/tags/')}\n" for p in patterns)
+        options = ["--prune"] if prune else []
+        proc = self.run(
+            "fetch",
+            "--no-tags",
+            *options,
+            "--quiet",
+            "--stdin",
+            remote,
+            input=refspecs,
+            check=False,
+        )
         if proc.returncode != 0:
             raise GitError(f"cannot fetch tags from remote {remote!r}: {proc.stderr.strip()}")
 

@@ -1,5 +1,9 @@
 """Registry operations on one repository: read a model's state; register, assign, unassign and
-deregister with all-or-nothing pushes that retry on contention and never overwrite a tag."""
+deregister with all-or-nothing pushes that retry on contention and never overwrite a tag.
+
+With `--push`, every decision is made against the remote's state, never this clone's: tags that
+only this clone has (a run without --push, a crash before the push) are pushed when they are
+exactly what the run writes and deleted otherwise (registry/sync.py), and the result says which."""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from champion.registry.state import (
     canary_weight,
     rollback_target,
 )
+from champion.registry.sync import reconcile
 from champion.registry.tags import (
     FIRST_VERSION,
     Action,
@@ -33,11 +38,15 @@ from champion.registry.tags import (
     canary_stage,
     format_tag,
     model_in_tag,
+    parse_tag,
     ref_patterns,
 )
 
 MAX_ATTEMPTS = 12
 _MODEL_PART = re.compile("[@#]")
+# Where a push-planning run mirrors the remote's tags of a model for a moment (one fetch, one
+# consistent snapshot, with the tag messages); emptied again right after.
+_MIRROR = "refs/champion/fetched/"
 # A rejected ref for one of these reasons means someone else wrote first: refetch and recompute.
 # The reasons can come on the `!` ref lines or on the remote's own `remote: error:` lines; an
 # atomic transaction that lost a race says only "atomic transaction failed" on the ref lines.
@@ -88,10 +97,42 @@ class WriteResult:
     attempts: int = 1
     remote: str | None = None
     written: tuple[str, ...] = field(default_factory=tuple)
+    # Tags an earlier run left in this clone, pushed as they were (part of `written`) ...
+    reused: tuple[str, ...] = ()
+    # ... and those deleted from this clone: the remote never had them and this run does not
+    # write them (or the remote holds other tags under their names).
+    dropped: tuple[str, ...] = ()
+    # What reading the tags the plan was made on had to say (tags named and ignored...).
+    warnings: tuple[str, ...] = ()
 
     @property
     def version(self) -> Version:
         return self.plan.version
+
+    def local_notes(self) -> list[str]:
+        """What became of the tags only this clone had, for the command's output."""
+        notes = []
+        if self.reused:
+            notes.append(
+                f"{', '.join(self.reused)}: left in this clone by an earlier run that did not "
+                f"push them, and exactly what this run writes, so pushed as they were"
+            )
+        where = self.remote or "the remote"
+        written = set(self.written)
+        replaced = [t for t in self.dropped if t in written]
+        deleted = [t for t in self.dropped if t not in written]
+        if replaced:
+            notes.append(
+                f"replaced {', '.join(replaced)} in this clone: an earlier run left other tags "
+                f"under those names, which {where} never had; this run wrote its own, decided "
+                f"from {where}'s tags"
+            )
+        if deleted:
+            notes.append(
+                f"deleted {', '.join(deleted)} from this clone: {where} never had them, and this "
+                f"run, deciding from {where}'s tags, does not write them"
+            )
+        return notes
 
 
 def bump_between(parent: Version | None, version: Version) -> str | None:
@@ -129,12 +170,71 @@ class Registry:
 
     def refresh(self, model: str) -> None:
         """Fetches the model's tags from the remote (only its own refs; never clobbers a tag)."""
+        synced = self._sync(model)
+        differ = [r.name for r in synced.local_only if r.name in synced.remote]
+        if differ:
+            raise GitError(
+                f"this clone's {', '.join(differ)} differ from the remote {self.remote!r}'s: "
+                f"delete them (git tag -d {' '.join(differ)}) to take the remote's, then rerun"
+            )
+
+    def remote_state(self, model: str) -> ModelState:
+        """The model's state as the remote has it, tag messages included. Tags the remote has and
+        this clone lacks are fetched; this clone's own tags are left as they are (`unpushed`
+        names those the remote does not have)."""
+        return self._sync(model).state
+
+    def _check_remote(self) -> None:
         if not self.git.remote_exists(self.remote):
             raise GitError(
                 f"the repository has no remote {self.remote!r} to push to: add one "
                 f"(git remote add {self.remote} URL) or drop --push"
             )
-        self.git.fetch_tags(self.remote, ref_patterns(model))
+
+    def _sync(self, model: str) -> _Synced:
+        self._check_remote()
+        patterns = ref_patterns(model)
+        mirrored = [_MIRROR + p.removeprefix("refs/tags/") for p in patterns]
+        unread: list[RefRecord] = []
+        try:
+            self.git.fetch_mirror(self.remote, patterns, _MIRROR)
+        except GitError:
+            # A ref git cannot store here (a name of 5000 digits, put in the remote's
+            # packed-refs by hand) fails the whole fetch: fetch the tags in champion's grammar by
+            # name instead, and hand the others to build_state as refs it will name and ignore.
+            listed = self.git.ls_remote(self.remote, patterns)
+            unread = [r for r in listed if parse_tag(r.name) is None]
+            self._clear_mirror(mirrored)
+            wanted = [f"refs/tags/{r.name}" for r in listed if parse_tag(r.name) is not None]
+            self.git.fetch_mirror(self.remote, wanted, _MIRROR, prune=False)
+        theirs = self.git.for_each_ref(mirrored, prefix=_MIRROR)
+        self.git.update_refs(delete=[(_MIRROR + r.name, r.oid) for r in theirs])
+        mine = self.git.for_each_ref(patterns)
+        remote = {r.name: r for r in theirs}
+        have = {r.name for r in mine}
+        # What the remote has and this clone lacks comes in; no local tag is overwritten here.
+        self.git.update_refs(
+            create=[(f"refs/tags/{r.name}", r.oid) for r in theirs if r.name not in have]
+        )
+        local_only = tuple(r for r in mine if r.name not in remote or remote[r.name].oid != r.oid)
+        state = build_state(model, [*theirs, *unread])
+        state = replace(state, unpushed=tuple(r.name for r in local_only))
+        return _Synced(state, local_only, remote)
+
+    def _clear_mirror(self, mirrored: Sequence[str]) -> None:
+        found = self.git.for_each_ref(mirrored, prefix="")
+        self.git.update_refs(delete=[(r.name, r.oid) for r in found])
+
+    def _drop(self, refs: Sequence[RefRecord], synced: _Synced) -> None:
+        """Deletes this clone's tags in `refs`; one the remote has under the same name becomes the
+        remote's."""
+        remote = synced.remote
+        self.git.update_refs(
+            update=[
+                (f"refs/tags/{r.name}", remote[r.name].oid, r.oid) for r in refs if r.name in remote
+            ],
+            delete=[(f"refs/tags/{r.name}", r.oid) for r in refs if r.name not in remote],
+        )
 
     # --- writes --------------------------------------------------------------------------------
 
@@ -164,7 +264,16 @@ class Registry:
             if taken is not None:
                 raise RegistryError(
                     f"commit {commit[:12]} already holds {model} {taken.version} ({taken.tag}): a commit "
-                    "has one version per model; commit the new artifact first, or deregister that version"
+                    "has one version per model; commit the new artifact first"
+                )
+            withdrawn = next((v for v in state.versions if v.commit == commit), None)
+            if withdrawn is not None:
+                # GTO finds a stage tag's version by its commit, and fails on a commit that holds
+                # two (its ManyVersions): one version per commit, deregistered or not.
+                raise RegistryError(
+                    f"commit {commit[:12]} held {model} {withdrawn.version} ({withdrawn.tag}, "
+                    "deregistered): GTO could not tell two versions of one commit apart; make a new "
+                    "commit (git commit --allow-empty -m 're-release') and register that"
                 )
             highest = max(
                 (v.version for v in state.versions), default=None
@@ -293,6 +402,7 @@ class Registry:
             )
         verified: set[Version] = set()
         run = ci.run_id()
+        issued: list[Live | None] = []  # what was live when the rollback was first planned
 
         def plan(state: ModelState) -> Plan:
             current = state.live.get(stage)
@@ -304,6 +414,12 @@ class Registry:
                     previous=done.previous,
                     note=f"already rolled back by this run ({done.tag})",
                 )
+            if not issued:
+                issued.append(current)
+            elif (was := issued[0]) is not None and (
+                current is None or current.version != was.version
+            ):
+                return _after_lost_race(state, stage, was, current, to)
             if current is None:
                 raise RegistryError(
                     f"no version of {model} is live in {stage}: nothing to roll back; promote one "
@@ -460,21 +576,63 @@ class Registry:
         *,
         dry_run: bool = False,
     ) -> WriteResult:
-        patterns = ref_patterns(model)
         if push:
-            self.refresh(model)
+            return self._write_pushed(model, plan, dry_run)
+        state = self.state(model)
+        planned = plan(state)  # validates; raises before anything is written
+        if dry_run or not planned.tags:
+            return WriteResult(model, planned, warnings=state.warnings)
+        first = _next_tag_time(state)
+        self.git.create_tags(
+            (t.tag, t.commit, t.message(), first + i) for i, t in enumerate(planned.tags)
+        )
+        written = tuple(t.tag for t in planned.tags)
+        return WriteResult(model, planned, written=written, warnings=state.warnings)
+
+    def _write_pushed(
+        self, model: str, plan: Callable[[ModelState], Plan], dry_run: bool
+    ) -> WriteResult:
+        dropped: list[str] = []
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            state = self.state(model)
-            planned = plan(state)  # validates; raises before anything is written
-            if dry_run or not planned.tags:
-                return WriteResult(model, planned, pushed=push, attempts=attempt)
-            names = [t.tag for t in planned.tags]
-            first = _next_tag_time(state)
-            self.git.create_tags(
-                (t.tag, t.commit, t.message(), first + i) for i, t in enumerate(planned.tags)
+            synced = self._sync(model)
+            planned = plan(synced.state)  # validates; raises before anything is written
+            newest = _newest(synced.state)
+            found = reconcile(
+                planned.tags,
+                synced.local_only,
+                set(synced.remote),
+                newest,
+                stages=planned.stage is not None,
             )
-            if not push:
-                return WriteResult(model, planned, attempts=attempt, written=tuple(names))
+            if dry_run:
+                return WriteResult(
+                    model,
+                    planned,
+                    attempts=attempt,
+                    remote=self.remote,
+                    reused=found.reuse,
+                    dropped=tuple(r.name for r in found.drop),
+                    warnings=synced.state.warnings,
+                )
+            self._drop(found.drop, synced)
+            dropped += [r.name for r in found.drop]
+            if not planned.tags:
+                return WriteResult(
+                    model,
+                    planned,
+                    pushed=True,
+                    attempts=attempt,
+                    remote=self.remote,
+                    dropped=tuple(dropped),
+                    warnings=synced.state.warnings,
+                )
+            reused_at = [r.timestamp or 0 for r in synced.local_only if r.name in found.reuse]
+            first = max(_next_tag_time(synced.state), max(reused_at, default=0) + 1)
+            fresh = [t for t in planned.tags if t.tag not in found.reuse]
+            self.git.create_tags(
+                (t.tag, t.commit, t.message(), first + i) for i, t in enumerate(fresh)
+            )
+            names = [t.tag for t in planned.tags]
             ok, output = self.git.push_atomic(self.remote, names)
             if ok:
                 return WriteResult(
@@ -484,28 +642,40 @@ class Registry:
                     attempts=attempt,
                     remote=self.remote,
                     written=tuple(names),
+                    reused=found.reuse,
+                    dropped=tuple(dropped),
+                    warnings=synced.state.warnings,
                 )
-            # Nothing of ours reached the remote (the push is atomic): drop our local tags so the
-            # remote's can be fetched in their place, then plan again.
-            self.git.delete_tags(names)
+            # Nothing of ours reached the remote (the push is atomic): drop the tags written now;
+            # the next round decides about every tag only this clone has, as this one did.
+            self.git.delete_tags([t.tag for t in fresh])
             if not _is_contention(output):
                 raise GitError(
                     f"push of {', '.join(names)} to {self.remote!r} was refused: {output}"
                 )
             time.sleep(random.uniform(0.02, 0.1) * min(attempt, 5))
-            self.git.fetch_tags(self.remote, patterns)
         raise PushRejected(
             f"{model}: the remote {self.remote!r} rejected the push {MAX_ATTEMPTS} times because others "
             "kept writing first; nothing was written: run the command again"
         )
 
 
+@dataclass(frozen=True)
+class _Synced:
+    state: ModelState  # the remote's
+    local_only: tuple[RefRecord, ...]  # this clone's tags of the model that the remote lacks
+    remote: dict[str, RefRecord]
+
+
+def _newest(state: ModelState) -> int:
+    return max((e.timestamp or 0 for e in state.history), default=0)
+
+
 def _next_tag_time(state: ModelState) -> int:
     """GTO and DVC order a model's tags by their date, in whole seconds, where champion uses the
     counter. Dating every new tag after the model's newest (one second apart within a batch)
     keeps the two orders the same, so all readers agree even after several writes in a second."""
-    newest = max((e.timestamp or 0 for e in state.history), default=0)
-    return max(int(time.time()), newest + 1)
+    return max(int(time.time()), _newest(state) + 1)
 
 
 def _assign_tags(
@@ -596,6 +766,12 @@ def _active(state: ModelState, version: Version) -> VersionInfo:
 
 
 def _unknown_version(model: str, version: Version, state: ModelState) -> RegistryError:
+    tag = format_tag(TagName(model, Action.REGISTER, version=version))
+    if tag in state.unpushed:
+        return RegistryError(
+            f"{model} {version} is registered only in this clone ({tag} was never pushed): push "
+            f"it first (git push origin {tag}), or register again with --push"
+        )
     known = ", ".join(str(v.version) for v in state.versions[-5:]) or "none yet"
     return RegistryError(
         f"{model} {version} is not registered: register it first (champion register {model} "
@@ -605,7 +781,10 @@ def _unknown_version(model: str, version: Version, state: ModelState) -> Registr
 
 def _context() -> dict[str, Any]:
     """Who and where, for the audit trail."""
-    ctx: dict[str, Any] = {"tool": {"champion": __version__}, "actor": ci.actor()}
+    ctx: dict[str, Any] = {"tool": {"champion": __version__}}
+    actor = ci.actor()
+    if actor:
+        ctx["actor"] = actor
     url = ci.run_url()
     if url:
         ctx["run_url"] = url
@@ -620,6 +799,35 @@ class _DoneRollback:
     tag: str
     version: Version
     previous: Version | None
+
+
+def _after_lost_race(
+    state: ModelState, stage: str, was: Live, current: Live | None, to: Version | None
+) -> Plan:
+    """A rollback lost a race and the remote's stage moved meanwhile. It acted on `was`: if
+    someone else already took `was` out (or put `to` in), there is nothing left to do; otherwise
+    it stops rather than roll back a version nobody asked it to, or return to `was`."""
+    model = state.model
+    if current is not None and to is not None and current.version == to:
+        return Plan(to, stage=stage, previous=to, note=f"{to} is already live in {stage}")
+    info = state.find(was.version)
+    if current is not None and to is None and info is not None and info.rolled_back:
+        return Plan(
+            current.version,
+            stage=stage,
+            previous=current.version,
+            note=(
+                f"{was.version} was rolled back by another run meanwhile ({current.tag} made "
+                f"{current.version} live)"
+            ),
+        )
+    now = f"{current.version} is live now ({current.tag})" if current else "nothing is live now"
+    raise RegistryError(
+        f"{stage} of {model} changed while this rollback was being pushed: it was issued against "
+        f"{was.version} ({was.tag}), and {now}. Refusing to roll back a version it was not asked "
+        f"to, or to return to {was.version}: check champion status {model} and run the rollback "
+        "again if one is still needed"
+    )
 
 
 def _rollback_of_run(state: ModelState, stage: str, run: str | None) -> _DoneRollback | None:

@@ -22,23 +22,36 @@ from champion.errors import RegistryError
 SEPARATOR_IN_NAME = ":"
 SEPARATOR_IN_TAG = "="
 
-_NAME = r"[a-z0-9](?:[a-z0-9\-/]*[a-z0-9])?"
-_DIRNAME = r"[a-z0-9\-_./]+"
-_IDENT = r"(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+# GTO's grammar (gto/constants.py), with one difference that keeps champion honest: digits are
+# ASCII only (`[0-9]`, never `\d`, which matches any Unicode digit). GTO's own counter is `[0-9]+`
+# and its versions go through the semver package, which refuses other digits too.
+_NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
+_DIRNAME = r"[a-zA-Z0-9\-_./]+"
+_NUM = r"(?:0|[1-9][0-9]*)"
+_IDENT = rf"(?:{_NUM}|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)"
 _SEMVER = (
-    r"(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    rf"(?P<major>{_NUM})\.(?P<minor>{_NUM})\.(?P<patch>{_NUM})"
     rf"(?:-(?P<prerelease>{_IDENT}(?:\.{_IDENT})*))?"
     r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
 )
+# A number longer than this is refused: Python will not even turn 5000 digits into an int, and no
+# registry needs a counter or version number past 10^30.
+MAX_DIGITS = 30
 
 NAME_RE = re.compile(rf"^{_NAME}$")
 MODEL_RE = re.compile(rf"^(?:{_DIRNAME}{SEPARATOR_IN_NAME})?{_NAME}$")
 VERSION_RE = re.compile(rf"^v?{_SEMVER}$")
+# GTO's counter is `[0-9]+`: leading zeros parse (`#007` is 7).
 TAG_RE = re.compile(
     rf"^(?P<model>(?:{_DIRNAME}{SEPARATOR_IN_TAG})?{_NAME})"
     rf"(?:(?:#(?P<stage>{_NAME})|@v(?P<version>{_SEMVER}))(?P<cancel>!?)|@(?P<deprecated>deprecated))"
-    r"(?:#(?P<counter>0|[1-9]\d*))?$"
+    r"(?:#(?P<counter>[0-9]+))?$"
 )
+_NUMBERS = re.compile(r"[0-9]+")
+
+
+def _too_long(text: str) -> bool:
+    return any(len(m) > MAX_DIGITS for m in _NUMBERS.findall(text))
 
 
 @total_ordering
@@ -57,6 +70,10 @@ class Version:
         if m is None:
             raise RegistryError(
                 f"invalid version {text!r}: use semantic versioning MAJOR.MINOR.PATCH, e.g. 1.4.0"
+            )
+        if _too_long(text):
+            raise RegistryError(
+                f"invalid version {text[:40]!r}...: a number longer than {MAX_DIGITS} digits"
             )
         return cls(
             int(m["major"]),
@@ -133,8 +150,8 @@ def validate_model_name(model: str) -> str:
     name = model.replace(SEPARATOR_IN_TAG, SEPARATOR_IN_NAME)
     if not MODEL_RE.match(name) or name.count(SEPARATOR_IN_NAME) > 1:
         raise RegistryError(
-            f"invalid model name {model!r}: use lowercase letters, digits, '-' and '/', starting "
-            "and ending with a letter or digit (a monorepo model is 'dir:name')"
+            f"invalid model name {model!r}: use letters, digits, '_', '-' and '/', starting and "
+            "ending with a letter or digit, as GTO does (a monorepo model is 'dir:name')"
         )
     return name
 
@@ -142,8 +159,8 @@ def validate_model_name(model: str) -> str:
 def validate_stage_name(stage: str) -> str:
     if not NAME_RE.match(stage):
         raise RegistryError(
-            f"invalid stage name {stage!r}: use lowercase letters, digits, '-' and '/', starting "
-            "and ending with a letter or digit"
+            f"invalid stage name {stage!r}: use letters, digits, '_', '-' and '/', starting and "
+            "ending with a letter or digit, as GTO does"
         )
     return stage
 
@@ -161,7 +178,7 @@ def ref_patterns(model: str) -> list[str]:
 def parse_tag(name: str) -> TagName | None:
     """Parses a tag name (without `refs/tags/`); None when it is not a registry tag."""
     m = TAG_RE.match(name)
-    if m is None:
+    if m is None or _too_long(f"{m['version'] or ''}#{m['counter'] or ''}"):
         return None
     model = m["model"].replace(SEPARATOR_IN_TAG, SEPARATOR_IN_NAME)
     if model.count(SEPARATOR_IN_NAME) > 1:

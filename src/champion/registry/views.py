@@ -40,6 +40,17 @@ def version_view(state: ModelState, info: VersionInfo) -> dict[str, Any]:
     }
 
 
+def who(event: Event) -> str | None:
+    """Who did it: the CI actor a champion tag records when it was written in CI, else the
+    tagger's name (a tag written on a laptop, or by another tool)."""
+    meta = event.metadata
+    actor = meta.get("actor")
+    if isinstance(actor, str) and actor and (meta.get("run_id") or meta.get("run_url")):
+        return actor
+    name = event.tagger.split(" <", 1)[0].strip()
+    return name or None
+
+
 def event_view(event: Event) -> dict[str, Any]:
     return {
         "event": event.action.value,
@@ -50,18 +61,21 @@ def event_view(event: Event) -> dict[str, Any]:
         "commit": event.commit,
         "created_at": iso(event.timestamp),
         "tagger": event.tagger or None,
+        "by": who(event),
         "summary": event.summary or None,
         "metadata": event.metadata,
     }
 
 
 def model_status(state: ModelState, stages: list[str]) -> dict[str, Any]:
-    all_stages = list(stages) + sorted(s for s in state.live if s not in stages)
+    # Every stage the tags name is listed, live or not (null), after the configured ones.
+    all_stages = list(stages) + sorted(s for s in state.stages if s not in stages)
     latest = state.latest
     return {
         "model": state.model,
         "latest": str(latest.version) if latest else None,
         "versions": sum(1 for v in state.versions if not v.deregistered),
+        "deprecated": state.deprecated,
         "stages": {s: live_view(state.live.get(s)) for s in all_stages},
         "rolled_back": [str(v.version) for v in state.versions if v.rolled_back],
     }
@@ -75,6 +89,7 @@ def versions_view(state: ModelState) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "model": state.model,
+        "deprecated": state.deprecated,
         "versions": [version_view(state, v) for v in state.versions],
     }
 
