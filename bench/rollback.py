@@ -157,7 +157,7 @@ def bench_swap(workdir: Path, swaps: int, poll: float) -> list[float]:
             swapped.clear()
             time.sleep(poll * (0.37 * i % 1))  # changes land at different points of the poll cycle
             changed_at = time.time()
-            outcome, _ = pointer.write(store, replace(target, counter=counter))
+            outcome = pointer.write(store, replace(target, counter=counter)).outcome
             if outcome != "written":
                 sys.exit(f"the pointer was not written: {outcome}")
             while model.version != target.version:

@@ -28,11 +28,11 @@ def plan(**inputs: str) -> list[list[str]]:
 
 def test_evaluate_builds_first_and_passes_every_input_as_one_argument() -> None:
     steps = plan(
-        command="evaluate", model="churn", base="abc", baseline="-x; rm -rf /", no_fail="true"
+        command="evaluate", model="churn", base="abc", baseline="x; rm -rf /", no_fail="true"
     )
     assert steps == [
         ["build", "churn", "--base=abc"],
-        ["evaluate", "churn", "--baseline=-x; rm -rf /", "--out=report.json", "--no-fail"],
+        ["evaluate", "churn", "--baseline=x; rm -rf /", "--out=report.json", "--no-fail"],
     ]
 
 
@@ -152,6 +152,62 @@ def test_comment_takes_a_glob_of_reports(tmp_path: Path) -> None:
 def test_a_bad_input_is_named(inputs: dict[str, str], message: str) -> None:
     with pytest.raises(ChampionError, match=re.escape(message)):
         plan(**inputs)
+
+
+OPTIONS = ["--help", "-h", "--push", "-C/tmp", "--version"]
+ACTIONS_INPUTS = [  # (inputs, the input that carries the option)
+    ({"command": "rollback", "reason": "bad"}, "model"),
+    ({"command": "evaluate"}, "model"),
+    ({"command": "release"}, "model"),
+    ({"command": "publish"}, "model"),
+    ({"command": "status"}, "model"),
+    ({"command": "build"}, "model"),
+    ({"command": "watch", "source": "s.json", "rules": "x < 1"}, "model"),
+    ({"command": "rollback", "model": "m"}, "reason"),
+    ({"command": "rollback", "model": "m", "reason": "r"}, "to"),
+    ({"command": "evaluate", "model": "m"}, "baseline"),
+    ({"command": "release", "model": "m"}, "ref"),
+    ({"command": "status"}, "working_directory"),
+    ({"command": "watch", "model": "m", "source": "s.json"}, "rules"),
+]
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+@pytest.mark.parametrize(("inputs", "name"), ACTIONS_INPUTS)
+def test_an_input_is_a_value_never_an_option(
+    inputs: dict[str, str], name: str, option: str
+) -> None:
+    """Alone, after other values, or on a later line of a multiline input."""
+    for value in (option, f"churn {option}", f"x < 1\n{option}"):
+        if (" " in value and name != "model") or ("\n" in value and name != "rules"):
+            continue
+        refused = "an input is a value, never an option|must be one value"
+        with pytest.raises(ChampionError, match=refused):
+            plan(**{**inputs, name: value})
+
+
+@pytest.mark.parametrize("command", ["evaluate", "rollback", "status", "watch"])
+def test_a_single_value_is_never_split_into_several_arguments(command: str) -> None:
+    inputs = {"command": command, "reason": "r", "source": "s.json", "rules": "x < 1"}
+    with pytest.raises(ChampionError, match="input `model` must be one value"):
+        plan(**inputs, model="churn fraud")
+
+
+def test_model_help_runs_nothing_and_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`model: --help` made the rollback step print champion's help and succeed."""
+    repo = make_repo(tmp_path)
+    monkeypatch.chdir(repo.path)
+    env = {
+        "CHAMPION_INPUT_COMMAND": "rollback",
+        "CHAMPION_INPUT_MODEL": "--help",
+        "CHAMPION_INPUT_REASON": "bad",
+    }
+    assert action.main(env) == 2
+    out = capfd.readouterr().out
+    assert "::error title=champion rollback::input `model` is '--help'" in out
+    assert "usage:" not in out
 
 
 def test_annotation_points_at_the_file_and_line() -> None:

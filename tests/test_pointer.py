@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from champion import pointer
-from champion.pointer import Canary, PointerError
+from champion.pointer import Canary, PointerError, Written
 from champion.store import Store
 from testing.deploy import make_pointer as make
 
@@ -94,21 +94,21 @@ def test_parse_refuses_a_huge_file() -> None:
 
 def test_write_outcomes(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "pointers"))
-    assert pointer.write(store, make(3)) == ("written", None)
+    assert pointer.write(store, make(3)) == Written("written", None)
     assert pointer.read(store, "prod") == make(3)
     # The same target, written later: nothing to do.
-    outcome, there = pointer.write(store, replace(make(3), updated_at="2030-01-01T00:00:00Z"))
-    assert (outcome, there) == ("unchanged", make(3))
+    later = replace(make(3), updated_at="2030-01-01T00:00:00Z")
+    assert pointer.write(store, later) == Written("unchanged", make(3))
     # An older view of the registry never replaces a newer one.
     before = (tmp_path / "pointers" / "prod.json").read_bytes()
-    assert pointer.write(store, make(2)) == ("newer-there", make(3))
+    assert pointer.write(store, make(2)) == Written("newer-there", make(3))
     assert (tmp_path / "pointers" / "prod.json").read_bytes() == before
     # A newer one, or the same counter naming another target, replaces it.
-    assert pointer.write(store, make(3, version="9.0.0"))[0] == "written"
-    assert pointer.write(store, make(4)) == ("written", make(3, version="9.0.0"))
+    assert pointer.write(store, make(3, version="9.0.0")).outcome == "written"
+    assert pointer.write(store, make(4)) == Written("written", make(3, version="9.0.0"))
     assert pointer.read(store, "prod") == make(4)
     # Stages have their own files.
-    assert pointer.write(store, make(1, stage="staging"))[0] == "written"
+    assert pointer.write(store, make(1, stage="staging")).outcome == "written"
     assert pointer.read(store, "prod") == make(4)
 
 
@@ -117,7 +117,9 @@ def test_a_broken_pointer_is_replaced(tmp_path: Path) -> None:
     (tmp_path / "prod.json").write_bytes(b'{"schema": 1, "counter": 99, "mod')
     with pytest.raises(PointerError, match="not valid JSON"):
         pointer.read(store, "prod")
-    assert pointer.write(store, make(1)) == ("written", None)
+    done = pointer.write(store, make(1))
+    assert (done.outcome, done.there) == ("replaced", None)
+    assert done.invalid is not None and "not valid JSON" in done.invalid
     assert pointer.read(store, "prod") == make(1)
 
 
@@ -189,7 +191,7 @@ def test_threads_writing_at_once_leave_the_highest_counter(tmp_path: Path) -> No
         start.wait()
         for counter in mine:
             try:
-                outcomes[counter] = pointer.write(Store(str(tmp_path)), make(counter))[0]
+                outcomes[counter] = pointer.write(Store(str(tmp_path)), make(counter)).outcome
             except BaseException as e:
                 failures.append(e)
 
@@ -224,7 +226,7 @@ Path(f"{go}.{sys.argv[4]}").touch()  # ready
 while not go.exists():
     time.sleep(0.001)
 for counter in map(int, sys.argv[4:]):
-    outcome, _ = pointer.write(Store(str(folder)), make(counter))
+    outcome = pointer.write(Store(str(folder)), make(counter)).outcome
     print(counter, outcome)
 """
 

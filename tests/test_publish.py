@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from champion.registry.git import Git
+from champion.registry.tags import ref_patterns
 from testing.deploy import (
     GIT_CONFIG,
     MODEL,
@@ -126,21 +128,28 @@ def test_publish_is_idempotent(project: Repo, capsys: Capsys) -> None:
     assert folder_state(pointers(repo)) == before
 
 
-def test_a_pointer_with_a_higher_counter_is_never_replaced(project: Repo, capsys: Capsys) -> None:
-    repo = project
-    newer = read_pointer(pointers(repo))
-    newer.update(version="9.9.9", tag="churn#prod#99", counter=99)
-    path = pointers(repo) / "prod.json"
-    path.write_text(json.dumps(newer))
-    before = folder_state(pointers(repo))
+def test_a_pointer_from_a_newer_view_is_never_replaced(
+    project: Repo, capsys: Capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A publisher that listed the remote just before another one pushed and published (a race):
+    the pointer it finds claims more than its view holds, the remote's tags say it is real, and
+    it stays. (A pointer that claims what the remote does not hold: test_pointer_poisoning.py.)"""
+    import champion.publish
+    from champion.registry.state import build_state
 
+    repo = project
+    view = Git(repo.path).for_each_ref(ref_patterns("churn"))  # 0.1.0 live: churn#prod#1
+    other = repo.clone(tmp_path / "other")
+    out = ok(run(capsys, other, "promote", "churn", "0.3.0", "--stage", "prod", "--push"))
+    assert "now names 0.3.0" in out
+    before = folder_state(pointers(repo))
+    monkeypatch.setattr(
+        champion.publish, "_remote_state", lambda project, model: build_state(model, view)
+    )
     out = ok(run(capsys, repo, "publish", "churn"))
-    assert "left as is: it holds a newer view (counter 99)" in out
-    out = ok(run(capsys, repo, "promote", "churn", "0.3.0", "--stage", "prod", "--push"))
-    assert "promoted churn 0.3.0" in out
-    assert "left as is: it holds a newer view (counter 99)" in out
+    assert "left as is: it holds a newer view (counter 3)" in out
     assert folder_state(pointers(repo))["prod.json"] == before["prod.json"]
-    assert read_pointer(pointers(repo))["version"] == "9.9.9"
+    assert read_pointer(pointers(repo))["version"] == "0.3.0"
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from champion import pointer
+from champion.pointer import Written
 from champion.store import Store
 from testing.deploy import (
     MODEL,
@@ -141,9 +142,11 @@ def test_publish_writes_the_pointer_and_the_artifact_as_s3_objects(
     assert versions(s3, bucket, "champion/churn/prod.json") == 2
 
 
-def test_a_higher_counter_in_s3_is_never_overwritten(
+def test_a_forged_higher_counter_in_s3_is_replaced(
     project: Repo, capsys: Capsys, s3: Any, bucket: str
 ) -> None:
+    """A counter beyond the model's last tag is no newer view (issue 14 item 2): the conditional
+    write replaces it (a newer view that the tags back stays: test_publish.py)."""
     repo = project
     ok(run(capsys, repo, "promote", "churn", "0.1.0", "--stage", "prod", "--push"))
     newer = json.loads(get(s3, bucket, "champion/churn/prod.json"))
@@ -152,9 +155,10 @@ def test_a_higher_counter_in_s3_is_never_overwritten(
     s3.put_object(Bucket=bucket, Key="champion/churn/prod.json", Body=hand_made)
 
     out = ok(run(capsys, repo, "promote", "churn", "0.2.0", "--stage", "prod", "--push"))
-    assert "left as is: it holds a newer view (counter 99)" in out
-    assert get(s3, bucket, "champion/churn/prod.json") == hand_made
-    assert versions(s3, bucket, "champion/churn/prod.json") == 2  # ours, then the hand-made one
+    assert "was invalid (its counter 99 is beyond the last event of churn (#3)" in out
+    assert "replaced, it now names 0.2.0" in out
+    assert json.loads(get(s3, bucket, "champion/churn/prod.json"))["version"] == "0.2.0"
+    assert versions(s3, bucket, "champion/churn/prod.json") == 3  # ours, the forgery, ours
 
 
 def test_a_broken_pointer_in_s3_is_replaced(
@@ -185,9 +189,9 @@ def test_the_conditional_write_refuses_a_stale_token(s3: Any, bucket: str) -> No
 
 def test_pointer_write_reads_again_after_another_writer(s3: Any, bucket: str) -> None:
     store = Store(f"s3://{bucket}/champion/churn")
-    assert pointer.write(store, make_pointer(5))[0] == "written"
+    assert pointer.write(store, make_pointer(5)).outcome == "written"
     # Another publisher (another machine: not through this process's s3fs) writes a newer one.
     s3.put_object(Bucket=bucket, Key="champion/churn/prod.json", Body=make_pointer(9).to_json())
-    assert pointer.write(store, make_pointer(7)) == ("newer-there", make_pointer(9))
-    assert pointer.write(store, make_pointer(12)) == ("written", make_pointer(9))
+    assert pointer.write(store, make_pointer(7)) == Written("newer-there", make_pointer(9))
+    assert pointer.write(store, make_pointer(12)) == Written("written", make_pointer(9))
     assert pointer.read(store, "prod") == make_pointer(12)

@@ -39,7 +39,9 @@ class Inputs:
         }
 
     def get(self, name: str) -> str:
-        return self.values.get(name, "")
+        value = self.values.get(name, "")
+        _not_an_option(name, value)
+        return value
 
     def required(self, name: str, command: str) -> str:
         value = self.get(name)
@@ -59,13 +61,44 @@ class Inputs:
 
     def lines(self, name: str) -> list[str]:
         """A multiline input: one value per line, blank lines skipped."""
-        return [line.strip() for line in self.get(name).splitlines() if line.strip()]
+        values = [line.strip() for line in self.get(name).splitlines() if line.strip()]
+        for value in values:
+            _not_an_option(name, value)
+        return values
+
+    def one(self, name: str, command: str, required: bool = True) -> str:
+        """A single value that becomes one positional argument: one word, never several."""
+        value = self.required(name, command) if required else self.get(name)
+        if len(value.split()) > 1:
+            raise ChampionError(
+                f"input `{name}` must be one value for command `{command}`, got {value!r}: "
+                "it holds whitespace"
+            )
+        return value
+
+    def words(self, name: str) -> list[str]:
+        """A list input: values separated by whitespace (`model: churn fraud` for release),
+        each checked alone."""
+        values = self.get(name).split()
+        for value in values:
+            _not_an_option(name, value)
+        return values
 
     def number(self, name: str) -> str:
         value = self.get(name)
         if value and not value.isdigit():
             raise ChampionError(f"input `{name}` must be a number, got {value!r}")
         return value
+
+
+def _not_an_option(name: str, value: str) -> None:
+    # `model: --help` would make champion print its help and exit 0: the step "succeeds" having
+    # done nothing. An input is a value; no value champion takes starts with a dash.
+    if value.startswith("-"):
+        raise ChampionError(
+            f"input `{name}` is {value!r}: an input is a value, never an option, and none starts "
+            "with '-'"
+        )
 
 
 ZERO_SHA = "0" * 40  # github.event.before of a branch's first push: no previous commit
@@ -82,11 +115,11 @@ def _opt(argv: Argv, inputs: Inputs, name: str, option: str | None = None) -> No
 
 def _models(inputs: Inputs) -> Argv:
     # A model name never holds whitespace, so `model: churn fraud` lists several.
-    return inputs.get("model").split()
+    return inputs.words("model")
 
 
 def _evaluate(i: Inputs) -> list[Argv]:
-    argv = ["evaluate", i.required("model", "evaluate")]
+    argv = ["evaluate", i.one("model", "evaluate")]
     for name in ("candidate", "baseline", "data"):
         _opt(argv, i, name)
     argv.append(f"--out={i.get('out') or 'report.json'}")
@@ -121,7 +154,7 @@ def _release(i: Inputs) -> list[Argv]:
 def _rollback(i: Inputs) -> list[Argv]:
     argv = [
         "rollback",
-        i.required("model", "rollback"),
+        i.one("model", "rollback"),
         f"--reason={i.required('reason', 'rollback')}",
     ]
     for name in ("stage", "to", "dispatch-workflow", "repo"):
@@ -134,7 +167,8 @@ def _rollback(i: Inputs) -> list[Argv]:
 
 
 def _status(i: Inputs) -> list[Argv]:
-    return [["status", *_models(i)[:1]]]
+    model = i.one("model", "status", required=False)
+    return [["status", model] if model else ["status"]]
 
 
 def _publish(i: Inputs) -> list[Argv]:
@@ -161,7 +195,7 @@ def _changed(i: Inputs) -> list[Argv]:
 
 
 def _watch(i: Inputs) -> list[Argv]:
-    argv = ["watch", i.required("model", "watch"), f"--source={i.required('source', 'watch')}"]
+    argv = ["watch", i.one("model", "watch"), f"--source={i.required('source', 'watch')}"]
     i.required("rules", "watch")
     # One per line: a rule or a PromQL query holds spaces and commas, never a line break.
     for name, option in (("rules", "--rule"), ("metrics", "--metric"), ("headers", "--header")):
@@ -207,7 +241,7 @@ def plan(inputs: Inputs) -> list[Argv]:
     prefix = ["-C", inputs.get("working-directory")] if inputs.get("working-directory") else []
     steps = COMMANDS[command](inputs)
     if command == "evaluate" and inputs.flag("build", default=True):
-        build = ["build", inputs.get("model")]
+        build = ["build", inputs.one("model", "evaluate")]
         _opt(build, inputs, "base")
         steps.insert(0, build)
     return [[*prefix, *argv] for argv in steps]

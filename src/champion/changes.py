@@ -11,14 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
-from champion.config import CONFIG_FILE, ModelConfig
+from champion import untrusted
+from champion.config import CONFIG_FILE, MAX_BYTES, ModelConfig
 from champion.errors import GitError
 from champion.pipeline import covers, declared_inputs, glob_matches, stage_of
 from champion.project import Project
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -114,8 +111,10 @@ class _SectionDiff:
         if key not in self._docs:
             blob = self.project.registry.git.show_blob(commit, path)
             try:
-                self._docs[key] = yaml.load(blob, Loader=_Loader) if blob is not None else None
-            except yaml.YAMLError:
+                if blob is None or len(blob) > MAX_BYTES:
+                    raise untrusted.UntrustedInput(f"{path} is missing or too big")
+                self._docs[key] = untrusted.load_yaml(blob.decode("utf-8", "replace"), path)
+            except untrusted.UntrustedInput:
                 self._docs[key] = None  # unreadable at the base: compare as absent
         return self._docs[key]
 

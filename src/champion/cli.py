@@ -20,10 +20,15 @@ EXIT_UNEXPECTED = 3
 
 @contextmanager
 def error_handler() -> Iterator[None]:
+    # Every message may quote a server's answer, a tag or a file others wrote: scrubbed of
+    # secrets (the traceback in the log too) and printed with hidden characters made visible.
+    from champion.redact import scrub
+    from champion.render.escape import terminal
+
     try:
         yield
     except ChampionError as e:
-        sys.stderr.write(f"error: {e}\n")
+        sys.stderr.write(f"error: {terminal(scrub(str(e)))}\n")
         raise SystemExit(e.exit_code) from None
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
@@ -32,16 +37,18 @@ def error_handler() -> Iterator[None]:
         import tempfile
         import traceback
 
+        trace = scrub(traceback.format_exc())
         log = Path(tempfile.gettempdir()) / "champion-error.log"
         try:
-            log.write_text(traceback.format_exc(), encoding="utf-8")
+            log.write_text(trace, encoding="utf-8", errors="backslashreplace")
             where = f"; the traceback is in {log}"
         except OSError:
             where = ""
         if os.environ.get("CHAMPION_DEBUG"):
-            traceback.print_exc()
+            sys.stderr.write(terminal(trace))
+        message = terminal(scrub(f"{type(e).__name__}: {e}"))
         sys.stderr.write(
-            f"unexpected error: {type(e).__name__}: {e}{where}. This is a bug in champion; "
+            f"unexpected error: {message}{where}. This is a bug in champion; "
             "please report it with that file\n"
         )
         raise SystemExit(EXIT_UNEXPECTED) from None

@@ -5,6 +5,8 @@ Validation names the file, the line and the key, and suggests the key that was p
 
 from __future__ import annotations
 
+import math
+import re
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -13,14 +15,15 @@ from typing import Any
 
 import yaml
 
+from champion import untrusted
 from champion.errors import ConfigError, RegistryError
 from champion.loading import FORMATS, infer_format
 from champion.loading.custom import REFERENCE
 from champion.registry.tags import FIRST_VERSION, Version, validate_model_name, validate_stage_name
 
 CONFIG_FILE = "champion.yaml"
-# libyaml's loader when it is there: the same results, several times faster.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_BYTES = 1 << 20  # champion.yaml and each dvc.yaml; a 1,000-model champion.yaml is ~100 KiB
+MAX_MODELS = 1_000  # each costs git patterns on every read of the registry
 
 KeyPath = tuple[str | int, ...]
 
@@ -150,6 +153,9 @@ class _Type(_Spec):
     def check(self, value: Any) -> bool:
         if value is None:
             return self.nullable
+        # YAML's .nan and .inf are floats; no tolerance, floor or seed is one.
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
         # bool is an int in Python; YAML `yes` must not pass for a number.
         return isinstance(value, self.types) and not (
             isinstance(value, bool) and bool not in self.types
@@ -194,7 +200,7 @@ class _Fields(_Spec):
 
 _STR = _Type((str,), "string")
 _OPT_STR = _Type((str,), "string", nullable=True)
-_NUMBER = _Type((int, float), "number")
+_NUMBER = _Type((int, float), "finite number")
 _BOOL = _Type((bool,), "boolean")
 _ANY = _Spec()
 
@@ -292,15 +298,21 @@ def _dotted(path: KeyPath) -> str:
 
 
 class _Document:
-    """YAML parsed once, keeping the line of every key so errors can point at it."""
+    """YAML parsed once, keeping the line of every key so errors can point at it. The node graph
+    is bounded (aliases, depth, digits: champion.untrusted) before any value is built from it."""
 
     def __init__(self, text: str, filename: str) -> None:
         self.filename = filename
         self.lines: dict[KeyPath, int] = {}
-        loader = _Loader(text)
         try:
-            node = loader.get_single_node()
+            loader = untrusted.yaml_loader(text, filename)
+        except untrusted.UntrustedInput as e:
+            raise ConfigError(str(e)) from e
+        try:
+            node = untrusted.yaml_node(loader, filename)
             self.data = loader.construct_document(node) if node is not None else None
+        except untrusted.UntrustedInput as e:
+            raise ConfigError(str(e)) from e
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = f":{mark.line + 1}" if mark is not None else ""
@@ -387,14 +399,22 @@ def load_config(root: str | Path, config_path: str | Path | None = None) -> Conf
                 "(see the README), or declare them under artifacts: in dvc.yaml"
             )
         return Config(root=root, models={**legacy, **dvc_models})
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read {path}: {e}") from e
-    doc = _Document(text, str(path.relative_to(root) if path.is_relative_to(root) else path))
+    filename = str(path.relative_to(root) if path.is_relative_to(root) else path)
+    doc = _Document(_read(path, filename), filename)
     data = doc.data if doc.data is not None else {}
     doc.validate(data, _TOP, ())
     return _build(doc, data, root, path, dvc_models)
+
+
+def _read(path: Path, filename: str) -> str:
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ConfigError(
+                f"{filename} is over {MAX_BYTES >> 20} MiB: is it really a configuration file?"
+            )
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read {filename}: {e}") from e
 
 
 def _build(
@@ -415,8 +435,15 @@ def _build(
     first_version = _checked(
         doc, ("first_version",), Version.parse, data.get("first_version", "0.1.0")
     )
+    declared = data.get("models") or {}
+    if len(declared) + len(dvc_models) > MAX_MODELS:
+        raise doc.error(
+            ("models",),
+            f"{len(declared) + len(dvc_models):,} models declared; champion reads at most "
+            f"{MAX_MODELS:,} per repository",
+        )
     models = dict(dvc_models)
-    for raw_name, section in (data.get("models") or {}).items():
+    for raw_name, section in declared.items():
         key: KeyPath = ("models", raw_name)
         name = _checked(doc, key, validate_model_name, str(raw_name))
         section = section or {}
@@ -432,6 +459,8 @@ def _build(
             _check_relative(doc, (*key, "data", "path"), data_path)
         for i, pattern in enumerate(section.get("inputs") or ()):
             _check_relative(doc, (*key, "inputs", i), pattern)
+        if section.get("pointer") is not None:
+            _check_text(doc, (*key, "pointer"), section["pointer"])
         promote = (section.get("release") or {}).get("promote")
         if promote is not None and promote not in stages:
             raise doc.error(
@@ -470,7 +499,18 @@ def _checked(doc: _Document, path: KeyPath, check: Any, value: Any) -> Any:
         raise doc.error(path, f"{_dotted(path)}: {e}") from e
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_text(doc: _Document, path: KeyPath, value: str) -> None:
+    # A NUL makes every file call fail ("embedded null byte"); a line break splits the outputs
+    # and annotations a path is written into. No file name champion reads holds either.
+    if _CONTROL.search(value):
+        raise doc.error(path, f"{_dotted(path)} {value!r} holds a control character: remove it")
+
+
 def _check_relative(doc: _Document, path: KeyPath, value: str) -> None:
+    _check_text(doc, path, value)
     p = PurePosixPath(value)
     if p.is_absolute() or ".." in p.parts:
         raise doc.error(
@@ -498,7 +538,7 @@ def _dvc_models(root: Path) -> dict[str, ModelConfig]:
     for dvc_yaml in dvc_yaml_files(root):
         rel_dir = dvc_yaml.parent.relative_to(root).as_posix()
         filename = dvc_yaml.relative_to(root).as_posix()
-        doc = _Document(dvc_yaml.read_text(encoding="utf-8"), filename)
+        doc = _Document(_read(dvc_yaml, filename), filename)
         artifacts = doc.data.get("artifacts") if isinstance(doc.data, dict) else None
         if not artifacts:
             continue
@@ -520,6 +560,7 @@ def _dvc_models(root: Path) -> dict[str, ModelConfig]:
         )
         for raw_name, section in artifacts.items():
             short = _checked(doc, ("artifacts", raw_name), validate_model_name, str(raw_name))
+            _check_text(doc, ("artifacts", raw_name, "path"), section["path"])
             name = short if rel_dir == "." else f"{rel_dir}:{short}"
             path = section["path"] if rel_dir == "." else f"{rel_dir}/{section['path']}"
             models[name] = ModelConfig(
@@ -542,7 +583,7 @@ def _gto_index_models(root: Path) -> dict[str, ModelConfig]:
     index = "artifacts.yaml"
     gto_config = root / ".gto"
     if gto_config.is_file():
-        settings = _Document(gto_config.read_text(encoding="utf-8"), ".gto").data
+        settings = _Document(_read(gto_config, ".gto"), ".gto").data
         if isinstance(settings, dict) and isinstance(settings.get("INDEX"), str):
             index = settings["INDEX"]
     path = root / index
@@ -552,7 +593,7 @@ def _gto_index_models(root: Path) -> dict[str, ModelConfig]:
         or ".." in PurePosixPath(index).parts
     ):
         return {}
-    doc = _Document(path.read_text(encoding="utf-8"), index)
+    doc = _Document(_read(path, index), index)
     if doc.data is None:
         return {}
     doc.validate(

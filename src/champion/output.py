@@ -10,13 +10,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from champion.redact import scrub
+from champion.render.escape import terminal
+
 
 def line(text: str = "") -> None:
-    sys.stdout.write(f"{text}\n")
+    # What champion prints quotes tags, reports and files others wrote: never raw control or
+    # bidi characters, never a secret.
+    sys.stdout.write(f"{terminal(scrub(text))}\n")
 
 
 def warn(text: str) -> None:
-    sys.stderr.write(f"warning: {text}\n")
+    sys.stderr.write(f"warning: {terminal(scrub(text))}\n")
 
 
 def dump_json(data: Any) -> None:

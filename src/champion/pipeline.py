@@ -12,12 +12,9 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
-from champion.config import ModelConfig, dvc_yaml_files
+from champion import untrusted
+from champion.config import MAX_BYTES, ModelConfig, dvc_yaml_files
 from champion.errors import ConfigError
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -62,8 +59,10 @@ def stages(root: Path) -> list[Stage]:
 def _read(root: Path, path: Path, _mtime: int) -> tuple[Stage, ...]:
     rel = path.relative_to(root).as_posix()
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
-    except (OSError, yaml.YAMLError) as e:
+        if path.stat().st_size > MAX_BYTES:
+            raise ConfigError(f"{rel} is over {MAX_BYTES >> 20} MiB: is it really a dvc.yaml?")
+        data = untrusted.load_yaml(path.read_text(encoding="utf-8"), rel) or {}
+    except (OSError, UnicodeDecodeError, untrusted.UntrustedInput) as e:
         raise ConfigError(f"{rel}: cannot read it as YAML: {e}") from e
     raw = data.get("stages") if isinstance(data, dict) else None
     if not isinstance(raw, dict):

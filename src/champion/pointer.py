@@ -3,6 +3,9 @@
 It is a view of the tags, never the source of truth: `champion publish` writes it from the
 registry, and `champion.runtime.LiveModel` reads it. Its `counter` is the highest counter among the
 stage's events, so a pointer written from an older view of the registry never replaces a newer one.
+Anyone with write access to the store can edit it, so it is validated whenever it is read, and a
+pointer that claims what the registry does not hold (a counter beyond the model's last tag, a tag
+that does not exist) is no "newer view": publish replaces it and says so.
 
     {"schema": 1, "model": "churn", "stage": "prod", "version": "1.4.0", "tag": "churn#prod#7",
      "commit": "<sha>", "counter": 7, "updated_at": "2026-11-22T10:00:00Z",
@@ -17,9 +20,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from champion import untrusted
 from champion.errors import ChampionError
 from champion.loading.custom import REFERENCE
 from champion.store import Store, Stored
@@ -27,9 +32,15 @@ from champion.store import Store, Stored
 SCHEMA = 1
 MAX_BYTES = 64 * 1024  # a pointer is a few hundred bytes; anything bigger is not one
 MAX_ATTEMPTS = 8
+MAX_COUNTER = 10**9  # a billion events of one model: beyond, a counter is a forgery, not history
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")  # SHA-1 or SHA-256 object names
+_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.+-]+)?$")
 
-Outcome = Literal["written", "unchanged", "newer-there"]
+# written: there was none, or an older one; replaced: the store held one that was unreadable or
+# invalid (see Written.invalid); unchanged: the same target was there; newer-there: a valid
+# pointer from a newer view of the registry was there, and stays.
+Outcome = Literal["written", "replaced", "unchanged", "newer-there"]
 
 
 class PointerError(ChampionError):
@@ -92,15 +103,15 @@ def pointer_name(stage: str) -> str:
 
 
 def parse(data: bytes, source: str) -> Pointer:
-    """Validates a pointer read from a store (which anyone with write access to it could edit)."""
+    """Validates a pointer read from a store (which anyone with write access to it could edit):
+    its shape, its types, and values a pointer can hold. Whether the registry agrees is the
+    caller's to check (`write`'s `check`); a service cannot see the tags."""
     if len(data) > MAX_BYTES:
         raise PointerError(f"{source} is {len(data)} bytes, too big to be a pointer")
     try:
-        raw = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise PointerError(
-            f"{source} is not valid JSON ({e}): republish it (champion publish)"
-        ) from e
+        raw = untrusted.load_json(data, source)
+    except untrusted.UntrustedInput as e:
+        raise PointerError(f"{e}: republish it (champion publish)") from e
     if not isinstance(raw, dict):
         raise PointerError(f"{source} is not a JSON object: republish it (champion publish)")
     if raw.get("schema") != SCHEMA:
@@ -113,11 +124,11 @@ def parse(data: bytes, source: str) -> Pointer:
         return Pointer(
             model=_str(raw, "model"),
             stage=_str(raw, "stage"),
-            version=_str(raw, "version"),
+            version=_matching(raw, "version", _VERSION, "a version X.Y.Z"),
             tag=_str(raw, "tag"),
-            commit=_str(raw, "commit"),
+            commit=_matching(raw, "commit", _COMMIT, "a commit sha"),
             artifact=_artifact(raw.get("artifact")),
-            counter=_int(raw, "counter"),
+            counter=_counter(raw),
             updated_at=_str(raw, "updated_at"),
             canary=None if canary is None else _canary(canary),
         )
@@ -134,10 +145,24 @@ def _str(raw: Any, key: str) -> str:
     return value
 
 
+def _matching(raw: Any, key: str, pattern: re.Pattern[str], what: str) -> str:
+    value = _str(raw, key)
+    if not pattern.match(value):
+        raise ValueError(f"{key!r} must be {what}, not {value[:80]!r}")
+    return value
+
+
 def _int(raw: dict[str, Any], key: str) -> int:
     value = raw[key]
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValueError(f"{key!r} must be a non-negative integer")
+    return value
+
+
+def _counter(raw: dict[str, Any]) -> int:
+    value = _int(raw, "counter")
+    if value > MAX_COUNTER:
+        raise ValueError(f"'counter' {value} is beyond any model's history (at most {MAX_COUNTER})")
     return value
 
 
@@ -180,10 +205,10 @@ def _canary(raw: Any) -> Canary:
     ):
         raise ValueError("'canary.weight' must be a number between 0 and 1")
     return Canary(
-        version=_str(raw, "version"),
+        version=_matching(raw, "version", _VERSION, "a version X.Y.Z"),
         weight=float(weight),
         tag=_str(raw, "tag"),
-        commit=_str(raw, "commit"),
+        commit=_matching(raw, "commit", _COMMIT, "a commit sha"),
         artifact=_artifact(raw.get("artifact")),
     )
 
@@ -193,25 +218,41 @@ def read(store: Store, stage: str) -> Pointer | None:
     return None if stored is None else parse(stored.data, store.url(pointer_name(stage)))
 
 
-def write(store: Store, pointer: Pointer) -> tuple[Outcome, Pointer | None]:
-    """Writes `pointer` unless the store holds one with a higher counter (a newer view of the
-    registry) or the same target already. Returns what happened and the pointer that was there."""
+@dataclass(frozen=True)
+class Written:
+    outcome: Outcome
+    there: Pointer | None  # what the store held, when it was a readable pointer
+    invalid: str | None = None  # why what the store held was replaced ("replaced")
+
+
+# What the registry says of a pointer found in the store: None when it could be real, else why
+# it cannot (another model's, a counter beyond the model's last tag, a tag that does not exist).
+Check = Callable[[Pointer], str | None]
+
+
+def write(store: Store, pointer: Pointer, check: Check | None = None) -> Written:
+    """Writes `pointer` unless the store holds a valid one with a higher counter (a newer view
+    of the registry) or the same target already. One that does not parse, or that `check`
+    refuses, is replaced whatever its counter: a forged counter must not hold publishing back."""
     name = pointer_name(pointer.stage)
     for _ in range(MAX_ATTEMPTS):
         stored: Stored | None = store.read(name)
-        there = None
+        there: Pointer | None = None
+        invalid: str | None = None
         if stored is not None:
             try:
                 there = parse(stored.data, store.url(name))
-            except PointerError:
-                there = None  # a broken pointer is replaced, never trusted
-        if there is not None:
+            except PointerError as e:
+                invalid = str(e)
+            else:
+                invalid = check(there) if check is not None else None
+        if there is not None and invalid is None:
             if there.counter > pointer.counter:
-                return "newer-there", there
+                return Written("newer-there", there)
             if there.same_target(pointer):
-                return "unchanged", there
+                return Written("unchanged", there)
         if store.write(name, pointer.to_json(), stored):
-            return "written", there
+            return Written("replaced" if invalid else "written", there, invalid)
     raise PointerError(
         f"{store.url(name)} kept changing while champion wrote it ({MAX_ATTEMPTS} attempts): "
         "another publisher is busy; run champion publish again"

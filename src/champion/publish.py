@@ -25,7 +25,7 @@ from champion.pointer import ArtifactRef, Canary, Pointer
 from champion.project import Project
 from champion.registry import ModelState
 from champion.registry.state import VersionInfo, build_state, canary_weight
-from champion.registry.tags import canary_stage, ref_patterns
+from champion.registry.tags import canary_stage, parse_tag, ref_patterns
 from champion.store import Store, is_url
 
 
@@ -41,6 +41,8 @@ class Published:
     outcome: pointer.Outcome
     pointer: Pointer
     there: Pointer | None  # what the store held before
+    invalid: str | None = None  # why the pointer the store held was replaced
+    repairs: tuple[str, ...] = ()  # what was found wrong beside the pointer, and mended
 
 
 def publish(project: Project, model: str, stage: str, *, fetch: bool = True) -> Published:
@@ -52,14 +54,75 @@ def publish(project: Project, model: str, stage: str, *, fetch: bool = True) -> 
             "one (a folder, or a URL such as s3://bucket/champion/NAME) to publish it"
         )
     registry = project.registry
-    if fetch and registry.git.remote_exists(registry.remote):
-        state = _remote_state(project, spec.name)  # what the remote says, not a stale view
-    else:
-        state = registry.state(spec.name)
+    fetch = fetch and registry.git.remote_exists(registry.remote)
+    # With a remote: what the remote says, not a stale view.
+    state = _remote_state(project, spec.name) if fetch else registry.state(spec.name)
     store = Store(location, root=project.root)
-    new = build_pointer(project, spec, state, stage, store)
-    outcome, there = pointer.write(store, new)
-    return Published(spec.name, stage, store.url(pointer.pointer_name(stage)), outcome, new, there)
+    repairs: list[str] = []
+    new = build_pointer(project, spec, state, stage, store, repairs)
+    check = _registry_check(project, spec, stage, state, remote=fetch)
+    done = pointer.write(store, new, check)
+    url = store.url(pointer.pointer_name(stage))
+    return Published(
+        spec.name, stage, url, done.outcome, new, done.there, done.invalid, tuple(repairs)
+    )
+
+
+def _registry_check(
+    project: Project, spec: ModelConfig, stage: str, state: ModelState, *, remote: bool
+) -> pointer.Check:
+    """What makes a pointer found in the store one publish may leave there, as the registry
+    sees it: this model's and stage's, in a format a service can load, and naming tags the
+    registry holds, at the commits it says, with a counter no higher than the model's last tag.
+    A pointer from a newer view than `state` (another publisher's, after more tags were pushed)
+    is checked against the tags listed again, so a race is never mistaken for a forgery."""
+    from champion.runtime._artifact import SERVABLE
+
+    known = {e.tag: e.commit for e in state.history}
+
+    def check(there: Pointer) -> str | None:
+        if there.model != spec.name:
+            return f"it is a pointer for model {there.model!r}, not {spec.name!r}"
+        if there.stage != stage:
+            return f"it is a pointer for stage {there.stage!r}, not {stage!r}"
+        claims = [(there.tag, there.commit, there.artifact)]
+        if there.canary is not None:
+            claims.append((there.canary.tag, there.canary.commit, there.canary.artifact))
+        for _, _, ref in claims:
+            servable = ref.loader is not None or ref.format in SERVABLE
+            if not servable and ref.format != spec.artifact_format(ref.path):
+                return f"it names an artifact of format {ref.format!r}, which no service loads"
+        if there.counter <= state.max_counter and all(known.get(t) == c for t, c, _ in claims):
+            return None
+        tags = _tag_commits(project, spec.name, remote=remote)  # a newer view, perhaps
+        newest = max((c for c in map(_counter_of, tags) if c is not None), default=0)
+        if there.counter > newest:
+            return (
+                f"its counter {there.counter} is beyond the last event of {spec.name} "
+                f"(#{newest}): no publisher could have written it"
+            )
+        for tag, commit, _ in claims:
+            if tags.get(tag) != commit:
+                return f"it names {tag} at {commit[:12]}, which the registry does not hold"
+        return None
+
+    return check
+
+
+def _tag_commits(project: Project, model: str, *, remote: bool) -> dict[str, str]:
+    """The model's tags and their commits: the remote's when publishing what it holds."""
+    git, name = project.registry.git, project.registry.remote
+    patterns = ref_patterns(model)
+    refs = git.ls_remote(name, patterns) if remote else git.for_each_ref(patterns)
+    return {r.name: r.commit for r in refs}
+
+
+def _counter_of(tag: str) -> int | None:
+    try:
+        parsed = parse_tag(tag)
+    except ValueError:  # a counter of thousands of digits: no event of this model
+        return None
+    return parsed.counter if parsed is not None else None
 
 
 def _remote_state(project: Project, model: str) -> ModelState:
@@ -74,8 +137,16 @@ def _remote_state(project: Project, model: str) -> ModelState:
 
 
 def build_pointer(
-    project: Project, spec: ModelConfig, state: ModelState, stage: str, store: Store
+    project: Project,
+    spec: ModelConfig,
+    state: ModelState,
+    stage: str,
+    store: Store,
+    repairs: list[str] | None = None,
 ) -> Pointer:
+    """The pointer the registry's `state` calls for, once every artifact it names is where a
+    service fetches it, with the bytes its tag recorded (`repairs` collects what was mended)."""
+    repairs = [] if repairs is None else repairs
     live = state.live.get(stage)
     if live is None:
         raise PublishError(
@@ -92,7 +163,7 @@ def build_pointer(
             weight=_canary_weight(state, trial.tag),
             tag=trial.tag,
             commit=trial.commit,
-            artifact=_artifact(project, spec, info, store),
+            artifact=_artifact(project, spec, info, store, repairs),
         )
     counter = max(
         (
@@ -108,7 +179,7 @@ def build_pointer(
         version=str(live.version),
         tag=live.tag,
         commit=live.commit,
-        artifact=_artifact(project, spec, main, store),
+        artifact=_artifact(project, spec, main, store, repairs),
         counter=counter,
         updated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         canary=canary,
@@ -131,13 +202,10 @@ def _canary_weight(state: ModelState, tag: str) -> float:
     return weight
 
 
-def _artifact(project: Project, spec: ModelConfig, info: VersionInfo, store: Store) -> ArtifactRef:
-    meta = info.metadata.get("artifact")
-    if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
-        raise PublishError(
-            f"{info.tag} records no artifact sha256 (was it registered by another tool?): a "
-            "service could not verify it; register the version with champion"
-        )
+def _artifact(
+    project: Project, spec: ModelConfig, info: VersionInfo, store: Store, repairs: list[str]
+) -> ArtifactRef:
+    meta = _recorded(info)
     path = str(meta.get("path") or spec.path)
     sha256, size = meta["sha256"], int(meta.get("size") or 0)
     fmt, loader = spec.loading({**meta, "path": path})
@@ -148,12 +216,12 @@ def _artifact(project: Project, spec: ModelConfig, info: VersionInfo, store: Sto
                 f"{info.tag} lists files whose manifest has sha256 {files.sha256}, but it records "
                 f"{sha256} for {path}: refusing to publish it"
             )
-        url = _folder_index(project.root, path, info.commit, files, meta, store)
+        url = _folder_index(project.root, path, info, files, meta, store, repairs)
         return ArtifactRef(path, sha256, size, url, fmt, "folder", loader)
     if meta.get("tracked_by") == "dvc":
-        url = _in_dvc_remote(project.root, path, info.commit).url
+        url = _in_dvc_remote(project.root, path, info, sha256).url
     else:
-        url = _beside_pointers(project.root, path, info.commit, sha256, store)
+        url = _beside_pointers(project.root, path, info.commit, sha256, store, repairs)
     return ArtifactRef(path, sha256, size, url, fmt, "file", loader)
 
 
@@ -179,40 +247,60 @@ def check_location(project: Project, spec: ModelConfig) -> None:
     )
 
 
-def check_publishable(project: Project, model: str, version: Any) -> None:
-    """Before a promotion is written: the pointer published after it must be able to name a
-    fetchable artifact, so a DVC-tracked one must be in the DVC remote or in this machine's cache
-    (publish pushes it then). Otherwise the stage would change and the pointer could not follow."""
-    spec = project.config.model(model)
-    if spec.pointer is None:
-        return
-    info = project.registry.state(spec.name).find(version)
-    meta = info.metadata.get("artifact") if info is not None else None
-    if info is None or not isinstance(meta, dict) or meta.get("tracked_by") != "dvc":
-        return  # unknown versions are the registry's to refuse; git blobs are always there
-    path = str(meta.get("path") or spec.path)
-    found = artifacts.dvc_remote_object(project.root, path, info.commit)
-    if not (found.present or found.cached):
+def _recorded(info: VersionInfo) -> dict[str, Any]:
+    meta = info.metadata.get("artifact")
+    if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
         raise PublishError(
-            f"{path} of {info.tag} is in neither the DVC remote nor this machine's DVC cache: "
-            "nobody could fetch it after the promotion; `dvc push` it from the machine that "
-            "built it, then promote"
+            f"{info.tag} records no artifact sha256 (was it registered by another tool?): a "
+            "service could not verify it; register the version with champion"
         )
+    return meta
 
 
-def _in_dvc_remote(root: Path, path: str, commit: str) -> artifacts.RemoteObject:
+def verify_fetchable(project: Project, model: str, info: VersionInfo, doing: str) -> str | None:
+    """Before a version is made live (promote, release --promote, canary): the bytes a deploy
+    job or a service will fetch are the ones its tag recorded. A DVC-tracked artifact is read
+    from the DVC remote, as rollback reads it (artifacts.describe, remote only: a folder file by
+    file), or from this machine's DVC cache when only the cache has it yet (publish pushes it,
+    then reads the remote again); a git-tracked one from git, whose copy beside the pointer
+    publish checks. Nothing is loaded: only hashed. Returns a warning when there is nothing to
+    check against (a version another tool registered, for a model without a pointer: GTO's own
+    tags record no sha256)."""
+    spec = project.config.model(model)
+    recorded = info.metadata.get("artifact")
+    if spec.pointer is None and not (
+        isinstance(recorded, dict) and isinstance(recorded.get("sha256"), str)
+    ):
+        return f"{info.tag} records no sha256 (another tool registered it): its bytes are unchecked"
+    meta = _recorded(info)
+    path = str(meta.get("path") or spec.path)
+    remote_only = True
+    if meta.get("tracked_by") == "dvc":
+        found = artifacts.dvc_remote_object(project.root, path, info.commit)
+        if not (found.present or found.cached):
+            raise PublishError(
+                f"{path} of {info.tag} is in neither the DVC remote nor this machine's DVC cache: "
+                f"nobody could fetch it; `dvc push` it from the machine that built it, then "
+                f"{doing} it"
+            )
+        remote_only = found.present
+    got = artifacts.describe(project.root, path, info.commit, remote_only=remote_only)
+    if got.sha256 != meta["sha256"]:
+        where = "in the DVC remote" if remote_only and got.tracked_by == "dvc" else "here"
+        raise PublishError(
+            f"{path} of {info.tag} has sha256 {got.sha256} {where}, but its tag recorded "
+            f"{meta['sha256']}: it was replaced or corrupted, refusing to {doing} it. Restore it "
+            "(dvc push from a machine whose copy has the recorded sha256) or pick another version"
+        )
+    return None
+
+
+def _in_dvc_remote(root: Path, path: str, info: VersionInfo, sha256: str) -> artifacts.RemoteObject:
+    commit = info.commit
     found = artifacts.dvc_remote_object(root, path, commit)
     if not found.present:
         artifacts.push_to_dvc_remote(root, path, commit)
         found = artifacts.dvc_remote_object(root, path, commit)
-        if not found.present and found.cached and found.files:
-            # DVC uploads a folder's listing last and then takes the folder as pushed: a
-            # listing left by an interrupted upload hides the files it lacks from `dvc push`.
-            raise PublishError(
-                f"the DVC remote holds the listing of the folder {path} at {commit[:12]} "
-                f"({found.url}) but not all its files, so DVC takes it as pushed: delete that "
-                "listing from the remote, then run champion publish again"
-            )
         if not found.present:
             # DVC only warns about what it could not push: missing from this machine's cache too.
             raise PublishError(
@@ -220,26 +308,56 @@ def _in_dvc_remote(root: Path, path: str, commit: str) -> artifacts.RemoteObject
                 "cache, so a service could not fetch it: `dvc push` it from the machine that "
                 "built it, then run champion publish"
             )
+    # What a service will fetch: the remote's objects, whoever pushed them.
+    got = artifacts.describe(root, path, commit, remote_only=True)
+    if got.sha256 != sha256:
+        raise PublishError(
+            f"{path} of {info.tag} in the DVC remote ({found.url}) has sha256 {got.sha256}, but "
+            f"its tag recorded {sha256}: it was replaced or corrupted there, refusing to publish "
+            "it. Restore it (dvc push from a machine whose copy has the recorded sha256)"
+        )
     return found
 
 
-def _beside_pointers(root: Path, path: str, commit: str, sha256: str, store: Store) -> str:
+def _beside_pointers(
+    root: Path, path: str, commit: str, sha256: str, store: Store, repairs: list[str]
+) -> str:
+    """The git-tracked artifact copied to `artifacts/SHA256` beside the pointers. A copy already
+    there is hashed again before it counts: anyone with write access to the store could have
+    replaced it, and a service would refuse it (or, loading without checking, run it)."""
     name = f"artifacts/{sha256}"
-    if not store.exists(name):
-        with tempfile.TemporaryDirectory(prefix="champion-publish-") as tmp:
-            copy = Path(tmp) / "artifact"
-            got = artifacts.read(root, path, commit, dest=copy).sha256
-            if got != sha256:
-                raise PublishError(
-                    f"{path} at {commit[:12]} has sha256 {got}, but its tag recorded {sha256}: "
-                    "refusing to publish it"
-                )
-            store.put_file(name, copy)
+    there = store.sha256(name)
+    if there == sha256:
+        return store.url(name)
+    with tempfile.TemporaryDirectory(prefix="champion-publish-") as tmp:
+        copy = Path(tmp) / "artifact"
+        got = artifacts.read(root, path, commit, dest=copy).sha256
+        if got != sha256:
+            raise PublishError(
+                f"{path} at {commit[:12]} has sha256 {got}, but its tag recorded {sha256}: "
+                "refusing to publish it"
+            )
+        store.put_file(name, copy)
+    _replaced(store, name, there, repairs)
     return store.url(name)
 
 
+def _replaced(store: Store, name: str, there: str | None, repairs: list[str]) -> None:
+    if there is not None:
+        repairs.append(
+            f"replaced {store.url(name)}: its bytes had sha256 {there}, not the recorded one "
+            "(tampered or corrupt)"
+        )
+
+
 def _folder_index(
-    root: Path, path: str, commit: str, files: Manifest, meta: dict[str, Any], store: Store
+    root: Path,
+    path: str,
+    info: VersionInfo,
+    files: Manifest,
+    meta: dict[str, Any],
+    store: Store,
+    repairs: list[str],
 ) -> str:
     """The index of a folder's files, beside the pointers as `artifacts/SHA256.json`: the pointer
     names it, and it names each file. A git-tracked folder's files are copied beside it, named
@@ -248,8 +366,9 @@ def _folder_index(
     already holds them (a model folder can weigh gigabytes: no second copy, no second upload),
     and a service needs the DVC remote's credentials for DVC-tracked files anyway; the index
     carries their sha256, so the runtime verifies them without knowing DVC's layout."""
+    commit = info.commit
     if meta.get("tracked_by") == "dvc":
-        found = _in_dvc_remote(root, path, commit)
+        found = _in_dvc_remote(root, path, info, files.sha256)
         urls = dict(found.files)
         if set(urls) != {f.path for f in files.files}:
             raise PublishError(
@@ -257,7 +376,7 @@ def _folder_index(
                 "its tag records: refusing to publish it"
             )
     else:
-        _copy_files(root, path, commit, files, store)
+        _copy_files(root, path, commit, files, store, repairs)
         urls = {f.path: f.sha256 for f in files.files}  # relative to the index's folder
     name = f"artifacts/{files.sha256}.json"
     data = index_bytes(files, urls)
@@ -267,8 +386,12 @@ def _folder_index(
     return store.url(name)
 
 
-def _copy_files(root: Path, path: str, commit: str, files: Manifest, store: Store) -> None:
-    missing = [f for f in files.files if not store.exists(f"artifacts/{f.sha256}")]
+def _copy_files(
+    root: Path, path: str, commit: str, files: Manifest, store: Store, repairs: list[str]
+) -> None:
+    # Each copy already there is hashed again, as a single file's is (_beside_pointers).
+    found = {f.sha256: store.sha256(f"artifacts/{f.sha256}") for f in files.files}
+    missing = [f for f in files.files if found[f.sha256] != f.sha256]
     if not missing:
         return
     with tempfile.TemporaryDirectory(prefix="champion-publish-") as tmp:
@@ -281,4 +404,6 @@ def _copy_files(root: Path, path: str, commit: str, files: Manifest, store: Stor
                 f"{files.sha256} ({detail}): refusing to publish it"
             )
         for f in missing:
-            store.put_file(f"artifacts/{f.sha256}", copy / f.path)
+            name = f"artifacts/{f.sha256}"
+            store.put_file(name, copy / f.path)
+            _replaced(store, name, found[f.sha256], repairs)

@@ -12,8 +12,8 @@ a window of one request.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from champion.errors import ChampionError
+from champion.files import new_temp
 
 _LOCAL = ("file", "local")
 _RENAMING = ("ssh", "sftp")  # stores where a rename is atomic and cheap
@@ -102,6 +103,24 @@ class Store:
             raise StoreError(f"cannot read {self.url(name)}: {type(e).__name__}: {e}") from e
         return Stored(bytes(data), _remote_token(info))
 
+    def sha256(self, name: str) -> str | None:
+        """The sha256 of a stored file, read in chunks; None when it does not exist."""
+        digest = hashlib.sha256()
+        try:
+            if self.local is not None:
+                with (self.local / name).open("rb") as f:
+                    while chunk := f.read(1 << 20):
+                        digest.update(chunk)
+                return digest.hexdigest()
+            with self.fs.open(f"{self.path}/{name}", "rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+            return digest.hexdigest()
+        except FileNotFoundError:
+            return None
+        except Exception as e:  # each filesystem raises its own errors
+            raise StoreError(f"cannot read {self.url(name)}: {type(e).__name__}: {e}") from e
+
     def exists(self, name: str) -> bool:
         if self.local is not None:
             return (self.local / name).exists()
@@ -142,13 +161,15 @@ class Store:
         if self.local is not None:
             target = self.local / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            with (
-                tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp,
-                source.open("rb") as src,
-            ):
-                while chunk := src.read(1 << 20):
-                    tmp.write(chunk)
-            os.replace(tmp.name, target)
+            fd, temp = new_temp(target.parent, f".{target.name}.")
+            try:
+                with os.fdopen(fd, "wb") as tmp, source.open("rb") as src:
+                    while chunk := src.read(1 << 20):
+                        tmp.write(chunk)
+                os.replace(temp, target)
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
             return
         try:
             self.fs.put_file(str(source), f"{self.path}/{name}")
@@ -165,13 +186,12 @@ class Store:
                     token = None
                 if token != (None if expected is None else expected.token):
                     return False
-                fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+                fd, temp = new_temp(target.parent, f".{target.name}.")
                 try:
                     with os.fdopen(fd, "wb") as f:
                         f.write(data)
                         f.flush()
                         os.fsync(f.fileno())
-                    os.chmod(temp, 0o644)
                     os.replace(temp, target)
                 except BaseException:
                     with contextlib.suppress(FileNotFoundError):

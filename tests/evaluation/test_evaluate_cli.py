@@ -151,7 +151,11 @@ def test_hash_mismatch_refuses_to_load_and_prints_both(tmp_path: Path, capsys: C
         {"schema": 1, "artifact": {"path": "models/churn.joblib", "sha256": "0" * 64}}
     )
     repo.git("tag", "-a", "churn@v0.1.0", commit, "-m", f"Register churn v0.1.0\n\n{body}")
-    assert run_cli(capsys, repo.path, "promote", "churn", "0.1.0", "--stage", "prod").code == 0
+    # promote checks the bytes against the tag first, and refuses (issue 14 item 3) ...
+    refused = run_cli(capsys, repo.path, "promote", "churn", "0.1.0", "--stage", "prod")
+    assert refused.code == 2 and "refusing to promote it" in refused.err
+    # ... so the stage tag is written by hand, as another tool could.
+    repo.git("tag", "-a", "churn#prod#1", commit, "-m", "Assign churn v0.1.0 to prod")
     code, report, text = evaluate(capsys, repo)
     assert code == 2 and report is None
     assert "sha256 mismatch" in text and "0" * 64 in text

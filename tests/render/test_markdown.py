@@ -95,10 +95,16 @@ HOSTILE = st.one_of(
             "x@y.com",
             "[ref]: https://evil.example",
             "javascript:alert(1)",
+            "gpj\u202e.exe",
+            "\u2066isolated\u2069 \u2067rtl\u2069 \u2068first\u2069",
+            "zero\u200dwidth\ufeffbom\u061cmark\u200ejoin\u2060",
+            "lone \ud800 surrogate \udfff",
         ]
     ),
     st.text(max_size=40),
 )
+# Nothing that hides or reorders text reaches the body (md's own zero-width spaces aside).
+HIDDEN = re.compile("[\u202a-\u202e\u2066-\u2069\u200c-\u200f\u2060\ufeff\u061c\ud800-\udfff]")
 
 
 def _strings(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -150,6 +156,8 @@ def test_hostile_strings_stay_inert(base_index: int, data: st.DataObject) -> Non
         return  # read_report would refuse it before rendering
     body = render_comment(report, run_url=RUN_URL)
     assert body.count("<!-- champion:") == 1
+    assert not HIDDEN.search(body), body
+    body.encode("utf-8")  # no lone surrogate
     # No raw HTML but the template's own.
     assert not re.search(r"<[A-Za-z/!?]", TEMPLATE_TAGS.sub("", body)), body
     # No live @mention or #reference.

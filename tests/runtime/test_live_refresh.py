@@ -44,11 +44,14 @@ def test_refresh_hot_swaps_to_the_new_version(registry: Registry, models: dict[s
 def test_a_lower_counter_pointer_is_ignored(registry: Registry, models: dict[str, Any]) -> None:
     registry.publish("0.2.0", counter=5)
     live = LiveModel("churn", str(registry.folder), registry.root / "cache")
-    registry.overwrite(registry.make("0.1.0", counter=4).to_json())  # a stale publisher
+    registry.overwrite(registry.make("0.1.0", counter=4).to_json())  # a stale copy
     assert live.refresh() is False
     assert live.version == "0.2.0"
-    assert live.health()["pointer_counter"] == 5
-    assert live.health()["status"] == "ok"
+    health = live.health()
+    assert health["pointer_counter"] == 5
+    # Not "ok": it is not following the pointer, and says why (issue 14.2).
+    assert health["status"] == "degraded"
+    assert "went back from counter 5 to 4" in str(health["last_error"])
     np.testing.assert_array_equal(live.predict_proba(ROWS), models["weak"].predict_proba(ROWS))
     registry.publish("0.1.0", counter=6)  # the check can fail: a higher one is taken
     assert live.refresh() is True and live.version == "0.1.0"

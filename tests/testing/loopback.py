@@ -46,6 +46,13 @@ class State:
     label_events: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     next_id: int = 5000
+    echo: int | None = None  # answer every call with this status, echoing the Authorization header
+
+
+# A hostile (or broken) server or proxy quotes the request's Authorization header back. In a
+# message longer than champion quotes (300 characters), placed so that the cut falls inside the
+# token: an exact-match scrub would miss the half that is left.
+ECHO_PREFIX = "x" * 250 + " you sent Authorization: "
 
 
 class FakeGitHubServer:
@@ -149,10 +156,13 @@ class FakeGitHubServer:
     # -- answering ---------------------------------------------------------------------------
 
     def answer(
-        self, method: str, path: str, query: dict[str, list[str]], body: Any
+        self, method: str, path: str, query: dict[str, list[str]], body: Any, auth: str = ""
     ) -> tuple[int, Any, dict[str, str]]:
         with self.lock:
-            status, payload, headers = self._route(method, path, query, body)
+            if self.state.echo is not None:
+                status, payload, headers = self._echo(self.state.echo, auth)
+            else:
+                status, payload, headers = self._route(method, path, query, body)
             self.state.calls.append(Call(method, path, query, body, status))
             return status, payload, headers
 
@@ -233,6 +243,14 @@ class FakeGitHubServer:
             return 200, s.label_events.get(int(m[1]), []), {}
         return 404, {"message": "Not Found"}, {}
 
+    @staticmethod
+    def _echo(status: int, auth: str) -> tuple[int, Any, dict[str, str]]:
+        """`status` with the header quoted; a 200 is malformed (not the JSON any call expects):
+        text, where PyGithub expects an object."""
+        if status == 200:
+            return 200, f"<html>proxy says: you sent Authorization: {auth}</html>".encode(), {}
+        return status, {"message": ECHO_PREFIX + auth, "authorization": auth}, {}
+
     def _repo(self) -> dict[str, Any]:
         owner, name = self.state.repo.split("/")
         return {
@@ -288,7 +306,11 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         body = json.loads(raw) if raw else None
         status, payload, headers = fake.answer(
-            self.command, unquote(parts.path), parse_qs(parts.query), body
+            self.command,
+            unquote(parts.path),
+            parse_qs(parts.query),
+            body,
+            self.headers.get("Authorization", ""),
         )
         if isinstance(payload, bytes):
             data = payload

@@ -320,6 +320,8 @@ def test_headers_come_from_the_environment_and_never_reach_the_output(
     [
         ([], ("--source", "http://127.0.0.1:9/metrics"), "source http://127.0.0.1:9/metrics is unreachable"),
         ([(200, b"{not json")], ("--source", "URL"), "did not answer with valid JSON"),
+        ([(200, b"[" * 5000 + b"]" * 5000)], ("--source", "URL"), "nested more than 64 levels deep"),
+        ([(200, b'{"error_rate": ' + b"1" * 5000 + b"}")], ("--source", "URL"), "a number of 5000 digits"),
         ([{"error_rate": 0.01}], ("--source", "URL", "--rule", "error_rte < 0.05"),
          "rule `error_rte < 0.05`: 'error_rte' is not in the document (keys at the top: error_rate)"),
         ([{"error_rate": "high"}], ("--source", "URL"), "the string 'high', not a number"),

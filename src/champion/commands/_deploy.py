@@ -3,8 +3,12 @@ publish the pointer when the model has one, and dispatch the deploy workflow whe
 
 from __future__ import annotations
 
-from champion.pointer import Pointer
+from typing import TYPE_CHECKING
+
 from champion.project import Project
+
+if TYPE_CHECKING:
+    from champion.publish import Published
 
 
 def after_stage_change(
@@ -31,7 +35,7 @@ def after_stage_change(
             from champion.publish import publish
 
             done = publish(project, spec.name, stage, fetch=pushed)
-            lines.append(published_line(done.outcome, done.url, done.pointer.version, done.there))
+            lines += published_lines(done)
             values["pointer-url"] = done.url
         else:
             lines.append(
@@ -71,12 +75,20 @@ def check_dispatch(dispatch_workflow: str | None, repo: str | None) -> None:
             find_workflow(gh, name, dispatch_workflow)
 
 
-def published_line(outcome: str, url: str, version: str, there: Pointer | None) -> str:
-    if outcome == "written":
+def published_lines(done: Published) -> list[str]:
+    """What publishing did: what it mended beside the pointer, then the pointer itself."""
+    return [*done.repairs, _pointer_line(done)]
+
+
+def _pointer_line(done: Published) -> str:
+    url, version = done.url, done.pointer.version
+    if done.outcome == "written":
         return f"pointer {url} now names {version}"
-    if outcome == "unchanged":
+    if done.outcome == "replaced":
+        return f"pointer {url} was invalid ({done.invalid}): replaced, it now names {version}"
+    if done.outcome == "unchanged":
         return f"pointer {url} already names {version}"
-    counter = there.counter if there is not None else "?"
+    counter = done.there.counter if done.there is not None else "?"
     return f"pointer {url} left as is: it holds a newer view (counter {counter})"
 
 

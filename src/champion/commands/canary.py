@@ -9,6 +9,7 @@ from champion.errors import ChampionError
 from champion.project import Project
 from champion.registry import Version
 from champion.registry.registry import WriteResult
+from champion.registry.tags import canary_stage
 
 
 def canary(
@@ -41,11 +42,15 @@ def canary(
                 f"--weight {weight} is not a share of traffic: use a number between 0 and 1, "
                 "e.g. 0.1 for 10%"
             )
+        _verify(project, spec.name, Version.parse(version))
         result = registry.canary_start(
             spec.name, stage, Version.parse(version), share, reason=reason, push=push
         )
         done = f"{spec.name} {result.version} is the canary of {stage} ({share:.0%} of the keys)"
     elif action == "promote":
+        trial = registry.state(spec.name).live.get(canary_stage(stage))
+        if trial is not None:
+            _verify(project, spec.name, trial.version)
         result = registry.canary_promote(spec.name, stage, push=push)
         done = f"promoted the canary {spec.name} {result.version} to {stage}"
     else:
@@ -85,3 +90,14 @@ def canary(
         },
     )
     return 0
+
+
+def _verify(project: Project, model: str, version: Version) -> None:
+    """The version about to serve traffic has the bytes its tag recorded (verify_fetchable)."""
+    info = project.registry.state(model).find(version)
+    if info is not None:  # an unknown version is the registry's to refuse
+        from champion.publish import verify_fetchable
+
+        warning = verify_fetchable(project, model, info, "serve")
+        if warning:
+            output.warn(warning)

@@ -7,7 +7,6 @@ from requests import RequestException
 
 from champion import output
 from champion.ci import evaluation_run_url
-from champion.errors import GitHubError
 from champion.evaluation.report import read_report_or_failure
 from champion.github import client
 from champion.github.comments import StickyResult, upsert_sticky
@@ -49,15 +48,10 @@ def comment(
         gh = client.connect(token)
         target = find_pull(gh, repo=repo, pr=pr)
         result = _upsert(gh, target, mark, fit(body, COMMENT_LIMIT))
-    except GithubException as e:
+    except (GithubException, RequestException, *client.UNREADABLE) as e:
         where = f" on {target.repo}#{target.number}" if target else ""
-        raise GitHubError(
-            client.scrub(f"commenting{where} failed: {_describe(e)}", token)
-        ) from None
-    except RequestException as e:
-        raise GitHubError(
-            client.scrub(f"GitHub's API at {client.api_url()} failed, retries included: {e}", token)
-        ) from None
+        hint = HINTS.get(e.status, "") if isinstance(e, GithubException) else ""
+        raise client.failure(f"commenting{where}", e, hint) from None
     if result is None:
         output.write_github_output(outputs, {"comment-url": "", "comment-action": "skipped"})
         return 0
@@ -77,9 +71,10 @@ def _upsert(gh: Github, target: PullRequestRef, mark: str, body: str) -> StickyR
             raise
         where = f"{target.repo}#{target.number}"
         if not _fork(gh, target):
-            raise GitHubError(
-                f"GitHub refused to comment on {where} ({_describe(e)}): give the job "
-                f"{client.PERMISSIONS}. {FORK_SAFE}"
+            raise client.failure(
+                f"commenting on {where}",
+                e,
+                f": give the job {client.PERMISSIONS}. {FORK_SAFE}",
             ) from None
     output.line(
         _annotation(
@@ -102,12 +97,6 @@ HINTS = {
     401: " (the token is invalid or expired)",
     404: " (is the pull request number right, and can the token see the repository?)",
 }
-
-
-def _describe(e: GithubException) -> str:
-    message = e.data.get("message") if isinstance(e.data, dict) else None
-    text = f"{e.status} {message[:300]}" if isinstance(message, str) else str(e.status)
-    return text + HINTS.get(e.status, "")
 
 
 def _annotation(text: str) -> str:

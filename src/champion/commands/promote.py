@@ -23,10 +23,14 @@ def promote(
     project.check_stage(stage, spec.name)
     check_dispatch(dispatch_workflow, repo)
     check_pointer(project, spec.name)
-    if spec.pointer is not None:
-        from champion.publish import check_publishable
+    target = project.registry.state(spec.name).find(Version.parse(version))
+    if target is not None:  # an unknown version is the registry's to refuse
+        from champion.publish import verify_fetchable
 
-        check_publishable(project, spec.name, Version.parse(version))
+        # Before any tag: the bytes a service would fetch must be the ones the tag recorded.
+        warning = verify_fetchable(project, spec.name, target, "promote")
+        if warning:
+            output.warn(warning)
     result = project.registry.assign(
         spec.name, Version.parse(version), stage, reason=reason, push=push
     )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from champion import output
-from champion.commands._deploy import published_line
+from champion.commands._deploy import published_lines
 from champion.project import Project
 from champion.publish import check_location
 from champion.publish import publish as publish_pointer
@@ -19,7 +19,8 @@ def publish(
     project.check_stage(stage, spec.name)
     check_location(project, spec)
     done = publish_pointer(project, spec.name, stage)
-    output.line(published_line(done.outcome, done.url, done.pointer.version, done.there))
+    for text in published_lines(done):
+        output.line(text)
     if done.pointer.canary is not None:
         c = done.pointer.canary
         output.line(f"canary {c.version} takes {c.weight:.0%} of the keys")

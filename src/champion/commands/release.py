@@ -383,6 +383,15 @@ def _prepare(
                 "presence in the DVC remote can be checked"
             )
         artifacts.ensure_in_dvc_remote(project.root, spec.path)
+        # DVC checks only that the remote has an object by that name: what a deploy job, a
+        # service or a rollback will fetch must also hold the bytes about to be recorded.
+        fetched = artifacts.describe(project.root, spec.path, commit, remote_only=True)
+        if fetched.sha256 != artifact.sha256:
+            raise ChampionError(
+                f"{spec.path} in the DVC remote has sha256 {fetched.sha256}, but this commit's is "
+                f"{artifact.sha256}: the remote's copy was replaced or corrupted, refusing to "
+                f"release it. Remove that object from the remote and `dvc push` {spec.path} again"
+            )
     metadata = _metadata(
         {**artifact.as_metadata(), **spec.loading_metadata(spec.path)}, evaluation, pull, decision
     )

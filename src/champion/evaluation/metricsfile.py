@@ -3,13 +3,11 @@ for models champion cannot load itself (PyTorch, LLM evaluations)."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from champion import untrusted
 from champion.errors import ChampionError
 
 MAX_BYTES = 4 << 20
@@ -31,8 +29,14 @@ def read_metrics_file(path: Path, what: str) -> dict[str, float]:
         raise ChampionError(f"{what} is over {MAX_BYTES >> 20} MiB: is it really a metrics file?")
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        json_file = path.suffix.lower() == ".json"
+        # NaN and infinities are named below, metric by metric.
+        data = (
+            untrusted.load_json(text, what, finite=False)
+            if json_file
+            else untrusted.load_yaml(text, what)
+        )
+    except untrusted.UntrustedInput as e:
         raise ChampionError(f"{what} is not valid JSON or YAML: {e}") from e
     if not isinstance(data, dict):
         raise ChampionError(f"{what} must hold a mapping of metric names to numbers")

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from champion import untrusted
 from champion.errors import ChampionError
+from champion.files import new_temp
 
 MAX_REPORT_BYTES = 8 << 20
 
@@ -83,7 +84,7 @@ def _write(path: str | Path, report: dict[str, Any], kind: str) -> Path:
         raise RuntimeError(f"the {kind} champion built does not match its schema {problem}")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".json", dir=target.parent)
+    fd, tmp = new_temp(target.parent, ".report-", ".json")  # readable as any new file is
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(clean, f, indent=2, sort_keys=True)
@@ -96,6 +97,9 @@ def _write(path: str | Path, report: dict[str, Any], kind: str) -> Path:
 
 
 def read_report(path: str | Path) -> dict[str, Any]:
+    """A report as `write_report` wrote it, or a ChampionError naming the file and the key: it
+    may come from a fork's pull request, so its size, depth, numbers and schema are checked
+    before any of it is used."""
     data, kind = read_report_or_failure(path)
     if kind != "report":
         raise ChampionError(
@@ -106,17 +110,17 @@ def read_report(path: str | Path) -> dict[str, Any]:
 
 
 def read_report_or_failure(path: str | Path) -> tuple[dict[str, Any], str]:
-    """A report, or the account of an evaluation that failed (kind "failure"): both untrusted,
-    size-capped and validated against their schema before use."""
+    """A report, or the account of an evaluation that failed (kind "failure", as the evaluate
+    action writes it): both untrusted, checked as `read_report` says, each against its schema."""
     p = Path(path)
     if not p.is_file():
         raise ChampionError(f"report {p} does not exist: run champion evaluate first")
     if p.stat().st_size > MAX_REPORT_BYTES:
         raise ChampionError(f"report {p} is over {MAX_REPORT_BYTES >> 20} MiB: refusing to read it")
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ChampionError(f"report {p} is not valid JSON: {e}") from e
+        data = untrusted.load_json(p.read_bytes(), f"report {p}")
+    except untrusted.UntrustedInput as e:
+        raise ChampionError(f"{e}: refusing to use it (champion evaluate writes none such)") from e
     kind = "failure" if isinstance(data, dict) and "error" in data else "report"
     problem = problems(data, kind)
     if problem or not isinstance(data, dict):

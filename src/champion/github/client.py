@@ -15,19 +15,21 @@ from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from github import Auth, Github, GithubRetry
+from github import Auth, Github, GithubException, GithubRetry
+from requests import RequestException
 from urllib3 import Retry
 from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from urllib3.response import HTTPResponse
 
+from champion import redact
 from champion.errors import GitHubError
 
 DEFAULT_API_URL = "https://api.github.com"
 PER_PAGE = 100  # the most GitHub allows; the default is 30
 PERMISSIONS = "`permissions: pull-requests: write` (and `issues: write`)"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-MIN_SECRET = 8
+MAX_DETAIL = 300  # characters of GitHub's answer quoted in a message
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ def api_url() -> str:
 
 def token_from_env(explicit: str | None = None) -> str:
     token = (explicit or os.environ.get("GITHUB_TOKEN") or "").strip()
+    redact.register(token)
     if not token:
         raise GitHubError(
             "no GitHub token: set GITHUB_TOKEN (in a workflow, "
@@ -118,7 +121,7 @@ def connect(token: str | None = None, *, pace: Pace | None = None) -> Github:
     """A client for GITHUB_API_URL. It is lazy: objects fetch themselves only when read."""
     pace = pace or PACE
     secret = token_from_env(token)
-    _REDACT.tokens.add(secret)
+    redact.register(secret)
     return Github(
         base_url=api_url(),
         auth=Auth.Token(secret),
@@ -130,26 +133,21 @@ def connect(token: str | None = None, *, pace: Pace | None = None) -> Github:
     )
 
 
-def scrub(text: str, token: str | None) -> str:
-    """`text` without the token, for any message that may quote a request or a response."""
-    # GitHub's tokens run to 40 characters and more; a shorter "token" (a test's) would mangle text.
-    return text.replace(token, "***") if token and len(token) >= MIN_SECRET else text
+def scrub(text: str, token: str | None = None) -> str:
+    """`text` without the token (any run of 8+ of its characters) or anything shaped like a
+    credential, for any message that may quote a request or a response. Before any cut."""
+    return redact.scrub(text, token)
 
 
 class _Redact(logging.Filter):
-    """PyGithub's debug log masks the Authorization header but prints response bodies whole;
-    this takes the token out of whatever its loggers write."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tokens: set[str] = set()
+    """PyGithub's debug log masks the Authorization header but prints response bodies whole,
+    and a server may echo the header in them; this scrubs whatever its loggers write."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
-        if any(token in text for token in self.tokens):
-            for token in self.tokens:
-                text = scrub(text, token)
-            record.msg, record.args = text, None
+        clean = redact.scrub(text)
+        if clean != text:
+            record.msg, record.args = clean, None
         return True
 
 
@@ -157,25 +155,41 @@ _REDACT = _Redact()
 for _name in ("github.Requester", "github.GithubRetry"):  # filters do not pass to child loggers
     logging.getLogger(_name).addFilter(_REDACT)
 
+# What a malformed answer raises inside PyGithub (a 200 whose body is not the JSON it expects).
+UNREADABLE = (KeyError, TypeError, AttributeError, ValueError)
+
+
+def failure(what: str, error: BaseException, hint: str = "") -> GitHubError:
+    """A refusal, an outage or an unreadable answer from GitHub as a GitHubError naming what
+    failed. Everything quoted from the answer is scrubbed, then cut: never the other way round,
+    or a token cut in half would slip past."""
+    if isinstance(error, GithubException):
+        message = error.data.get("message") if isinstance(error.data, dict) else None
+        detail = str(error.status)
+        if isinstance(message, str):
+            detail += f" {_cut(scrub(message))}"
+    elif isinstance(error, RequestException):
+        detail = (
+            f"GitHub's API at {api_url()} did not answer, retries included: "
+            f"{_cut(scrub(str(error)))}"
+        )
+    else:
+        detail = (
+            f"GitHub's API at {api_url()} answered with something champion cannot read "
+            f"({type(error).__name__}: {_cut(scrub(str(error)))}); check GITHUB_API_URL, then retry"
+        )
+    return GitHubError(scrub(f"{what} failed: {detail}{hint}"))
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
+
 
 @contextmanager
 def guarded(what: str, hint: str = "") -> Iterator[None]:
-    """GitHub's refusals and outages as a GitHubError naming what failed, never the token."""
-    from github import GithubException
-    from requests import RequestException
-
-    token = os.environ.get("GITHUB_TOKEN")
+    """GitHub's refusals, outages and unreadable answers as a GitHubError naming what failed,
+    never the token."""
     try:
         yield
-    except GithubException as e:
-        message = e.data.get("message") if isinstance(e.data, dict) else None
-        detail = f"{e.status} {message[:300]}" if isinstance(message, str) else str(e.status)
-        raise GitHubError(scrub(f"{what} failed: {detail}{hint}", token)) from None
-    except RequestException as e:
-        raise GitHubError(
-            scrub(
-                f"{what} failed: GitHub's API at {api_url()} did not answer, retries "
-                f"included: {e}{hint}",
-                token,
-            )
-        ) from None
+    except (GithubException, RequestException, *UNREADABLE) as e:
+        raise failure(what, e, hint) from None

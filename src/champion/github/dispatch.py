@@ -15,7 +15,11 @@ def find_workflow(gh: Github, repo: str, workflow: str) -> Workflow:
     surface only later, as a refused dispatch)."""
     try:
         found = gh.get_repo(repo).get_workflow(workflow)
-        found.id  # noqa: B018
+        if not isinstance(found.id, int):  # a 200 that is not a workflow: a proxy's page, say
+            raise GitHubError(
+                f"GitHub's answer for the workflow {workflow!r} in {repo} holds no workflow: check "
+                "GITHUB_API_URL and that the token can read the repository's Actions"
+            )
     except GithubException as e:
         if e.status == 404:
             raise GitHubError(
@@ -32,6 +36,11 @@ def dispatch_workflow(
     """Dispatches `workflow` (a file name such as deploy.yml, or an id) on `ref` (default: the
     repository's default branch). Returns the ref used."""
     target = ref or gh.get_repo(repo).default_branch
+    if not isinstance(target, str) or not target:
+        raise GitHubError(
+            f"GitHub's answer for {repo} names no default branch to dispatch {workflow} on: check "
+            "GITHUB_API_URL and that the token can read the repository"
+        )
     found = find_workflow(gh, repo, workflow)
     if not found.create_dispatch(target, inputs):
         raise GitHubError(

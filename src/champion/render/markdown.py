@@ -6,6 +6,7 @@ The template receives a view in which every string from the report is already es
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -39,7 +40,8 @@ def _marker_part(text: str) -> str:
 
 
 def num(x: Any, signed: bool = False) -> str:
-    if not isinstance(x, (int, float)) or isinstance(x, bool):
+    # read_report refuses NaN and infinities; a template of the user's own may pass anything.
+    if not isinstance(x, (int, float)) or isinstance(x, bool) or not math.isfinite(x):
         return NONE
     return f"{x:+.4g}" if signed else f"{x:.4g}"
 

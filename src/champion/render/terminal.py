@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from champion.output import table
@@ -10,7 +11,7 @@ VERDICT = {"none": "-"}  # no rule on that metric
 
 
 def num(x: float | None, signed: bool = False) -> str:
-    if x is None:
+    if x is None or not math.isfinite(x):
         return "-"
     return f"{x:+.4g}" if signed else f"{x:.4g}"
 

@@ -84,7 +84,12 @@ class LiveModel:
 
     `loader` ("module:function", or a function) is called with the verified artifact's local path
     (a file, or a folder) and returns the object that serves; it replaces the loader the pointer
-    names (champion.yaml's `loader:`), and serves artifacts of any format."""
+    names (champion.yaml's `loader:`), and serves artifacts of any format.
+
+    A service cannot see the registry's tags, so it validates what a pointer alone can show:
+    its schema and types, this model and stage, a format the runtime loads, a counter of at
+    most `pointer.MAX_COUNTER` that never goes back, and the artifact's sha256. A pointer that
+    fails any of these leaves the current version serving and `health()` "degraded"."""
 
     def __init__(
         self,
@@ -226,14 +231,18 @@ class LiveModel:
         current = self._snapshot
         pointer = self._read_pointer()
         if pointer.counter < current.pointer.counter:
-            # An older view of the registry (a stale replica, a publisher that lost a race).
-            log.info(
-                "%s %s: ignored pointer counter %d, serving %d",
-                self.model,
-                self.stage,
-                pointer.counter,
-                current.pointer.counter,
+            # Publishers never write a lower counter over a higher one, so this is a stale copy
+            # of the pointer (a replica, a cache) or the pointer this service followed was
+            # invalid and `champion publish` replaced it. A service cannot see the tags to tell
+            # which: it keeps serving and says so, and a restart follows the pointer as it is.
+            self._last_error = (
+                f"pointer {self._source} went back from counter {current.pointer.counter} to "
+                f"{pointer.counter} ({pointer.version}): a stale copy of it, or the pointer "
+                f"served until now was invalid and was replaced (champion publish reports "
+                f"that); keeps serving {current.main.version}. Restart the service to follow "
+                "the pointer as it is now"
             )
+            log.warning("%s %s: %s", self.model, self.stage, self._last_error)
             return None
         canary_missing = pointer.canary is not None and current.canary is None
         if pointer.same_target(current.pointer) and not canary_missing:

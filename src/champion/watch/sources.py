@@ -8,7 +8,6 @@ scrubbed of them, and redirects are not followed, so they never reach another ho
 from __future__ import annotations
 
 import base64
-import json
 import math
 import os
 import re
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from champion import redact, untrusted
 from champion._version import __version__
 from champion.errors import ChampionError
 from champion.watch.readings import NoData, Sample
@@ -41,11 +41,13 @@ class Secrets:
         # The token inside `Bearer TOKEN` too: a server may echo only that part.
         words = {w for v in values for w in v.split() if len(w) >= 8}
         self.values = sorted({v for v in values if v} | words, key=len, reverse=True)
+        for value in self.values:
+            redact.register(value)  # an unexpected error's message and traceback too
 
     def scrub(self, text: str) -> str:
         for value in self.values:
             text = text.replace(value, "***")
-        return text
+        return redact.scrub(text)  # and any part of one a cut message left
 
 
 def parse_headers(specs: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
@@ -151,14 +153,13 @@ class Http:
 
 
 def decode(body: bytes, what: str) -> Any:
+    # Bounded (depth, digits): a metrics server is no more trusted than a report. NaN is judged
+    # per metric, so it passes here.
     try:
-        return json.loads(body)
-    except UnicodeDecodeError:
-        raise SourceError(f"{what} did not answer with JSON: the body is not UTF-8") from None
-    except json.JSONDecodeError as e:
-        raise SourceError(
-            f"{what} did not answer with valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
-        ) from None
+        return untrusted.load_json(body, what, finite=False)
+    except untrusted.UntrustedInput as e:
+        detail = str(e).removeprefix(what).removeprefix(" is not valid JSON").lstrip(": ")
+        raise SourceError(f"{what} did not answer with valid JSON: {detail}") from None
 
 
 def number(value: Any, where: str) -> Sample:
