@@ -435,15 +435,16 @@ def _build(
     first_version = _checked(
         doc, ("first_version",), Version.parse, data.get("first_version", "0.1.0")
     )
-    declared = data.get("models") or {}
-    if len(declared) + len(dvc_models) > MAX_MODELS:
+    # Not `declared`: that one says whether stages: was given (a merge reused the name).
+    named = data.get("models") or {}
+    if len(named) + len(dvc_models) > MAX_MODELS:
         raise doc.error(
             ("models",),
-            f"{len(declared) + len(dvc_models):,} models declared; champion reads at most "
+            f"{len(named) + len(dvc_models):,} models declared; champion reads at most "
             f"{MAX_MODELS:,} per repository",
         )
     models = dict(dvc_models)
-    for raw_name, section in declared.items():
+    for raw_name, section in named.items():
         key: KeyPath = ("models", raw_name)
         name = _checked(doc, key, validate_model_name, str(raw_name))
         section = section or {}
