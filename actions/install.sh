@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
 # Installs champion from the action's own source into a virtual environment of its own, so the
-# caller's Python and packages are left alone. Shared by action.yml and every actions/*/action.yml.
+# caller's Python and packages are left alone, and the project's own requirements next to it (the
+# `requirements` input). Shared by action.yml and every actions/*/action.yml.
 #
-#   install.sh key      writes key=, venv= and python= to $GITHUB_OUTPUT: the cache key (the action's
-#                       version and source hash, the Python version, the runner's OS and arch) and a
-#                       venv path that is the same on every run, so a restored cache is usable as is
-#   install.sh install  creates $CHAMPION_VENV and installs champion in it (uv when present, else pip)
+#   install.sh key      writes to $GITHUB_OUTPUT:
+#                         key=           the cache key: champion's version and source hash, the
+#                                        Python version, the runner's OS and arch, and a hash of
+#                                        the requirements when there are any
+#                         restore-keys=  with requirements, the key of champion alone: a cache
+#                                        without them is restored, and they are installed on top
+#                         venv=          a path in the job's temp folder, the same in every step
+#                         in-place=      true when an earlier step of this job installed champion
+#                                        there: nothing is restored from the cache again
+#                         ready=         true when it is in place with these very requirements:
+#                                        nothing is installed either (one install per job)
+#   install.sh install  creates $CHAMPION_VENV with champion in it when it is not there yet, then
+#                       installs the requirements into it (uv when present, else pip)
 #
 # Inputs come from the environment only: CHAMPION_PYTHON (setup-python's python-path, or empty for
-# python3 on PATH) and CHAMPION_VENV.
+# python3 on PATH), CHAMPION_VENV, CHAMPION_REQUIREMENTS (the input: requirements files and
+# project folders with extras, such as `.[serve]`, separated by spaces or new lines, relative to
+# the repository folder) and CHAMPION_WORKING_DIRECTORY.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,8 +40,77 @@ if [ -z "$python" ]; then
 fi
 [ -n "$python" ] || fail "no python3 on PATH: give the action a python-version input"
 
+# The repository folder, where requirement paths are resolved.
+project="${GITHUB_WORKSPACE:-$PWD}"
+if [ -n "${CHAMPION_WORKING_DIRECTORY:-}" ]; then
+  project="$project/$CHAMPION_WORKING_DIRECTORY"
+fi
+read -r -a requirements <<< "$(echo "${CHAMPION_REQUIREMENTS:-}" | tr '\n' ' ')"
+
+# A requirement is a requirements file, or a project folder with optional extras (`.[serve]`).
+folder_of() {
+  echo "${1%%\[*}"
+}
+
+check_requirements() {
+  local entry folder
+  for entry in "${requirements[@]}"; do
+    if [ -f "$project/$entry" ]; then
+      continue
+    fi
+    folder="$(folder_of "$entry")"
+    if [ -d "$project/${folder:-.}" ] &&
+      { [ -f "$project/${folder:-.}/pyproject.toml" ] || [ -f "$project/${folder:-.}/setup.py" ]; }; then
+      continue
+    fi
+    fail "requirements: '$entry' is neither a requirements file nor a project folder with a pyproject.toml (such as .[serve]) in $project: fix the action's requirements input"
+  done
+}
+
+# What decides the installed packages: each entry and its file (a project's build files).
+requirements_hash() {
+  local entry folder file
+  [ "${#requirements[@]}" -gt 0 ] || return 0
+  for entry in "${requirements[@]}"; do
+    printf '%s\0' "$entry"
+    if [ -f "$project/$entry" ]; then
+      cat "$project/$entry"
+    else
+      folder="$(folder_of "$entry")"
+      for file in pyproject.toml setup.cfg setup.py; do
+        if [ -f "$project/${folder:-.}/$file" ]; then
+          cat "$project/${folder:-.}/$file"
+        fi
+      done
+    fi
+  done | sha256sum | cut -c1-16
+}
+
+install_requirements() {
+  local venv="$1" entry folder args
+  for entry in "${requirements[@]}"; do
+    if [ -f "$project/$entry" ]; then
+      args=(-r "$project/$entry")
+    else
+      # Editable: the cached environment keeps running the checkout's own code.
+      folder="$(folder_of "$entry")"
+      args=(-e "$project/${folder:-.}${entry#"$folder"}")
+    fi
+    echo "installing the project's requirements: $entry"
+    # The user's pins win: they are installed after champion, changing what they name.
+    if command -v uv > /dev/null; then
+      (cd "$project" && uv pip install --python "$venv/bin/python" "${args[@]}") ||
+        fail "requirements: '$entry' does not install into champion's environment (see the log above): fix it, then rerun; check it locally with: pip install ${args[*]}"
+    else
+      (cd "$project" && "$venv/bin/python" -m pip install --disable-pip-version-check "${args[@]}") ||
+        fail "requirements: '$entry' does not install into champion's environment (see the log above): fix it, then rerun; check it locally with: pip install ${args[*]}"
+    fi
+  done
+}
+
 case "${1:-}" in
   key)
+    check_requirements
     pyver="$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')"
     version="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/pyproject.toml" | head -n 1)"
     # hashFiles() sees only the workspace, not the action's folder: hash its source here.
@@ -38,31 +119,60 @@ case "${1:-}" in
         find pyproject.toml src -type f ! -path '*/__pycache__/*' ! -path '*.egg-info/*' -print0 |
         LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
     )"
-    key="champion-${version}-${source_hash}-py${pyver}-${RUNNER_OS:-os}-${RUNNER_ARCH:-arch}"
-    venv="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-/tmp}}/champion-action/${key}"
+    base="champion-${version}-${source_hash}-py${pyver}-${RUNNER_OS:-os}-${RUNNER_ARCH:-arch}"
+    wanted="$(requirements_hash)"
+    key="$base${wanted:+-req-$wanted}"
+    # The same folder with or without requirements: a restored environment is never moved. In
+    # the job's temp folder, which the runner empties when a job ends: a later job (on a
+    # self-hosted runner, maybe a pull request's, whose code could have changed it) never finds it.
+    venv="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/champion-action/${base}"
+    in_place=false
+    ready=false
+    if [ -x "$venv/bin/python" ] && [ -f "$venv/.champion-installed" ]; then
+      in_place=true
+      # Without requirements, any environment of this champion will do (one an earlier step
+      # installed requirements into included).
+      if [ -z "$wanted" ] || [ "$(cat "$venv/.champion-requirements" 2> /dev/null || true)" = "$wanted" ]; then
+        ready=true
+      fi
+    fi
     {
       echo "key=${key}"
+      echo "restore-keys=${wanted:+$base}"
       echo "venv=${venv}"
       echo "python=${python}"
+      echo "in-place=${in_place}"
+      echo "ready=${ready}"
     } >> "$GITHUB_OUTPUT"
-    echo "champion ${version} (source ${source_hash}) for Python ${pyver}: ${venv}"
+    if [ "$ready" = true ]; then
+      echo "champion ${version} (source ${source_hash}) is installed in ${venv}: used as is"
+    else
+      echo "champion ${version} (source ${source_hash}) for Python ${pyver}: ${venv}"
+    fi
     ;;
   install)
     venv="${CHAMPION_VENV:?}"
+    check_requirements
     if [ -x "$venv/bin/python" ] && [ -f "$venv/.champion-installed" ]; then
       echo "champion is already installed in $venv"
-      exit 0
-    fi
-    rm -rf "$venv"
-    if command -v uv > /dev/null; then
-      uv venv --quiet --python "$python" "$venv"
-      uv pip install --quiet --python "$venv/bin/python" "$root"
     else
-      "$python" -m venv "$venv"
-      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$root"
+      rm -rf "$venv"
+      if command -v uv > /dev/null; then
+        uv venv --quiet --python "$python" "$venv"
+        uv pip install --quiet --python "$venv/bin/python" "$root"
+      else
+        "$python" -m venv "$venv"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$root"
+      fi
+      "$venv/bin/python" -m champion --version
+      touch "$venv/.champion-installed"
+      rm -f "$venv/.champion-requirements"
     fi
-    "$venv/bin/python" -m champion --version
-    touch "$venv/.champion-installed"
+    wanted="$(requirements_hash)"
+    if [ -n "$wanted" ] && [ "$(cat "$venv/.champion-requirements" 2> /dev/null || true)" != "$wanted" ]; then
+      install_requirements "$venv"
+      echo "$wanted" > "$venv/.champion-requirements"
+    fi
     ;;
   *)
     fail "usage: install.sh key|install"

@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# PyGithub adds a StreamHandler to its logger when first imported, bound to the sys.stderr of
+# that moment: imported inside a test that uses capsys, it would keep writing to that test's
+# closed capture, and a later test's output would hold a "Logging error" traceback.
+import github  # noqa: F401
 import pytest
 
 from testing.deploy import build_git_project

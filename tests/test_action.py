@@ -12,6 +12,7 @@ import yaml
 
 from champion import action
 from champion.errors import ChampionError
+from champion.evaluation.report import read_report, read_report_or_failure
 from testing.repos import make_repo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,6 +307,145 @@ def test_every_sub_action_input_reaches_the_script(path: Path) -> None:
 def test_sub_actions_share_the_root_actions_install_steps() -> None:
     root = yaml.safe_load((ROOT / "action.yml").read_text())["runs"]["steps"][:-1]
     for path in ACTION_FILES[1:]:
-        steps = yaml.safe_load(path.read_text())["runs"]["steps"][:-1]
-        text = yaml.safe_dump(steps).replace("../install.sh", "actions/install.sh")
+        doc = yaml.safe_load(path.read_text())
+        text = yaml.safe_dump(doc["runs"]["steps"][:-1]).replace(
+            "../install.sh", "actions/install.sh"
+        )
+        if "requirements" not in doc["inputs"]:  # comment and rollback load no model
+            text = text.replace(
+                "CHAMPION_REQUIREMENTS: ''", "CHAMPION_REQUIREMENTS: ${{ inputs.requirements }}"
+            )
         assert text == yaml.safe_dump(root), path
+
+
+def test_the_input_names_the_messages_use_are_the_root_actions() -> None:
+    doc = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert sorted(action.INPUT_NAMES) == sorted(doc["inputs"])
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        ("pick a version with --to VERSION", "pick a version with input `to`"),
+        ("(--to VERSION)", "(input `to`)"),
+        ("--github-release needs --push: x", "input `github-release` needs input `push`: x"),
+        ("--rule 'x <': no operator", "input `rules` 'x <': no operator"),
+        ("pass --pr N", "pass input `pr`"),
+        # Options that are no input of the action stay as they are.
+        (
+            "run with --remote origin or --version 1.2.3",
+            "run with --remote origin or --version 1.2.3",
+        ),
+        ("models/a--to-b.bin", "models/a--to-b.bin"),
+    ],
+)
+def test_messages_name_the_actions_inputs_not_the_clis_options(message: str, shown: str) -> None:
+    assert action.as_inputs(message) == shown
+
+
+def test_a_rollback_error_under_the_action_names_the_to_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.chdir(repo.path)
+    for args in (["register", "churn"], ["promote", "churn", "0.1.0", "--stage", "prod"]):
+        assert action.run(args)[0] == 0
+    env = {"CHAMPION_INPUT_COMMAND": "rollback", "CHAMPION_INPUT_MODEL": "churn"}
+    code = action.main({**env, "CHAMPION_INPUT_REASON": "bad", "CHAMPION_INPUT_PUSH": "false"})
+    out = capfd.readouterr().out
+    assert code == 2
+    (error,) = [line for line in out.splitlines() if line.startswith("::error")]
+    assert "input `to`" in error and "--to" not in error
+    assert "--to" not in summary.read_text()
+
+
+def test_an_evaluation_that_fails_leaves_a_failure_report_for_the_comment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    config = "models:\n  churn:\n    path: m.bin\n    train: python -c 'import joblibb'\n"
+    repo = make_repo(tmp_path, config, commit=False)
+    repo.git("add", "champion.yaml")
+    repo.git("commit", "-q", "-m", "config")
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/app")
+    monkeypatch.setenv("GITHUB_RUN_ID", "12")
+    monkeypatch.chdir(repo.path)
+    code = action.main({"CHAMPION_INPUT_COMMAND": "evaluate", "CHAMPION_INPUT_MODEL": "churn"})
+    assert code == 2
+    assert "No module named 'joblibb'" in capfd.readouterr().out
+    values = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    assert values["report-path"] == "report.json"
+    assert values["artifact-name"] == "champion-report-churn"
+    failure, kind = read_report_or_failure(repo.path / "report.json")
+    assert kind == "failure"
+    assert failure["error"]["step"] == "build" and failure["error"]["exit_code"] == 2
+    assert "No module named 'joblibb'" in failure["error"]["message"]
+    assert failure["run_url"] == "https://github.com/octo/app/actions/runs/12"
+    # It is no report: nothing may take a verdict from it.
+    with pytest.raises(ChampionError, match="the evaluation of churn failed"):
+        read_report(repo.path / "report.json")
+
+
+def test_a_requirements_input_puts_champions_environment_first_on_path() -> None:
+    assert action._environment(action.Inputs({})) is None
+    env = action._environment(action.Inputs({"CHAMPION_INPUT_REQUIREMENTS": "req.txt"}))
+    assert env is not None
+    venv = Path(action.sys.executable).parent.parent
+    assert env["PATH"].split(":")[0] == str(venv / "bin")
+    assert env["VIRTUAL_ENV"] == str(venv)
+
+
+# --- every output the README names is declared (issue 13.5) --------------------------------------
+
+SUB_ACTION_OF_SECTION = {
+    "## Evaluating a candidate": "evaluate",
+    "## The pull request comment": "comment",
+    "## Releasing on merge": "release",
+    "## Rolling back": "rollback",
+}
+
+
+def readme_outputs() -> dict[str, set[str]]:
+    """Per `## ` section of the README, the output names its "Outputs: ..." sentences list. A
+    parenthesis right after a name holds its values (`verdict` (`healthy`, ...)), not outputs;
+    one that starts with "and" lists more outputs."""
+    found: dict[str, set[str]] = {}
+    sections = re.split(r"^(?=## )", (ROOT / "README.md").read_text(), flags=re.M)
+    for section in sections:
+        title = section.splitlines()[0] if section else ""
+        for paragraph in re.findall(r"\b[Oo]utputs\b(.*?)(?:\n\n|\Z)", section, re.S):
+            text = re.sub(r"(`[a-z-]+`)\s*\((?!and\b)[^()]*\)", r"\1", paragraph)
+            names = {n for n in re.findall(r"`([a-z][a-z0-9-]*)`", text)}
+            found.setdefault(title, set()).update(names)
+    return found
+
+
+def declared(path: Path) -> set[str]:
+    return set(yaml.safe_load(path.read_text())["outputs"])
+
+
+def test_every_output_the_readme_names_is_declared_by_the_actions() -> None:
+    outputs = readme_outputs()
+    named = set().union(*outputs.values())
+    assert {"count", "releases", "comment-action", "builds", "built", "commit", "sha256"} <= named
+    assert {"promoted", "gate"} <= named
+    root = declared(ROOT / "action.yml")
+    assert named - root == set(), "named in README.md, not declared in action.yml"
+    for title, names in outputs.items():
+        sub = next(
+            (a for prefix, a in SUB_ACTION_OF_SECTION.items() if title.startswith(prefix)), None
+        )
+        if sub is not None:
+            missing = names - declared(ROOT / "actions" / sub / "action.yml")
+            assert missing == set(), f"{title}: not declared in actions/{sub}/action.yml"
+
+
+def test_every_declared_output_is_one_the_run_step_can_write() -> None:
+    for path in ACTION_FILES:
+        doc = yaml.safe_load(path.read_text())
+        for name, spec in doc["outputs"].items():
+            assert spec["value"] == f"${{{{ steps.run.outputs.{name} }}}}", (path, name)

@@ -183,3 +183,31 @@ def test_usage_errors_exit_2(repo: Repo) -> None:
     assert proc.returncode == 2
     assert "--stage" in proc.stderr
     assert git(repo.path, "tag", "-l") == ""
+
+
+def test_a_monorepo_models_short_name_gets_its_dir_name_form(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    repo = make_repo(
+        tmp_path,
+        "models:\n  models/price:price:\n    path: models/churn.bin\n  fraud:\n    path: x.bin\n",
+    )
+    result = run_cli(capsys, repo.path, "register", "price")
+    assert_refused(result, "unknown model 'price' (did you mean 'models/price:price'?)")
+    assert repo.tags() == []
+    assert run_cli(capsys, repo.path, "register", "models/price:price").code == 0
+    assert repo.tags() == ["models/price=price@v0.1.0"]
+
+
+def test_without_a_stages_key_the_stages_the_tags_use_are_allowed(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    # champion.yaml declares models but no stages: (the models must not count as declaring them).
+    repo = make_repo(tmp_path, "models:\n  churn:\n    path: models/churn.bin\n")
+    assert run_cli(capsys, repo.path, "register", "churn").code == 0
+    repo.git(
+        "tag", "-a", "churn#dev#1", "-m", "Assign churn v0.1.0 to dev", "churn@v0.1.0^{commit}"
+    )
+    result = run_cli(capsys, repo.path, "promote", "churn", "0.1.0", "--stage", "dev")
+    assert result.code == 0, result.err
+    assert "already live in dev" in result.out

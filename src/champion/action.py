@@ -142,7 +142,7 @@ def _comment(i: Inputs) -> list[Argv]:
 
 def _release(i: Inputs) -> list[Argv]:
     argv = ["release", *_models(i)]
-    for name in ("ref", "promote", "bump", "report", "repo"):
+    for name in ("ref", "promote", "bump", "report", "repo", "allow-failed-gate"):
         _opt(argv, i, name)
     if i.flag("github-release"):
         argv.append("--github-release")
@@ -247,6 +247,30 @@ def plan(inputs: Inputs) -> list[Argv]:
     return [[*prefix, *argv] for argv in steps]
 
 
+# Every input of action.yml (tests/test_action.py checks the list against it). A message of the
+# CLI that names one of its options names the input instead: the user of the action set `to`,
+# not `--to VERSION`.
+INPUT_NAMES = (
+    "command", "model", "stage", "to", "reason", "dry-run", "candidate", "baseline", "data",
+    "out", "no-fail", "build", "base", "head", "report", "repo", "pr", "key", "template", "ref",
+    "promote", "bump", "allow-failed-gate", "push", "github-release", "dispatch-workflow",
+    "commit", "source", "rules", "metrics", "headers", "interval", "window", "for", "timeout",
+    "cooldown", "rollback", "requirements", "working-directory", "github-token", "python-version",
+)  # fmt: skip
+_PLURAL = {"rule": "rules", "metric": "metrics", "header": "headers"}
+_OPTION = re.compile(r"(?<![\w-])--([a-z][a-z-]*)(?:[ =](?:[A-Z][A-Z_/|]*|N)\b)?")
+
+
+def as_inputs(message: str) -> str:
+    """The CLI's message with its options named as the action's inputs."""
+
+    def name(found: re.Match[str]) -> str:
+        option = _PLURAL.get(found[1], found[1])
+        return f"input `{option}`" if option in INPUT_NAMES else found[0]
+
+    return _OPTION.sub(name, message)
+
+
 def escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -268,14 +292,25 @@ def annotation(message: str, command: str, workdir: str = "") -> str:
     return f"::error {','.join(props)}::{escape_data(message)}"
 
 
+_PREFIXES = ("error: ", "unexpected error: ", "champion: error: ")  # the last: argparse's
+
+
 def _errors(stderr: str) -> list[str]:
-    messages = []
+    """The CLI's error messages; one may run over several lines (a failed train command's
+    traceback ends it), up to the next message or warning."""
+    messages: list[str] = []
+    current: list[str] | None = None
     for line in stderr.splitlines():
-        for prefix in ("error: ", "unexpected error: "):
-            if line.startswith(prefix):
-                messages.append(line[len(prefix) :])
-        if line.startswith("champion: error: "):  # argparse: an input the CLI refused
-            messages.append(line[len("champion: error: ") :])
+        prefix = next((p for p in _PREFIXES if line.startswith(p)), None)
+        if prefix is not None:
+            current = [line[len(prefix) :]]
+            messages.append("")
+        elif line.startswith("warning: "):
+            current = None
+        elif current is not None:
+            current.append(line)
+        if current is not None:
+            messages[-1] = "\n".join(current).rstrip()
     return messages
 
 
@@ -303,9 +338,11 @@ def _summary_size() -> int:
         return 0
 
 
-def run(argv: Argv) -> tuple[int, str, str]:
+def run(argv: Argv, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
     """Runs `champion ARGV` with this interpreter; its output is shown as it is and returned."""
-    proc = subprocess.run([sys.executable, "-m", "champion", *argv], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "champion", *argv], capture_output=True, text=True, env=env
+    )
     sys.stdout.write(proc.stdout)
     sys.stderr.write(proc.stderr)
     sys.stdout.flush()
@@ -328,28 +365,68 @@ def main(env: Mapping[str, str] | None = None) -> int:
         print(f"::notice title=champion {command}::{escape_data(note)}", flush=True)
         _summary(f"### champion {command}\n\n{note}\n")
         return 0
+    env = _environment(inputs)
     for argv in steps:
         before = _summary_size()
-        code, out, err = run(argv)
+        code, out, err = run(argv, env)
         name = argv[2] if argv[0] == "-C" else argv[0]
         if name == "evaluate":
             _write_output("artifact-name", artifact_name(inputs.get("model")))
             code = _summarize_report(argv, code)
         if code != 0:
-            messages = _errors(err) or [f"champion {name} exited with code {code}"]
+            messages = [as_inputs(m) for m in _errors(err)]
+            messages = messages or [f"champion {name} exited with code {code}"]
             for message in messages:
                 print(annotation(message, name, workdir), flush=True)
             verdict = "the gate failed" if code == 1 else "failed"
-            _summary(f"### champion {name}: {verdict}\n\n{_fence(err or out)}")
+            _summary(f"### champion {name}: {verdict}\n\n{_fence(as_inputs(err or out))}")
+            if command == "evaluate" and code != 1:
+                _evaluation_failed(inputs, name, code, messages)
             return code
         if _summary_size() == before:  # the command wrote no summary of its own
             _summary(f"### champion {name}\n\n{_fence(out or '(no output)')}")
     return 0
 
 
+def _environment(inputs: Inputs) -> dict[str, str] | None:
+    """With `requirements`, the project's packages are in champion's environment: a `train:`
+    command (`python train.py`) and DVC's stages run with it first on PATH, so training, loading
+    and evaluating all see the same packages. Without, the job's PATH is left alone."""
+    if not inputs.get("requirements"):
+        return None
+    venv = Path(sys.executable).parent.parent
+    path = os.pathsep.join([str(venv / "bin"), os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path, "VIRTUAL_ENV": str(venv)}
+
+
+def _evaluation_failed(inputs: Inputs, step: str, code: int, messages: list[str]) -> None:
+    """An evaluation that could not judge (a build that failed, bad input, a bug) leaves a report
+    that says so, where report.json would have been: uploaded like it, so that the comment of the
+    pull request says the evaluation failed and why, not "nothing to do"."""
+    from champion.ci import run_url
+    from champion.evaluation.report import write_failure
+
+    out = inputs.get("out") or "report.json"
+    failure = {
+        "schema": 1,
+        "model": inputs.get("model"),
+        "error": {"step": step, "exit_code": code, "message": "\n".join(messages)},
+        "run_url": run_url(),
+    }
+    try:
+        path = write_failure(out, failure)
+    except (OSError, ValueError, RuntimeError) as e:  # the step fails anyway; no comment then
+        print(f"::warning title=champion evaluate::could not write {out}: {e}", flush=True)
+        return
+    _write_output("report-path", str(path))
+    _write_output("artifact-name", artifact_name(inputs.get("model")))
+
+
 def artifact_name(model: str) -> str:
     """A name upload-artifact accepts (no / : and the like), unique per model."""
-    return "champion-report-" + re.sub(r"[^A-Za-z0-9._-]", "-", model)
+    from champion.ci import report_artifact_name
+
+    return report_artifact_name(model)
 
 
 def _write_output(name: str, value: str) -> None:

@@ -284,6 +284,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--bump", default="auto", choices=["auto", "major", "minor", "patch"])
     p.add_argument("--report", metavar="PATH", help="an evaluation of this very artifact to reuse")
+    p.add_argument(
+        "--allow-failed-gate",
+        metavar="REASON",
+        help="promote even when the gate failed; who and REASON are recorded in the tags",
+    )
     p.add_argument("--github-release", action="store_true", help="one GitHub Release per version")
     p.add_argument("--dispatch-workflow", metavar="FILE", help="then dispatch it (deploy.yml)")
     p.add_argument("--repo", metavar="OWNER/NAME", help="default: $GITHUB_REPOSITORY")
@@ -454,6 +459,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             promote=args.promote,
             bump=args.bump,
             report=args.report,
+            allow_failed_gate=args.allow_failed_gate,
             github_release=args.github_release,
             repo=args.repo,
             dispatch_workflow=args.dispatch_workflow,

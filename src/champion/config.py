@@ -111,7 +111,9 @@ class Config:
         if canonical in self.models:
             return self.models[canonical]
         known = ", ".join(sorted(self.models)) or "none"
-        hint = _did_you_mean(name, self.models)
+        # A monorepo model is `dir:name`: `price` most likely means `models/price:price`.
+        same = sorted(m for m in self.models if m.rpartition(":")[2] == name)
+        hint = f" (did you mean {same[0]!r}?)" if same else _did_you_mean(name, self.models)
         raise ConfigError(
             f"unknown model {name!r}{hint}: declare it under models: in {CONFIG_FILE} "
             f"(or artifacts: in dvc.yaml); declared models: {known}"
@@ -435,17 +437,16 @@ def _build(
     first_version = _checked(
         doc, ("first_version",), Version.parse, data.get("first_version", "0.1.0")
     )
-    # Not `declared`: that name holds whether stages: is declared (the merge of two branches
-    # reused it, and stages_declared got the models mapping).
-    declared_models = data.get("models") or {}
-    if len(declared_models) + len(dvc_models) > MAX_MODELS:
+    # Not `declared`: that one says whether stages: was given (a merge reused the name).
+    named = data.get("models") or {}
+    if len(named) + len(dvc_models) > MAX_MODELS:
         raise doc.error(
             ("models",),
-            f"{len(declared_models) + len(dvc_models):,} models declared; champion reads at most "
+            f"{len(named) + len(dvc_models):,} models declared; champion reads at most "
             f"{MAX_MODELS:,} per repository",
         )
     models = dict(dvc_models)
-    for raw_name, section in declared_models.items():
+    for raw_name, section in named.items():
         key: KeyPath = ("models", raw_name)
         name = _checked(doc, key, validate_model_name, str(raw_name))
         section = section or {}

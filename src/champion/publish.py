@@ -10,6 +10,7 @@ beside the pointers, `artifacts/SHA256.json` (SHA256: its manifest's), naming ea
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,7 +26,7 @@ from champion.project import Project
 from champion.registry import ModelState
 from champion.registry.state import VersionInfo, build_state, canary_weight
 from champion.registry.tags import canary_stage, parse_tag, ref_patterns
-from champion.store import Store
+from champion.store import Store, is_url
 
 
 class PublishError(ChampionError):
@@ -222,6 +223,28 @@ def _artifact(
     else:
         url = _beside_pointers(project.root, path, info.commit, sha256, store, repairs)
     return ArtifactRef(path, sha256, size, url, fmt, "file", loader)
+
+
+def check_location(project: Project, spec: ModelConfig) -> None:
+    """Under CI, a pointer folder inside the repository's checkout is refused: the job's checkout
+    is thrown away when the job ends, so the pointer (and the artifacts beside it) would vanish
+    with it, and a deploy job would find nothing (issue 13.3). Checked before any tag."""
+    location = spec.pointer
+    if location is None or os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    if is_url(location) and not location.startswith("file://"):
+        return
+    folder = Store(location, root=project.root).local
+    root = project.root.resolve()
+    if folder is None or not (folder.resolve() == root or root in folder.resolve().parents):
+        return
+    raise PublishError(
+        f"model {spec.name}: pointer: {location} in {spec.source} is inside the repository's "
+        f"checkout ({folder}), which CI throws away when the job ends: the pointer would vanish "
+        "with it. Point it at object storage (e.g. s3://BUCKET/champion/"
+        f"{spec.name}, gs://..., azure://...) or at a folder outside the checkout that outlives "
+        "the job (an absolute path on a self-hosted runner's disk or a mounted volume)"
+    )
 
 
 def _recorded(info: VersionInfo) -> dict[str, Any]:

@@ -8,6 +8,7 @@ for GitHub. Third-party actions are local stand-ins; champion's actions are this
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,8 +21,9 @@ import pytest
 
 from testing.act import ACT, ROOT, ActResult, Runner, seed_cache, stage_champion
 from testing.loopback import FakeGitHubServer
-from testing.releases import dvc, origin_tag_objects, status_json
+from testing.releases import dvc, origin_tag_objects, status_json, tag_metadata
 from testing.repos import Repo, git, make_repo, run_cli
+from testing.wheels import build_wheel
 
 pytestmark = [
     pytest.mark.act,
@@ -29,6 +31,7 @@ pytestmark = [
 ]
 
 REPO = "octo/app"
+EVALUATION_RUN = f"https://github.com/{REPO}/actions/runs/77"
 TOKEN = "ghs_e2eT0kenThatMustNeverBeLogged0123456"
 CONFIG = """\
 stages: [prod]
@@ -49,15 +52,16 @@ models:
     pointer: POINTER
 """
 # Trains on a fixed synthetic dataset; params.txt says how. `shuffled` learns from shuffled
-# labels: a model the gate must stop.
+# labels: a model the gate must stop. It needs the project's own package `featurize` (a wheel in
+# vendor/, named by requirements.txt), which only the actions' `requirements` input installs.
 TRAIN = """\
 from pathlib import Path
-import joblib, numpy as np
+import featurize, joblib, numpy as np
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 params = dict(line.split("=") for line in Path("params.txt").read_text().split())
-x, y = make_classification(n_samples=1500, n_features=6, n_informative=4, random_state=0)
+x, y = make_classification(n_samples=featurize.SAMPLES, n_features=6, n_informative=4, random_state=0)
 x_train, y_train, x_eval, y_eval = x[:1000], y[:1000], x[1000:], y[1000:]
 if params.get("labels") == "shuffled":
     y_train = np.random.default_rng(0).permutation(y_train)
@@ -69,6 +73,7 @@ header = ",".join([*(f"f{i}" for i in range(x.shape[1])), "target"])
 np.savetxt("data/eval.csv", np.column_stack([x_eval, y_eval]), delimiter=",", header=header,
            comments="", fmt="%.6g")
 """
+FEATURIZE = "SAMPLES = 1500  # the project's own package, as CI gets it from requirements.txt\n"
 WORKFLOWS = (
     "pr-evaluate.yml",
     "pr-comment.yml",
@@ -125,18 +130,29 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, runner: Runner, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
-    pointer = tmp_path / "pointer"
-    repo = make_repo(tmp_path, CONFIG.replace("POINTER", str(pointer)), commit=False)
+def world(
+    tmp_path: Path,
+    runner: Runner,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+) -> Iterator[World]:
+    # The pointer in a folder outside the checkout, as a self-hosted runner's disk; a test may
+    # ask for another location (`indirect` parametrization).
+    pointer = getattr(request, "param", str(tmp_path / "pointer"))
+    repo = make_repo(tmp_path, CONFIG.replace("POINTER", pointer), commit=False)
     (repo.path / "train.py").write_text(TRAIN)
     (repo.path / "params.txt").write_text("C=1.0\n")
+    wheel = build_wheel(repo.path / "vendor", "featurize", "0.1.0", {"featurize": FEATURIZE})
+    (repo.path / "requirements.txt").write_text(f"./vendor/{wheel.name}\n")
     workflows = repo.path / ".github" / "workflows"
     workflows.mkdir(parents=True)
     for name in WORKFLOWS:
         shutil.copy2(ROOT / "workflows-examples" / name, workflows / name)
     dvc(repo, "init", "-q")
     dvc(repo, "remote", "add", "-d", "local", str(tmp_path / "dvc-remote"))
-    subprocess.run([sys.executable, "train.py"], cwd=repo.path, check=True)
+    # Trained here once with the package importable from its wheel (a zip on PYTHONPATH).
+    env = {**os.environ, "PYTHONPATH": str(wheel)}
+    subprocess.run([sys.executable, "train.py"], cwd=repo.path, check=True, env=env)
     dvc(repo, "add", "-q", "models/clf.joblib")
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "the first model")
@@ -183,12 +199,15 @@ def pull_request_event(world: World, number: int, head: str, branch: str) -> dic
     }
 
 
-def workflow_run_event(head: str, branch: str, conclusion: str) -> dict[str, Any]:
+def workflow_run_event(
+    head: str, branch: str, conclusion: str, run_url: str = EVALUATION_RUN
+) -> dict[str, Any]:
     repo = {"full_name": REPO, "name": "app", "owner": {"login": "octo"}}
     return {
         "action": "completed",
         "workflow_run": {
-            "id": 77,
+            "id": int(run_url.rsplit("/", 1)[1]),
+            "html_url": run_url,
             "name": "champion evaluate",
             "event": "pull_request",
             "conclusion": conclusion,
@@ -208,9 +227,15 @@ def evaluate_and_comment(
     evaluated = world.act(
         "pull_request", "pr-evaluate.yml", pull_request_event(world, number, head, branch), merge
     )
+    # GitHub keeps the run and its artifacts: the comment and the release read them.
+    uploaded = {a.name: a for a in world.artifacts.iterdir()}
+    run_url = world.github.add_run(head, uploaded)
     conclusion = "success" if evaluated.code == 0 else "failure"
     commented = world.act(
-        "workflow_run", "pr-comment.yml", workflow_run_event(head, branch, conclusion), "main"
+        "workflow_run",
+        "pr-comment.yml",
+        workflow_run_event(head, branch, conclusion, run_url),
+        "main",
     )
     return evaluated, commented, head, merge
 
@@ -224,14 +249,21 @@ def test_a_passing_pull_request_gets_its_comment_and_a_rerun_changes_nothing(
 ) -> None:
     evaluated, commented, head, merge = evaluate_and_comment(world, 7, "better", "C=0.5\n")
     assert evaluated.code == 0, evaluated
-    # The candidate was rebuilt from the changed parameters by the model's train: command.
+    # The candidate was rebuilt in CI from the changed parameters by the model's train: command,
+    # with the project's own package, which only the requirements input installed.
     assert "train: python train.py" in evaluated.output, evaluated
+    assert "installing the project's requirements: requirements.txt" in evaluated.output
+    assert "Successfully installed featurize-0.1.0" in evaluated.output
     assert (world.artifacts / "champion-report-clf" / "report.json").is_file()
     assert commented.code == 0, commented
     assert comment_writes(world) == [("POST", f"/repos/{REPO}/issues/7/comments")]
     (body,) = world.github.bodies(7)
     assert body.startswith("<!-- champion:clf:default -->")
     assert "gate passed" in body
+    # The link is the evaluation's run (from the workflow_run event), not the comment's own.
+    (run,) = world.github.state.runs
+    assert f"[Evaluation run]({run['html_url']})" in body
+    assert body.count("/actions/runs/") == 1
     assert TOKEN not in evaluated.output + commented.output
 
     # Rerun both: the same comment, no new write.
@@ -301,14 +333,29 @@ def merge(world: World, capsys: pytest.CaptureFixture[str]) -> tuple[ActResult, 
     """PR #7 (new training parameters, artifact not committed) merged with a Model-Bump trailer,
     then release-on-merge.yml on the push to main."""
     open_pull_request(world, 7, "better", "C=0.5\n")
+    return merge_and_release(world, 7, "better", "Better params (#7)\n\nModel-Bump: minor")
+
+
+def merge_and_release(
+    world: World, number: int, branch: str, message: str
+) -> tuple[ActResult, dict[str, Any]]:
+    """The pull request's branch merged into main, then release-on-merge.yml on that push."""
     repo = world.repo
     before = repo.git("rev-parse", "main")
-    repo.git("merge", "-q", "--no-ff", "better", "-m", "Better params (#7)\n\nModel-Bump: minor")
+    repo.git("merge", "-q", "--no-ff", branch, "-m", message)
     after = repo.git("rev-parse", "HEAD")
     repo.git("push", "-q", "origin", "main")
-    world.github.link_commit(after, 7)
+    world.github.link_commit(after, number)
     payload = {"ref": "refs/heads/main", "before": before, "after": after}
     return world.act("push", "release-on-merge.yml", payload, after), payload
+
+
+def job_lines(result: ActResult, job: str, needle: str) -> list[str]:
+    return [
+        line
+        for line in result.output.splitlines()
+        if line.startswith(f"[{job}]") and needle in line
+    ]
 
 
 def test_a_merge_releases_v0_2_0_and_a_dispatched_rollback_returns_to_v0_1_0(
@@ -318,6 +365,11 @@ def test_a_merge_releases_v0_2_0_and_a_dispatched_rollback_returns_to_v0_1_0(
     assert released.code == 0, released
     assert live(world, capsys) == "0.2.0"
     assert pointer_version(world) == "0.2.0"
+    # One install per job: the job's first champion step restores the environment (with the
+    # project's requirements), its later steps find it in place and use it as is.
+    assert len(job_lines(released, "champion release/release", "| restored ")) == 1
+    assert len(job_lines(released, "champion release/release", ": used as is")) == 2
+    assert not job_lines(released, "champion release/release", "installing the project's")
     # The rebuilt artifact was committed on top of the merge and its tag names that commit.
     origin = world.repo.origin
     tip = git(origin, "rev-parse", "main")
@@ -358,6 +410,123 @@ def test_a_merge_releases_v0_2_0_and_a_dispatched_rollback_returns_to_v0_1_0(
     assert origin_tag_objects(world.repo) == tags
     assert len(world.github.state.dispatches) == 1
     assert live(world, capsys) == "0.1.0"
+
+
+# --- the gate gates (issue 13) --------------------------------------------------------------------
+
+
+def test_a_merged_failing_pull_request_is_released_not_promoted_until_a_dispatch_overrides(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evaluated, commented, _, _ = evaluate_and_comment(world, 8, "worse", "C=1.0\nlabels=shuffled\n")
+    assert evaluated.code != 0, evaluated  # the check failed; nothing stopped the merge
+    assert commented.code == 0, commented
+    released, _ = merge_and_release(world, 8, "worse", "Shuffled labels (#8)")
+
+    # Registered (main holds it), not promoted: the job fails and says why, prod did not move.
+    assert released.code != 0, released
+    assert "NOT promoted to prod: its gate failed against prod's 0.1.0" in released.output
+    assert "::error" in released.output and "champion:override-gate" in released.output
+    origin = world.repo.origin
+    assert git(origin, "tag", "-l", "clf@v0.1.1") == "clf@v0.1.1"
+    assert live(world, capsys) == "0.1.0"
+    assert pointer_version(world) == "0.1.0"  # publish ran, and left what is live
+    meta = tag_metadata(origin, "clf@v0.1.1")
+    # The pull request's own report decided: the release did not evaluate the artifact again.
+    assert meta["gate"]["verdict"] == "failed"
+    assert meta["gate"]["source"] == "the report of pull request #8"
+    assert meta["evaluation_run_url"] == world.github.state.runs[0]["html_url"]
+    card = world.github.state.releases["clf@v0.1.1"]["body"]
+    assert "❌ failed against prod's 0\\.1\\.0" in card and "**Not promoted to prod.**" in card
+
+    # Someone decides it goes live anyway: the workflow, dispatched with a reason.
+    why = "the old model is worse on this week's data"
+    dispatched = world.act(
+        "workflow_dispatch", "release-on-merge.yml", {"inputs": {"allow-failed-gate": why}}, "main"
+    )
+    assert dispatched.code == 0, dispatched
+    assert live(world, capsys) == "0.1.1"
+    assert pointer_version(world) == "0.1.1"
+    assign = tag_metadata(origin, "clf#prod#3")
+    assert assign["gate_override"]["reason"] == why
+    assert assign["gate_override"]["via"] == "--allow-failed-gate"
+    assert assign["gate_override"]["by"]  # the actor of the dispatch
+    assert TOKEN not in released.output + dispatched.output
+
+
+def test_the_override_label_lets_a_failing_merge_go_live(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_pull_request(world, 9, "worse", "C=1.0\nlabels=shuffled\n")
+    world.github.label(9, "champion:override-gate", "carol")
+    released, _ = merge_and_release(world, 9, "worse", "Shuffled labels (#9)")
+    assert released.code == 0, released
+    assert "overridden by carol" in released.output
+    assert live(world, capsys) == "0.1.1"
+    assert pointer_version(world) == "0.1.1"
+    gate = tag_metadata(world.repo.origin, "clf@v0.1.1")["gate"]
+    assert (gate["verdict"], gate["promoted"], gate["override"]["by"]) == ("failed", True, "carol")
+
+
+@pytest.mark.parametrize("world", ["pointers/clf"], indirect=True)
+def test_a_pointer_inside_the_checkout_is_refused_before_any_tag(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tags = origin_tag_objects(world.repo)
+    released, _ = merge(world, capsys)
+    assert released.code != 0, released
+    assert "is inside the repository's checkout" in released.output
+    assert "object storage" in released.output
+    assert "Traceback" not in released.output
+    assert origin_tag_objects(world.repo) == tags
+
+
+def test_the_deploy_example_reads_the_pointer_or_says_what_to_do(world: World) -> None:
+    inputs = {"model": "clf", "stage": "prod", "version": "0.1.0"}
+    deployed = world.act("workflow_dispatch", "deploy.yml", {"inputs": inputs}, "main")
+    assert deployed.code == 0, deployed
+    assert "clf 0.1.0 is live in prod (clf#prod#1" in deployed.output
+    (world.tmp / "pointer" / "prod.json").unlink()  # a pointer that vanished
+    missing = world.act("workflow_dispatch", "deploy.yml", {"inputs": inputs}, "main")
+    assert missing.code != 0, missing
+    assert "::error title=champion deploy::no pointer at" in missing.output
+    assert "champion publish clf --stage prod" in missing.output
+    assert "Traceback" not in missing.output
+
+
+def test_a_requirements_file_that_does_not_install_fails_naming_it(world: World) -> None:
+    repo = world.repo
+    repo.git("checkout", "-q", "-b", "broken", "main")
+    (repo.path / "requirements.txt").write_text("./vendor/featurize-9.9.9-py3-none-any.whl\n")
+    (repo.path / "params.txt").write_text("C=0.5\n")
+    repo.git("commit", "-q", "-am", "a requirement that is not there")
+    head = repo.git("rev-parse", "HEAD")
+    repo.git("push", "-q", "origin", "broken")
+    repo.git("checkout", "-q", "main")
+    world.github.add_pull(10, head, branch="broken")
+    result = world.act(
+        "pull_request", "pr-evaluate.yml", pull_request_event(world, 10, head, "broken"), head
+    )
+    assert result.code != 0, result
+    assert (
+        "::error title=champion install::requirements: 'requirements.txt' does not install"
+        in result.output
+    )
+    assert "champion gate" in result.output and "a model's gate failed" in result.output
+
+
+def test_an_evaluation_that_fails_gets_a_comment_saying_why(world: World) -> None:
+    evaluated, commented, _, _ = evaluate_and_comment(world, 11, "typo", "C=one\n")
+    assert evaluated.code != 0, evaluated
+    assert "could not convert string to float: 'one'" in evaluated.output
+    assert commented.code == 0, commented
+    (body,) = world.github.bodies(11)
+    assert "### ❌ clf: the evaluation failed" in body
+    assert "building the candidate stopped (exit code 2)" in body
+    assert "could not convert string to float: 'one'" in body
+    (run,) = world.github.state.runs
+    assert f"[Evaluation run]({run['html_url']})" in body
+    assert "nothing to do" not in commented.output
 
 
 def test_the_site_is_rebuilt_after_a_rollback_and_not_after_a_healthy_watch(world: World) -> None:

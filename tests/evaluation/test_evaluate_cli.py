@@ -61,7 +61,12 @@ def test_initial_version_judges_only_value_rules(tmp_path: Path, capsys: Capsys)
     verdicts = {(f["metric"], f["rule"]): f["verdict"] for f in report["gate"]["findings"]}
     assert verdicts[("accuracy", "min")] == "pass"
     assert verdicts[("roc_auc", "policy")] == "skipped"
-    assert report["suggested"] == {"bump": "minor", "from": None, "version": "0.1.0"}
+    assert report["suggested"] == {
+        "bump": "minor",
+        "from": None,
+        "version": "0.1.0",
+        "reasons": ["initial version"],
+    }
     assert "initial version" in text
 
 
@@ -88,7 +93,12 @@ def test_candidate_against_the_live_champion(tmp_path: Path, capsys: Capsys) -> 
     # The candidate dropped a feature: the signature says major, whatever the metrics say.
     assert report["signature"]["bump"] == "major"
     assert "feature removed: f4" in report["signature"]["reasons"]
-    assert report["suggested"] == {"bump": "major", "from": "0.1.0", "version": "1.0.0"}
+    if report["gate"]["passed"]:
+        assert report["suggested"]["bump"] == "major"
+        assert report["suggested"]["version"] == "1.0.0"
+    else:  # a failed gate suggests no release, whatever the signature says
+        assert report["suggested"]["bump"] == "none"
+        assert report["suggested"]["version"] is None
     assert {s["value"] for s in report["slices"]} == {"eu", "us"}
     assert code == (0 if report["gate"]["passed"] else 1)
 
@@ -108,6 +118,13 @@ def test_a_worse_candidate_fails_the_gate_and_no_fail_keeps_exit_0(
     assert ("roc_auc", None) in failed
     assert ("roc_auc", "region=eu") in failed  # every failure, slices included
     assert "gate failed" in text
+    # A failed gate suggests no release at all (issue 15.4), not a bump.
+    assert report["suggested"] == {
+        "bump": "none",
+        "from": "0.1.0",
+        "version": None,
+        "reasons": ["the gate failed"],
+    }
     code, report, _ = evaluate(capsys, repo, "--no-fail")
     assert code == 0
     assert report is not None and report["gate"]["passed"] is False
@@ -198,3 +215,18 @@ def test_parquet_data_with_weights(tmp_path: Path, capsys: Capsys) -> None:
     code, report, text = evaluate(capsys, repo)
     assert code == 0, text
     assert report is not None and report["data"]["weight"] == "w"
+
+
+def test_the_report_records_the_run_that_evaluated(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = champion_repo(tmp_path)
+    code, report, text = evaluate(capsys, repo)
+    assert report is not None and report["run_url"] is None, text  # not under CI
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/app")
+    monkeypatch.setenv("GITHUB_RUN_ID", "4242")
+    code, report, text = evaluate(capsys, repo)
+    assert code == 0, text
+    assert report is not None
+    assert report["run_url"] == "https://github.com/octo/app/actions/runs/4242"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from champion.evaluation.signature import Signature, diff
+from champion.evaluation.signature import Signature, diff, suggest
 
 
 def sig(
@@ -44,3 +44,25 @@ def test_classes_or_task_change_is_major() -> None:
 def test_initial_version_and_round_trip() -> None:
     assert diff(None, BASE).reasons == ("initial version",)
     assert Signature.from_dict(BASE.as_dict()) == BASE
+
+
+def test_latency_or_size_alone_never_make_a_minor() -> None:
+    assert diff(BASE, BASE, improved=["latency_p95_ms", "size_bytes"]).bump == "patch"
+    mixed = diff(BASE, BASE, improved=["latency_p95_ms", "f1"])
+    assert (mixed.bump, mixed.reasons) == ("minor", ("f1 improved significantly",))
+
+
+def test_a_failed_gate_suggests_no_release_whatever_the_signature_says() -> None:
+    added = diff(BASE, sig(*BASE.features, ("tenure", "int64")), improved=["roc_auc"])
+    assert suggest(added, gate_passed=True).bump == "minor"
+    failed = suggest(added, gate_passed=False)
+    assert failed.bump == "none"
+    assert failed.reasons == ("the gate failed",)
+    removed = diff(BASE, sig(("age", "int64")))
+    assert suggest(removed, gate_passed=False).bump == "none"
+
+
+def test_reasons_are_distinct() -> None:
+    twice = diff(BASE, sig(*BASE.features, ("tenure", "int64")), improved=["roc_auc", "roc_auc"])
+    assert twice.reasons == ("feature added: tenure", "roc_auc improved significantly")
+    assert len(set(suggest(twice, gate_passed=True).reasons)) == 2

@@ -446,3 +446,130 @@ def test_an_untrusted_report_is_refused_before_any_call(
     assert result.code == 2
     assert "does not match the report schema" in result.err
     assert len(fake.rsps.calls) == 0
+
+
+# --- the link to the run that evaluated (issue 13.5) ---------------------------------------------
+
+
+def with_run_url(report: Path, tmp_path: Path, url: str | None) -> Path:
+    data = json.loads(report.read_text())
+    data["run_url"] = url
+    copy = tmp_path / "report-with-run.json"
+    copy.write_text(json.dumps(data))
+    return copy
+
+
+def test_a_workflow_run_comment_links_the_evaluation_run_and_a_rerun_writes_nothing(
+    api: responses.RequestsMock,
+    fake: FakeGitHub,
+    report_path: Path,
+    tmp_path: Path,
+    capsys: Capsys,
+    event: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_RUN_ID", "500")  # the comment's own run
+    event("workflow_run", workflow_run_event(REPO, pulls=[PR]))
+    report = with_run_url(report_path, tmp_path, f"https://github.com/{REPO}/actions/runs/99")
+    assert comment(capsys, tmp_path, report).code == 0
+    (body,) = fake.bodies(PR)
+    assert f"[Evaluation run](https://github.com/{REPO}/actions/runs/99)" in body
+    assert "/runs/500" not in body
+    # Another comment run (a new run id) for the same evaluation: the body is the same, no write.
+    monkeypatch.setenv("GITHUB_RUN_ID", "501")
+    result = comment(capsys, tmp_path, report)
+    assert result.code == 0, result.err
+    assert "unchanged comment" in result.out
+    assert len(fake.writes()) == 1
+
+
+@pytest.mark.usefixtures("same_repo_pr")
+@pytest.mark.parametrize(
+    ("recorded", "linked"),
+    [
+        (
+            f"https://github.com/{REPO}/actions/runs/77",
+            f"https://github.com/{REPO}/actions/runs/77",
+        ),
+        # Untrusted: another repository's run, or anything else, is not linked; this run is.
+        (
+            "https://github.com/evil/app/actions/runs/77",
+            f"https://github.com/{REPO}/actions/runs/5",
+        ),
+        ("https://evil.example/x", f"https://github.com/{REPO}/actions/runs/5"),
+        (None, f"https://github.com/{REPO}/actions/runs/5"),
+    ],
+    ids=["same-repo", "other-repo", "other-host", "none"],
+)
+def test_the_reports_run_url_is_linked_only_when_it_is_a_run_of_this_repository(
+    fake: FakeGitHub,
+    report_path: Path,
+    tmp_path: Path,
+    capsys: Capsys,
+    monkeypatch: pytest.MonkeyPatch,
+    recorded: str | None,
+    linked: str,
+) -> None:
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_RUN_ID", "5")
+    assert comment(capsys, tmp_path, with_run_url(report_path, tmp_path, recorded)).code == 0
+    (body,) = fake.bodies(PR)
+    assert f"[Evaluation run]({linked})" in body
+    assert "evil" not in body
+
+
+# --- an evaluation that failed (issue 13.2) --------------------------------------------------------
+
+
+def failure(tmp_path: Path, message: str, run_url: str | None = None) -> Path:
+    path = tmp_path / "failed" / "report.json"
+    path.parent.mkdir(exist_ok=True)
+    error = {"step": "build", "exit_code": 2, "message": message}
+    path.write_text(json.dumps({"schema": 1, "model": "churn", "error": error, "run_url": run_url}))
+    return path
+
+
+@pytest.mark.usefixtures("same_repo_pr")
+def test_a_failed_evaluation_gets_a_comment_saying_why_then_its_report_replaces_it(
+    fake: FakeGitHub,
+    report_path: Path,
+    tmp_path: Path,
+    capsys: Capsys,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_RUN_ID", "5")
+    message = (
+        "the train command of model 'churn' failed with exit code 1:\n"
+        "ModuleNotFoundError: No module named 'joblib'\n"
+        "``` <img src=x onerror=alert(1)> @octocat #12"
+    )
+    run = f"https://github.com/{REPO}/actions/runs/4"
+    result = comment(capsys, tmp_path, failure(tmp_path, message, run))
+    assert result.code == 0, result.err
+    (body,) = fake.bodies(PR)
+    assert body.startswith(MARK + "\n")
+    assert "### ❌ churn: the evaluation failed" in body
+    assert "building the candidate stopped (exit code 2)" in body
+    assert "No module named 'joblib'" in body
+    assert f"[Evaluation run]({run})" in body
+    # The message sits in a code block its backticks cannot close: nothing in it renders.
+    assert "````\nthe train command" in body and body.count("````") == 2
+    assert "nothing to do" not in body
+
+    # The next push evaluates: the same sticky comment now shows the report.
+    assert comment(capsys, tmp_path, report_path).code == 0
+    (body,) = fake.bodies(PR)
+    assert "the evaluation failed" not in body and "gate" in body
+    assert [r.method for r in fake.writes()] == ["POST", "PATCH"]
+
+
+def test_a_failure_that_breaks_its_schema_is_refused(tmp_path: Path, capsys: Capsys) -> None:
+    path = failure(tmp_path, "x")
+    data = json.loads(path.read_text())
+    data["error"]["step"] = "<script>"
+    path.write_text(json.dumps(data))
+    result = comment(capsys, tmp_path, path, "--pr", "7")
+    assert result.code == 2
+    assert "does not match the failure schema" in result.err

@@ -437,6 +437,9 @@ def test_github_output_for_one_model(repo: Repo, capsys: Capsys) -> None:
         "to": "0.2.0",
         "bump": "minor",
         "released": "true",
+        "count": "1",
+        "promoted": "false",  # no stage to promote to
+        "gate": "",  # so no gate was judged
     }
     releases = json.loads(out["releases"])
     assert list(releases) == ["churn"]
@@ -455,7 +458,7 @@ def test_github_output_for_several_models(tmp_path: Path, capsys: Capsys) -> Non
         "churn": ("0.1.0", "churn@v0.1.0"),
         "fraud": ("0.1.0", "fraud@v0.1.0"),
     }
-    assert out["released"] == "true"
+    assert out["released"] == "true" and out["count"] == "2"
     assert "version" not in out and "tag" not in out  # one value would not say whose
 
     # Only fraud changes: churn reports its version, unreleased; fraud its new one.

@@ -91,7 +91,7 @@ def test_auto_bump_from_a_fresh_evaluation(
     first = released(capsys, repo, "--push")
     assert (first["version"], first["bump"]) == ("0.1.0", "initial")
     meta = tag_metadata(repo.origin, "churn@v0.1.0")
-    assert "evaluation: initial version" in meta["bump_reasons"]
+    assert meta["bump_reasons"] == ["initial version"]  # each reason once (issue 15.4)
     assert meta["metrics"]["roc_auc"]["champion"] is None
     assert [f["name"] for f in meta["signature"]["features"]] == FEATURES
 

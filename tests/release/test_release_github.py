@@ -299,3 +299,22 @@ def test_no_github_release_for_a_tag_the_origin_lacks(
     result = release(capsys, repo, "--push", "--github-release")
     assert result.code == 0, result.err
     assert list(forge.releases) == ["churn@v0.1.0"]
+
+
+def test_with_several_models_no_release_claims_latest(
+    tmp_path: Path, capsys: Capsys, forge: FakeForge
+) -> None:
+    (tmp_path / "one").mkdir()
+    one = make_repo(tmp_path / "one", "models:\n  solo:\n    path: models/churn.bin\n")
+    released(capsys, one, "--push", "--github-release")
+    (tmp_path / "many").mkdir()
+    many = make_repo(tmp_path / "many", DEFAULT_CONFIG + "  fraud:\n    path: models/fraud.bin\n")
+    many.commit_artifact("fraud v1", path="models/fraud.bin")
+    released(capsys, many, "--push", "--github-release")
+    latest = [(sent(p)["tag_name"], sent(p)["make_latest"]) for p in forge.posts()]
+    # One model: its release is the repository's latest. Several: none of theirs is.
+    assert latest == [
+        ("solo@v0.1.0", "true"),
+        ("churn@v0.1.0", "false"),
+        ("fraud@v0.1.0", "false"),
+    ]

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from champion.evaluation.report import problems
+from champion.render.escape import mermaid_label
 from champion.render.markdown import fit, marker, render_comment
 
 HERE = Path(__file__).parent
@@ -184,3 +185,26 @@ def test_hostile_strings_stay_inert(base_index: int, data: st.DataObject) -> Non
         assert re.fullmatch(r"\|( ?:?-+:? ?\|)+", table[1].replace(" ", "")) or set(
             table[1]
         ) <= set("|-: ")
+
+
+@pytest.mark.parametrize("path", REPORTS, ids=[p.stem for p in REPORTS])
+def test_every_gated_metric_is_charted_on_a_scale_that_fits_it(path: Path) -> None:
+    report = json.loads(path.read_text())
+    charts = re.findall(r"```mermaid\n(.*?)```", render_comment(report), re.S)
+    for m in report["metrics"]:
+        if not m["rule"] or not isinstance(m["candidate"], (int, float)):
+            continue
+        (chart,) = [c for c in charts if mermaid_label(m["name"]) in c]
+        axis = re.search(r"y-axis \S+ (\S+) --> (\S+)", chart)
+        assert axis is not None
+        low, high = float(axis[1]), float(axis[2])
+        for side in ("champion", "candidate"):
+            value = m[side]
+            if isinstance(value, (int, float)):
+                assert low <= value <= high, (m["name"], side, value, chart)
+
+
+def test_a_regression_report_charts_rmse_and_latency_each_on_its_own_axis() -> None:
+    body = render_comment(load("regression"))
+    assert '"rmse: lower is better"' in body and '"latency_p95_ms: lower is better"' in body
+    assert 'y-axis "rmse" 0 --> 27100' in body  # its own scale, not [0, 1]

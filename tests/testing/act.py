@@ -62,7 +62,7 @@ def seed_cache(staged: Path, store: Path, action_cache: Path) -> str:
         **os.environ,
         "PATH": job_path(),
         "GITHUB_OUTPUT": str(out),
-        "RUNNER_TOOL_CACHE": str(action_cache / "tool_cache"),
+        "RUNNER_TEMP": str(action_cache / "tmp"),
         "RUNNER_OS": "Linux",
         "RUNNER_ARCH": "X64",
     }

@@ -264,6 +264,7 @@ def workflow_run_event(
         "action": "completed",
         "workflow_run": {
             "id": 99,
+            "html_url": f"https://github.com/{REPO}/actions/runs/99",
             "event": event,
             "head_sha": sha,
             "head_branch": "feature",

@@ -9,11 +9,14 @@ for a loopback host).
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -38,6 +41,9 @@ class State:
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     releases: dict[str, dict[str, Any]] = field(default_factory=dict)
     dispatches: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)  # workflow runs, oldest first
+    blobs: dict[int, bytes] = field(default_factory=dict)  # artifact id -> its zip
+    label_events: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     next_id: int = 5000
     echo: int | None = None  # answer every call with this status, echoing the Authorization header
@@ -80,6 +86,57 @@ class FakeGitHubServer:
         with self.lock:
             self.state.pulls[number] = pull
             self.state.commit_pulls.setdefault(head_sha, []).append(number)
+
+    def label(self, number: int, label: str, actor: str) -> None:
+        """`actor` adds `label` to the pull request (its labels, and its issue events)."""
+        with self.lock:
+            self.state.pulls[number]["labels"].append({"id": len(label), "name": label})
+            events = self.state.label_events.setdefault(number, [])
+            events.append(
+                {"id": len(events) + 1, "event": "labeled", "actor": {"login": actor},
+                 "label": {"name": label}}
+            )  # fmt: skip
+
+    def add_run(
+        self, head_sha: str, artifacts: dict[str, Path], event: str = "pull_request"
+    ) -> str:
+        """A finished workflow run of `head_sha` that uploaded `artifacts` (name -> a folder of
+        files, zipped as GitHub serves them). Returns its html_url."""
+        with self.lock:
+            s = self.state
+            s.next_id += 1
+            run_id = s.next_id
+            listed = []
+            for name, folder in artifacts.items():
+                s.next_id += 1
+                buffer = io.BytesIO()
+                with zipfile.ZipFile(buffer, "w") as archive:
+                    for file in sorted(folder.iterdir()):
+                        archive.write(file, file.name)
+                s.blobs[s.next_id] = buffer.getvalue()
+                listed.append(
+                    {
+                        "id": s.next_id,
+                        "name": name,
+                        "expired": False,
+                        "size_in_bytes": len(s.blobs[s.next_id]),
+                        "archive_download_url": f"{self.url}/repos/{s.repo}/actions/artifacts/"
+                        f"{s.next_id}/zip",
+                    }
+                )
+            url = f"https://github.com/{s.repo}/actions/runs/{run_id}"
+            s.runs.append(
+                {
+                    "id": run_id,
+                    "head_sha": head_sha,
+                    "event": event,
+                    "html_url": url,
+                    "url": f"{self.url}/repos/{s.repo}/actions/runs/{run_id}",
+                    "artifacts_url": f"{self.url}/repos/{s.repo}/actions/runs/{run_id}/artifacts",
+                    "artifacts": listed,
+                }
+            )
+            return url
 
     def link_commit(self, sha: str, number: int) -> None:
         """`GET /repos/R/commits/SHA/pulls` lists the pull request (a merge commit's, say)."""
@@ -165,6 +222,25 @@ class FakeGitHubServer:
             return 204, None, {}
         if method == "GET" and path == f"/repos/{s.repo}":
             return 200, self._repo(), {}
+        if method == "GET" and path == f"/repos/{s.repo}/actions/runs":
+            wanted = {k: v[0] for k, v in query.items() if k in ("head_sha", "event")}
+            runs = [
+                {k: v for k, v in r.items() if k != "artifacts"}
+                for r in reversed(s.runs)  # newest first
+                if all(r[k] == v for k, v in wanted.items())
+            ]
+            return 200, {"total_count": len(runs), "workflow_runs": runs}, {}
+        if m := re.fullmatch(rf"/repos/{repo}/actions/runs/(\d+)/artifacts", path):
+            found = [r["artifacts"] for r in s.runs if r["id"] == int(m[1])]
+            listed = found[0] if found else []
+            return 200, {"total_count": len(listed), "artifacts": listed}, {}
+        if m := re.fullmatch(rf"/repos/{repo}/actions/artifacts/(\d+)/zip", path):
+            # GitHub redirects to its blob store, another host (here another path).
+            return 302, None, {"Location": f"{self.url}/blobs/{m[1]}"}
+        if (m := re.fullmatch(r"/blobs/(\d+)", path)) and int(m[1]) in s.blobs:
+            return 200, s.blobs[int(m[1])], {"Content-Type": "application/zip"}
+        if m := re.fullmatch(rf"/repos/{repo}/issues/(\d+)/events", path):
+            return 200, s.label_events.get(int(m[1]), []), {}
         return 404, {"message": "Not Found"}, {}
 
     @staticmethod
@@ -241,7 +317,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             data = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if "Content-Type" not in headers:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         for key, value in headers.items():
             self.send_header(key, value)

@@ -90,3 +90,11 @@ def _pointer_line(done: Published) -> str:
         return f"pointer {url} already names {version}"
     counter = done.there.counter if done.there is not None else "?"
     return f"pointer {url} left as is: it holds a newer view (counter {counter})"
+
+
+def check_pointer(project: Project, model: str) -> None:
+    """Before anything is written: the pointer that follows a stage change can be published
+    where it outlives this job (never into a CI job's own checkout)."""
+    from champion.publish import check_location
+
+    check_location(project, project.config.model(model))

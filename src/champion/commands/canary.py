@@ -4,7 +4,7 @@ import math
 
 from champion import output
 from champion.commands import _notes
-from champion.commands._deploy import after_stage_change, check_dispatch
+from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.errors import ChampionError
 from champion.project import Project
 from champion.registry import Version
@@ -30,6 +30,7 @@ def canary(
     stage = stage or project.config.gate_stage
     project.check_stage(stage, spec.name)
     check_dispatch(dispatch_workflow, repo)
+    check_pointer(project, spec.name)
     registry = project.registry
     result: WriteResult
     if action == "start":

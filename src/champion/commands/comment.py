@@ -6,12 +6,12 @@ from github import Github, GithubException, RateLimitExceededException
 from requests import RequestException
 
 from champion import output
-from champion.ci import run_url
-from champion.evaluation.report import read_report
+from champion.ci import evaluation_run_url
+from champion.evaluation.report import read_report_or_failure
 from champion.github import client
 from champion.github.comments import StickyResult, upsert_sticky
 from champion.github.pulls import PullRequestRef, find_pull, is_fork
-from champion.render.markdown import COMMENT_LIMIT, fit, marker, render_comment
+from champion.render.markdown import COMMENT_LIMIT, fit, marker, render_comment, render_failure
 
 FORK_SAFE = (
     "For pull requests from forks, whose token is read-only, evaluate in `pull_request`, upload "
@@ -28,11 +28,15 @@ def comment(
     template: str | None = None,
     github_output: str | None = None,
 ) -> int:
-    report = read_report(report_path)
+    report, kind = read_report_or_failure(report_path)
     mark = marker(report["model"], key)
-    body = render_comment(
-        report, key=key, template=Path(template) if template else None, run_url=run_url()
-    )
+    run_url = evaluation_run_url(report.get("run_url"))
+    if kind == "failure":  # the evaluation could not judge: say so, and why
+        body = render_failure(report, key=key, run_url=run_url)
+    else:
+        body = render_comment(
+            report, key=key, template=Path(template) if template else None, run_url=run_url
+        )
     if not body.startswith(mark):  # a template of the user's own may leave the marker out
         body = f"{mark}\n{body}"
     # Before any API call: the summary is there even when commenting fails.

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from champion import output
 from champion.commands import _notes
-from champion.commands._deploy import after_stage_change, check_dispatch
+from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.project import Project
 from champion.registry import Version
 
@@ -22,6 +22,7 @@ def promote(
     spec = project.config.model(model)
     project.check_stage(stage, spec.name)
     check_dispatch(dispatch_workflow, repo)
+    check_pointer(project, spec.name)
     target = project.registry.state(spec.name).find(Version.parse(version))
     if target is not None:  # an unknown version is the registry's to refuse
         from champion.publish import verify_fetchable

@@ -3,6 +3,7 @@ from __future__ import annotations
 from champion import output
 from champion.commands._deploy import published_lines
 from champion.project import Project
+from champion.publish import check_location
 from champion.publish import publish as publish_pointer
 
 
@@ -16,6 +17,7 @@ def publish(
     spec = project.config.model(model)
     stage = stage or project.config.gate_stage
     project.check_stage(stage, spec.name)
+    check_location(project, spec)
     done = publish_pointer(project, spec.name, stage)
     for text in published_lines(done):
         output.line(text)

@@ -4,7 +4,7 @@ from typing import Any
 
 from champion import artifacts, output
 from champion.commands import _notes
-from champion.commands._deploy import after_stage_change, check_dispatch
+from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.errors import ChampionError
 from champion.project import Project
 from champion.registry import Version
@@ -31,6 +31,7 @@ def rollback(
     project.check_stage(stage, spec.name)
     target = Version.parse(to) if to else None
     check_dispatch(dispatch_workflow, repo)
+    check_pointer(project, spec.name)
 
     def verify(info: VersionInfo) -> None:
         """The target's artifact must be fetchable by others and be the one its tag recorded."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from champion import output
-from champion.ci import run_url
+from champion.ci import evaluation_run_url
 from champion.evaluation.report import read_report
 from champion.render.markdown import render_comment
 
@@ -12,7 +12,10 @@ def summary(report_path: str, *, template: str | None = None, key: str = "defaul
     """The comment's markdown into the job summary, or to stdout outside Actions."""
     report = read_report(report_path)
     body = render_comment(
-        report, key=key, template=Path(template) if template else None, run_url=run_url()
+        report,
+        key=key,
+        template=Path(template) if template else None,
+        run_url=evaluation_run_url(report.get("run_url")),
     )
     if output.append_step_summary(body):
         output.line(f"job summary written for {report['model']}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from champion import output
-from champion.commands._deploy import check_dispatch
+from champion.commands._deploy import check_dispatch, check_pointer
 from champion.errors import ChampionError
 from champion.project import Project
 from champion.registry import Live, ModelState
@@ -277,6 +277,7 @@ def watch(
     src = open_source(source, values, wait, Secrets(list(values.values())))
     if rollback:
         check_dispatch(dispatch_workflow, repo)
+        check_pointer(project, spec.name)
         if push:
             project.registry.refresh(spec.name)
     state = project.registry.state(spec.name)

@@ -42,15 +42,18 @@ def _finite(value: Any) -> Any:
 
 
 @cache
-def _validator() -> Any:
+def _validator(name: str = "report") -> Any:
     import jsonschema
 
-    return jsonschema.Draft202012Validator(schema())
+    text = (resources.files("champion") / "schemas" / f"{name}.schema.json").read_text(
+        encoding="utf-8"
+    )
+    return jsonschema.Draft202012Validator(json.loads(text))
 
 
-def problems(report: Any) -> str | None:
-    """The first way the report breaks the schema, or None."""
-    errors = sorted(_validator().iter_errors(report), key=lambda e: list(e.absolute_path))
+def problems(report: Any, kind: str = "report") -> str | None:
+    """The first way the report (or a failure, `kind="failure"`) breaks its schema, or None."""
+    errors = sorted(_validator(kind).iter_errors(report), key=lambda e: list(e.absolute_path))
     if not errors:
         return None
     first = errors[0]
@@ -59,12 +62,26 @@ def problems(report: Any) -> str | None:
     return f"at {where}: {first.message[:300]}{more}"
 
 
+MAX_FAILURE_MESSAGE = 20_000
+
+
+def write_failure(path: str | Path, failure: dict[str, Any]) -> Path:
+    """A failed evaluation's account (failure.schema.json), where its report would have been."""
+    error = failure["error"]
+    error["message"] = str(error["message"])[-MAX_FAILURE_MESSAGE:]
+    return _write(path, failure, "failure")
+
+
 def write_report(path: str | Path, report: dict[str, Any]) -> Path:
     """Validates, then writes atomically: a temp file beside the target, then a rename."""
+    return _write(path, report, "report")
+
+
+def _write(path: str | Path, report: dict[str, Any], kind: str) -> Path:
     clean = _finite(report)
-    problem = problems(clean)
+    problem = problems(clean, kind)
     if problem:  # champion built it: a bug, not bad input
-        raise RuntimeError(f"the report champion built does not match its schema {problem}")
+        raise RuntimeError(f"the {kind} champion built does not match its schema {problem}")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = new_temp(target.parent, ".report-", ".json")  # readable as any new file is
@@ -83,6 +100,18 @@ def read_report(path: str | Path) -> dict[str, Any]:
     """A report as `write_report` wrote it, or a ChampionError naming the file and the key: it
     may come from a fork's pull request, so its size, depth, numbers and schema are checked
     before any of it is used."""
+    data, kind = read_report_or_failure(path)
+    if kind != "report":
+        raise ChampionError(
+            f"report {path} says the evaluation of {data['model']} failed ({data['error']['step']}"
+            f", exit code {data['error']['exit_code']}): there is no verdict in it"
+        )
+    return data
+
+
+def read_report_or_failure(path: str | Path) -> tuple[dict[str, Any], str]:
+    """A report, or the account of an evaluation that failed (kind "failure", as the evaluate
+    action writes it): both untrusted, checked as `read_report` says, each against its schema."""
     p = Path(path)
     if not p.is_file():
         raise ChampionError(f"report {p} does not exist: run champion evaluate first")
@@ -92,9 +121,10 @@ def read_report(path: str | Path) -> dict[str, Any]:
         data = untrusted.load_json(p.read_bytes(), f"report {p}")
     except untrusted.UntrustedInput as e:
         raise ChampionError(f"{e}: refusing to use it (champion evaluate writes none such)") from e
-    problem = problems(data)
+    kind = "failure" if isinstance(data, dict) and "error" in data else "report"
+    problem = problems(data, kind)
     if problem or not isinstance(data, dict):
         raise ChampionError(
-            f"report {p} does not match the report schema {problem}: refusing to use it"
+            f"report {p} does not match the {kind} schema {problem}: refusing to use it"
         )
-    return data
+    return data, kind

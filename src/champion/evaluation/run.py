@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from champion import ci
 from champion._version import __version__
 from champion.config import ModelConfig
 from champion.errors import ConfigError
@@ -443,6 +444,8 @@ def _header(
         "champion": champion,
         "initial": champ is None,
         "stats": {"level": stats.level, "resamples": stats.resamples, "seed": stats.seed},
+        # The comment links the run that evaluated, not the run that comments.
+        "run_url": ci.run_url(),
     }
 
 
@@ -470,7 +473,9 @@ def _verdicts(
         unjudged_slices=unjudged,
     )
     champ_sig, cand_sig = measured.signatures
-    improved = gate.significantly_improved(values, list(rules))
+    # Only a gated quality metric's improvement counts towards a minor (not latency or size).
+    quality = [name for name in rules if name not in signature.OPERATIONAL]
+    improved = gate.significantly_improved(values, quality)
     if cand_sig is not None and champ_sig is None and has_champion:
         reasons = tuple(f"{m} improved significantly" for m in improved)
         sig_diff = signature.SignatureDiff(
@@ -488,8 +493,12 @@ def _verdicts(
             or ("no significant improvement",)
         )
         sig_diff = signature.SignatureDiff(bump, reason)
+    suggestion = signature.suggest(sig_diff, gate_passed=result.passed)
     highest = max((v.version for v in state.versions), default=None)
-    suggested = highest.bump(sig_diff.bump) if highest else project.config.first_version
+    if suggestion.bump == signature.NO_RELEASE:
+        suggested: str | None = None
+    else:
+        suggested = str(highest.bump(suggestion.bump) if highest else project.config.first_version)
     return {
         "metrics": [_metric_dict(v, rules.get(v.name), result.verdict_of(v.name)) for v in values],
         "slices": [
@@ -517,9 +526,10 @@ def _verdicts(
             "reasons": list(sig_diff.reasons),
         },
         "suggested": {
-            "bump": sig_diff.bump,
+            "bump": suggestion.bump,
             "from": str(highest) if highest else None,
-            "version": str(suggested),
+            "version": suggested,
+            "reasons": list(suggestion.reasons),
         },
         "gate": {
             "verdict": "passed" if result.passed else "failed",

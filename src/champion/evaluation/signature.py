@@ -1,7 +1,13 @@
 """A model's signature (its inputs and outputs) and what a change of it means for the version.
 
-major: a feature removed, renamed or retyped, the classes changed, or the task changed;
-minor: a feature added, or a gated metric improved significantly; patch: anything else.
+The suggested bump, first match wins:
+- none (no release at all): the gate failed;
+- major: a signature break, i.e. a feature removed, renamed or retyped, the classes changed, or
+  the task changed;
+- minor: a feature added, or a significant improvement of a gated *quality* metric (the whole
+  interval of its improvement above zero); latency and size alone never make a minor;
+- patch: anything else.
+Every reason is listed once.
 """
 
 from __future__ import annotations
@@ -11,6 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 BUMP_ORDER = ("patch", "minor", "major")
+NO_RELEASE = "none"  # the suggestion when the gate failed
+# Metrics about how a model runs, not how well it predicts: they never make a bump minor.
+OPERATIONAL = ("latency_p50_ms", "latency_p95_ms", "size_bytes")
 
 
 @dataclass(frozen=True)
@@ -98,11 +107,28 @@ def diff(
         if name not in renamed.values():
             minor.append(f"feature added: {name}")
             changes.append({"kind": "feature_added", "name": name})
-    minor += [f"{m} improved significantly" for m in improved]
+    minor += [f"{m} improved significantly" for m in improved if m not in OPERATIONAL]
     if major:
-        return SignatureDiff("major", tuple(major + minor), tuple(changes))
+        return SignatureDiff("major", _distinct(major + minor), tuple(changes))
     if minor:
-        return SignatureDiff("minor", tuple(minor), tuple(changes))
+        return SignatureDiff("minor", _distinct(minor), tuple(changes))
     return SignatureDiff(
         "patch", ("no signature change and no significant improvement",), tuple(changes)
     )
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    bump: str  # major | minor | patch | none
+    reasons: tuple[str, ...]
+
+
+def suggest(change: SignatureDiff, *, gate_passed: bool) -> Suggestion:
+    """What to release: nothing when the gate failed, else the bump the signature diff says."""
+    if not gate_passed:
+        return Suggestion(NO_RELEASE, ("the gate failed",))
+    return Suggestion(change.bump, _distinct(change.reasons))
+
+
+def _distinct(reasons: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(reasons))

@@ -185,6 +185,7 @@ class MergedPull:
     number: int
     url: str
     labels: tuple[str, ...]
+    head_sha: str = ""  # what its pull_request runs evaluated
 
 
 def pull_of_commit(gh: Github, repo: str, sha: str) -> MergedPull | None:
@@ -198,4 +199,14 @@ def pull_of_commit(gh: Github, repo: str, sha: str) -> MergedPull | None:
     if not pulls:
         return None
     pull = sorted(pulls, key=lambda p: (p.merged_at is None, -p.number))[0]
-    return MergedPull(pull.number, pull.html_url, tuple(label.name for label in pull.labels))
+    head = pull.head.sha if isinstance(pull.head.sha, str) and SHA.match(pull.head.sha) else ""
+    return MergedPull(pull.number, pull.html_url, tuple(label.name for label in pull.labels), head)
+
+
+def labeled_by(gh: Github, repo: str, number: int, label: str) -> str | None:
+    """Who last added `label` to the pull request (its issue events), or None if unknown."""
+    who = None
+    for event in gh.get_repo(repo).get_issue(number).get_events():
+        if event.event == "labeled" and event.label is not None and event.label.name == label:
+            who = event.actor.login if event.actor is not None else None
+    return who

@@ -250,10 +250,11 @@ class Registry:
         metadata: dict[str, Any] | None = None,
         bump_reason: str | None = None,
         promote: str | None = None,
+        promote_metadata: dict[str, Any] | None = None,
         push: bool = False,
     ) -> WriteResult:
         """Registers a version on `commit`; with `promote`, also makes it the live version of that
-        stage, all in one atomic push."""
+        stage, all in one atomic push (`promote_metadata` goes into the assign's tag)."""
         if version is not None and bump is not None:
             raise RegistryError("pass either a version or a bump, not both")
         extra = dict(metadata or {})
@@ -318,7 +319,8 @@ class Registry:
             tag = NewTag(TagName(model, Action.REGISTER, version=chosen), commit, summary, meta)
             tags: tuple[NewTag, ...] = (tag,)
             if promote:
-                tags += _assign_tags(state, model, chosen, commit, promote, _context())
+                assign_meta = {**_context(), **(promote_metadata or {})}
+                tags += _assign_tags(state, model, chosen, commit, promote, assign_meta)
             return Plan(version=chosen, tags=tags, stage=promote, previous=parent, bump=kind)
 
         return self._write(model, plan, push)

@@ -1,5 +1,13 @@
-"""Which bump a release gets, and why: an explicit flag, then a pull request label, then a
-`Model-Bump:` commit trailer, then the evaluation's signature-based suggestion."""
+"""Which bump a release gets, and why, first match wins: an explicit flag (or `release.bump`),
+then a pull request label, then a `Model-Bump:` commit trailer, then the evaluation's suggestion,
+then patch.
+
+The evaluation suggests (champion.evaluation.signature): major for a signature break (a feature
+removed, renamed or retyped, the classes or the task changed); minor for a feature added or a
+significant improvement of a gated quality metric (never latency or size alone); patch otherwise;
+and no release at all when the gate failed. A merged version whose gate failed is still
+registered (the branch holds it) with the bump its signature says, and is not promoted
+(champion.release.gate). Every reason is recorded once."""
 
 from __future__ import annotations
 

@@ -51,5 +51,32 @@ def model_card(model: str, description: str, meta: dict[str, Any]) -> str:
         if data
         else "not evaluated",
         commit=md(meta.get("commit", "")),
+        gate=_gate(meta.get("gate")),
     )
     return str(text).strip() + "\n"
+
+
+def _gate(gate: Any) -> str:
+    """The gate's verdict at release, and whether the version went live because of it."""
+    if not isinstance(gate, dict):
+        return ""
+    stage = md(str(gate.get("stage") or ""))
+    verdict = gate.get("verdict")
+    if verdict == "none":
+        return f"no gate was judged ({md(str(gate.get('note') or ''))}); promoted to {stage} as is"
+    against = (
+        f"{stage}'s {md(str(gate['against']))}"
+        if gate.get("against")
+        else "no champion (first version)"
+    )
+    reasons = "; ".join(md(str(r)) for r in gate.get("reasons") or [])
+    why = f": {reasons}" if reasons else ""
+    if verdict == "passed":
+        return f"✅ passed against {against}{why}; promoted to {stage}"
+    override = gate.get("override")
+    if isinstance(override, dict) and gate.get("promoted"):
+        return (
+            f"⚠️ failed against {against}{why}. **Promoted to {stage} all the same**: "
+            f"overridden by {md(str(override.get('by', '')))} ({md(str(override.get('reason', '')))})"
+        )
+    return f"❌ failed against {against}{why}. **Not promoted to {stage}.**"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -107,29 +108,72 @@ def _worst_slices(report: Mapping[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-def _chart(report: Mapping[str, Any]) -> str:
-    """Champion against candidate on the gated metrics with values in [0, 1], as Mermaid."""
-    picked = [
+def _numbers(m: Mapping[str, Any], *keys: str) -> bool:
+    return all(isinstance(m.get(k), (int, float)) and not isinstance(m.get(k), bool) for k in keys)
+
+
+def _charts(report: Mapping[str, Any]) -> list[str]:
+    """Every gated metric, as Mermaid: those whose values lie in [0, 1] share one chart (champion
+    and candidate side by side); any other (rmse, mae, latency, ...) gets a chart of its own on
+    its own scale, since one axis cannot show 0.93 next to 27,800."""
+    gated = [m for m in report.get("metrics", []) if m.get("rule") and _numbers(m, "candidate")]
+    sides = ("champion", "candidate") if report.get("champion") else ("candidate",)
+    unit = [
         m
-        for m in report.get("metrics", [])
-        if m.get("rule")
-        and all(
-            isinstance(m.get(k), (int, float)) and 0 <= m[k] <= 1 for k in ("champion", "candidate")
-        )
+        for m in gated
+        if _unit_scale(str(m["name"]))
+        and _numbers(m, *sides)
+        and all(0 <= m[k] <= 1 for k in sides)
     ]
-    if not picked:
-        return ""
-    labels = ", ".join(mermaid_label(m["name"]) for m in picked)
-    champion = ", ".join(f"{m['champion']:.4f}" for m in picked)
-    candidate = ", ".join(f"{m['candidate']:.4f}" for m in picked)
+    charts = []
+    if unit:
+        labels = ", ".join(mermaid_label(m["name"]) for m in unit)
+        title = "champion (first bar) vs candidate (second bar)" if len(sides) == 2 else "candidate"
+        bars = "\n".join(f"    bar [{', '.join(f'{m[side]:.4f}' for m in unit)}]" for side in sides)
+        charts.append(
+            "xychart-beta\n"
+            f'    title "{title}"\n'
+            f"    x-axis [{labels}]\n"
+            '    y-axis "value" 0 --> 1\n'
+            f"{bars}"
+        )
+    charts += [_scale_chart(m) for m in gated if m not in unit]
+    return charts
+
+
+def _scale_chart(m: Mapping[str, Any]) -> str:
+    """One metric on its own axis: champion and candidate bars (the candidate alone at first)."""
+    names = ['"champion"', '"candidate"'] if _numbers(m, "champion") else ['"candidate"']
+    values = [float(m["champion"])] if _numbers(m, "champion") else []
+    values.append(float(m["candidate"]))
+    low, high = min(0.0, *values), max(0.0, *values)
+    better = "higher" if m.get("direction") == "higher" else "lower"
+    name = mermaid_label(m["name"])
     return (
         "xychart-beta\n"
-        '    title "champion (first bar) vs candidate (second bar)"\n'
-        f"    x-axis [{labels}]\n"
-        '    y-axis "value" 0 --> 1\n'
-        f"    bar [{champion}]\n"
-        f"    bar [{candidate}]"
+        f'    title "{name[1:-1]}: {better} is better"\n'
+        f"    x-axis [{', '.join(names)}]\n"
+        f"    y-axis {name} {_plain(low * 1.1, 3)} --> {_plain(high * 1.1 or 1, 3)}\n"
+        f"    bar [{', '.join(_plain(v) for v in values)}]"
     )
+
+
+# Metrics that are a share or a probability, on one [0, 1] axis together; the others named here
+# have a scale of their own (an error in the target's units, milliseconds, bytes, an unbounded
+# loss, an r2 that can go below 0). A custom metric goes by its values.
+_UNIT_METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "brier", "precision", "recall", "f1")
+_OWN_SCALE = ("rmse", "mae", "mape", "log_loss", "r2", "latency_p50_ms", "latency_p95_ms")
+
+
+def _unit_scale(name: str) -> bool:
+    base = re.sub(r"_(binary|macro|weighted)$", "", name)
+    return base in _UNIT_METRICS or (base not in _OWN_SCALE and name != "size_bytes")
+
+
+def _plain(x: float, digits: int = 6) -> str:
+    """A number as Mermaid reads it: plain decimals (no exponent), `digits` significant."""
+    text = format(Decimal(f"{x:.{digits}g}"), "f")
+    return "0" if float(text) == 0 else text
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -151,11 +195,12 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
     reasons = [md(r) for r in gate.get("reasons", [])]
     bump = md(suggested.get("bump", ""))
     previous = suggested.get("from")
-    change = (
-        f"{md(previous)} → {md(suggested.get('version', ''))}"
-        if previous
-        else md(suggested.get("version", ""))
-    )
+    if suggested.get("version") is None:  # the gate failed: no release is suggested
+        change = f"{md(previous)} (no release)" if previous else "(no release)"
+    elif previous:
+        change = f"{md(previous)} → {md(suggested.get('version', ''))}"
+    else:
+        change = md(suggested.get("version", ""))
     details = [
         (
             "data",
@@ -186,6 +231,7 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
     )
     timings = ", ".join(f"{md(k)} {num(v)} s" for k, v in sorted(report.get("timings", {}).items()))
     slices = _worst_slices(report)
+    charts = _charts(report)
     return {
         "marker": marker(report["model"], key),
         "icon": "❌" if failed else "✅",
@@ -215,12 +261,21 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
             if not c.endswith("improved significantly")
             and c not in ("initial version", "no signature change and no significant improvement")
         ],
-        "bump_reasons": "; ".join(md(r) for r in report.get("signature", {}).get("reasons", [])),
-        "chart": _chart(report),
+        "bump_reasons": "; ".join(md(r) for r in _bump_reasons(report)),
+        "chart": charts[0] if charts else "",  # for custom templates written before `charts`
+        "charts": charts,
         "details": details,
         "timings": timings,
         "run_url": _safe_url(run_url),
     }
+
+
+def _bump_reasons(report: Mapping[str, Any]) -> list[str]:
+    """`suggested.reasons`; a report written before it existed gives the signature's reasons."""
+    reasons = report.get("suggested", {}).get("reasons")
+    if reasons is None:
+        reasons = report.get("signature", {}).get("reasons", [])
+    return [str(r) for r in reasons]
 
 
 @cache
@@ -260,6 +315,33 @@ def render_comment(
     except TemplateError as e:
         raise ChampionError(f"template {template or 'comment.md.j2'} failed to render: {e}") from e
     return re.sub(r"\n{3,}", "\n\n", str(text)).strip() + "\n"
+
+
+STEPS = {"build": "building the candidate", "evaluate": "evaluating the candidate"}
+
+
+def render_failure(failure: Mapping[str, Any], *, key: str = "default", run_url: str | None) -> str:
+    """The comment of an evaluation that could not judge the candidate: what failed and why (its
+    message in a code block, where nothing renders), and the run's link."""
+    error = failure["error"]
+    message = str(error["message"]).strip() or "(no message)"
+    longest = max((len(run) for run in re.findall(r"`+", message)), default=0)
+    fence = "`" * max(3, longest + 1)
+    lines = [
+        marker(failure["model"], key),
+        f"### ❌ {md(failure['model'])}: the evaluation failed",
+        "",
+        f"{STEPS.get(error['step'], 'the evaluation')} stopped (exit code {int(error['exit_code'])}), "
+        "so the gate could not judge this candidate:",
+        "",
+        fence,
+        message,
+        fence,
+    ]
+    safe = _safe_url(run_url)
+    if safe:
+        lines += ["", f"[Evaluation run]({safe}) (its log has the whole output)"]
+    return "\n".join(lines) + "\n"
 
 
 def fit(body: str, limit: int = COMMENT_LIMIT) -> str:

@@ -25,15 +25,26 @@ def interval(metric: dict[str, Any]) -> str:
 
 def headline(report: dict[str, Any]) -> str:
     suggested = report["suggested"]
-    change = (
-        f"{suggested['from']} → {suggested['version']}"
-        if suggested["from"]
-        else suggested["version"]
-    )
+    if suggested["version"] is None:  # the gate failed: no release is suggested
+        change = f"{suggested['from'] or ''} (no release)".strip()
+        bump = ""
+    else:
+        change = (
+            f"{suggested['from']} → {suggested['version']}"
+            if suggested["from"]
+            else suggested["version"]
+        )
+        bump = f" ({suggested['bump']})"
     verdict = report["gate"]["verdict"]
     if report["initial"]:
         verdict += " (initial version)"
-    return f"{report['model']} {change} ({suggested['bump']}): gate {verdict}"
+    return f"{report['model']} {change}{bump}: gate {verdict}"
+
+
+def bump_reasons(report: dict[str, Any]) -> list[str]:
+    """Why the suggested bump; reports written before `suggested.reasons` give the signature's."""
+    reasons = report["suggested"].get("reasons")
+    return list(reasons if reasons is not None else report["signature"]["reasons"])
 
 
 def summary(report: dict[str, Any], report_path: str | None = None) -> list[str]:
@@ -70,9 +81,7 @@ def summary(report: dict[str, Any], report_path: str | None = None) -> list[str]
     lines.append(headline(report))
     for reason in report["gate"]["reasons"]:
         lines.append(f"  - {reason}")
-    lines.append(
-        f"suggested bump {report['suggested']['bump']}: {'; '.join(report['signature']['reasons'])}"
-    )
+    lines.append(f"suggested bump {report['suggested']['bump']}: {'; '.join(bump_reasons(report))}")
     predictions = (champion or {}).get("predictions")
     if predictions:
         source = (
