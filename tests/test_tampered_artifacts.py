@@ -153,6 +153,23 @@ def test_release_promote_refuses_an_artifact_the_remote_holds_other_bytes_for(
     assert not marker.exists()
 
 
+def test_release_promote_of_an_already_released_commit_checks_the_remote_bytes_too(
+    dvc_project: Repo, capsys: Capsys, marker: Path
+) -> None:
+    """HEAD is 0.2.0 already: `release --promote` only makes it live, and that path must check
+    the bytes a service will fetch as a new release does."""
+    repo = dvc_project
+    plant(remote_object(repo, b"model 2"), payload(marker))
+    tags = repo.remote_tags()
+    result = run(capsys, repo, "release", "churn", "--push", "--promote", "prod")
+    assert result.code == 2, result.out + result.err
+    assert "in the DVC remote, but its tag recorded" in result.err
+    assert "refusing to promote it" in result.err
+    assert repo.remote_tags() == tags
+    assert not (pointers(repo) / "prod.json").exists()
+    assert not marker.exists()
+
+
 # --- git-tracked: the copy beside the pointer ------------------------------------------------
 
 

@@ -287,8 +287,13 @@ def _gated(
         if evaluation is not None:
             verdict = gates.from_report(evaluation, stage, source)
     if verdict is None or gates.may_promote(verdict, override):
+        from champion.publish import verify_fetchable
+
+        # The bytes a service will fetch are the tag's, as for a new version and for promote.
+        unchecked = verify_fetchable(project, spec.name, info, "promote")
+        note = f"{item.note}; {unchecked}" if unchecked else item.note
         overriding = verdict is not None and verdict.status == gates.FAILED
-        return _Promote(spec, info, stage, item.note, verdict, override if overriding else None)
+        return _Promote(spec, info, stage, note, verdict, override if overriding else None)
     return Outcome(
         spec.name,
         False,
