@@ -3,6 +3,8 @@
 - `<!-- champion:help COMMAND [ACTION] -->` becomes the real `champion COMMAND --help`.
 - `<!-- champion:action PATH inputs|outputs -->` becomes a table of that action.yml's inputs or
   outputs, so the reference can never drift from the files a workflow uses.
+- `<!-- champion:include PATH [TITLE] -->` becomes that markdown file with every heading one
+  level down (its first one titled TITLE), so bench/README.md's sections are the page's.
 - Every command `champion --help` lists must have its page, `commands/COMMAND.md`, in the nav,
   showing its help, and every action file its tables on `actions.md`: the build fails otherwise
   (`make lint` builds the docs).
@@ -95,6 +97,27 @@ def _action_table(args: str) -> str:
     return "\n".join(rows) + "\n"
 
 
+FENCE = re.compile(r"^(```|~~~)")
+HEADING = re.compile(r"^(#{1,5}) ")
+
+
+def _include(args: str) -> str:
+    rel, _, title = args.partition(" ")
+    path = ROOT / rel
+    if not path.is_file():
+        raise PluginError(f"champion:include: no file {rel}")
+    lines, fenced, titled = [], False, not title
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if FENCE.match(line):
+            fenced = not fenced
+        elif not fenced and HEADING.match(line):
+            if not titled:
+                line, titled = f"{HEADING.match(line)[1]} {title}", True  # type: ignore[index]
+            line = "#" + line
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
 def expand(markdown: str, where: str) -> str:
     def replace(match: re.Match[str]) -> str:
         kind, args = match["kind"], match["args"].strip()
@@ -102,6 +125,8 @@ def expand(markdown: str, where: str) -> str:
             return _help_block(args)
         if kind == "action":
             return _action_table(args)
+        if kind == "include":
+            return _include(args)
         raise PluginError(f"{where}: unknown marker champion:{kind}")
 
     return MARKER.sub(replace, markdown)

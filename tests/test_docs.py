@@ -118,6 +118,11 @@ def test_the_site_builds_strict_offline_with_the_real_help_and_action_tables(
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
         for name in [*spec["inputs"], *spec["outputs"]]:
             assert f"<code>{name}</code>" in actions, f"{path.name}: {name} not on actions.html"
+    # bench/README.md's sections are the benchmarks page's, one level down.
+    benchmarks = (out / "benchmarks.html").read_text(encoding="utf-8")
+    bench = (ROOT / "bench" / "README.md").read_text(encoding="utf-8")
+    for script in re.findall(r"^# `(bench/[a-z_]+\.py)`", bench, re.M):
+        assert re.search(rf"<h2 id=[^>]*>.*?{re.escape(script)}", benchmarks), script
     # The pages work from a file, offline: nothing they load comes from another host.
     for page in out.rglob("*.html"):
         html = page.read_text(encoding="utf-8")
