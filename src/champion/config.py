@@ -102,6 +102,8 @@ class Config:
     path: Path | None = None  # the champion.yaml read, if any
     # Whether a `stages:` key chose the stages; without one, any stage the tags name is allowed too.
     stages_declared: bool = False
+    # The `signing:` section as validated (champion.signing.policy reads it).
+    signing: Mapping[str, Any] = field(default_factory=dict)
 
     def model(self, name: str) -> ModelConfig:
         try:
@@ -170,6 +172,13 @@ class _OneOf(_Spec):
 
     def check(self, value: Any) -> bool:
         return value in self.choices
+
+
+class _Sign(_Spec):
+    what = "true, false, key or sigstore"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, bool) or value in ("key", "sigstore")
 
 
 class _Reference(_Spec):
@@ -270,7 +279,13 @@ _MODEL = _Fields(
             {"confidence": _NUMBER, "resamples": _NUMBER, "seed": _NUMBER},
         ),
         "trusted_types": _ListOf(_STR),
-        "release": _Fields({"promote": _STR, "bump": _OneOf("auto", "major", "minor", "patch")}),
+        "release": _Fields(
+            {
+                "promote": _STR,
+                "bump": _OneOf("auto", "major", "minor", "patch"),
+                "sign": _Sign(),
+            }
+        ),
         "pointer": _STR,
     }
 )
@@ -280,6 +295,9 @@ _TOP = _Fields(
         "gate_stage": _STR,
         "first_version": _STR,
         "models": _MapOf(_MODEL, "a mapping of model names to their settings"),
+        "signing": _Fields(
+            {"required": _BOOL, "public_key": _STR, "identity": _STR, "issuer": _STR}
+        ),
     }
 )
 _SLICE_GATE = _Fields({"min_size": _NUMBER, "rules": _MapOf(_GATE_RULE)})
@@ -497,6 +515,7 @@ def _build(
         models=models,
         path=path,
         stages_declared=declared,
+        signing=data.get("signing") or {},
     )
 
 
