@@ -86,6 +86,12 @@ class ModelConfig:
         return value if isinstance(value, str) else None
 
     @property
+    def sign(self) -> str | None:
+        """`release.sign`: "key" (also `true`), "sigstore", or None."""
+        value = (self.sections.get("release") or {}).get("sign")
+        return "key" if value is True else value if isinstance(value, str) else None
+
+    @property
     def promote_to(self) -> str | None:
         release = self.sections.get("release") or {}
         value = release.get("promote")

@@ -17,6 +17,8 @@ from champion.registry import ModelState, Registry, VersionInfo
 from champion.release import bump as bumps
 from champion.release import gate as gates
 from champion.render.escape import md
+from champion.signing.make import Signer, sign_artifact, signer
+from champion.signing.record import KEY as SIGNING
 
 if TYPE_CHECKING:
     from champion.evaluation.run import Recording
@@ -66,6 +68,8 @@ def release(
     github_release: bool = False,
     repo: str | None = None,
     dispatch_workflow: str | None = None,
+    sign: str | None = None,
+    signing_key: str | None = None,
     github_output: str | None = None,
 ) -> int:
     config = project.config
@@ -90,6 +94,8 @@ def release(
     for spec in specs:
         if promote or spec.promote_to:
             check_pointer(project, spec.name)
+    # How each model is signed (--sign, else its release.sign), keys checked before any work.
+    signers = {spec.name: signer(sign or spec.sign, signing_key) for spec in specs}
     commit = project.registry.git.resolve_commit(ref)
     given = read_report(report) if report else None
     # Labels need the API: a token and a repository (the Actions environment has both).
@@ -117,6 +123,7 @@ def release(
                 override=flag or _label_override(pull),
                 repo=repo,
                 recordings=recordings.path,
+                how=signers[spec.name],
             )
             for spec in specs
         ]
@@ -344,6 +351,7 @@ def _prepare(
     override: gates.Override | None,
     repo: str | None,
     recordings: Path,
+    how: Signer | None = None,
 ) -> Outcome | _Pending | _Promote:
     registry = project.registry
     # With --push, what the remote has decides: a version only this clone holds is not released.
@@ -422,6 +430,9 @@ def _prepare(
         }
     if recording is not None:
         metadata["model_libraries"] = recording.libraries
+    if how is not None:  # the last check before the tags: a failed signing writes none
+        signed = sign_artifact(project.root, spec.path, commit, artifact.sha256, how)
+        metadata[SIGNING] = signed.as_metadata()
     return _Pending(
         spec,
         commit,
