@@ -21,7 +21,7 @@ from champion import artifacts, pointer
 from champion.config import ModelConfig
 from champion.errors import ChampionError
 from champion.manifest import Manifest, differences, index_bytes
-from champion.pointer import ArtifactRef, Canary, Pointer
+from champion.pointer import ArtifactRef, Canary, Pointer, SignatureRef
 from champion.project import Project
 from champion.registry import ModelState
 from champion.registry.state import VersionInfo, build_state, canary_weight
@@ -45,7 +45,11 @@ class Published:
     repairs: tuple[str, ...] = ()  # what was found wrong beside the pointer, and mended
 
 
-def publish(project: Project, model: str, stage: str, *, fetch: bool = True) -> Published:
+def publish(
+    project: Project, model: str, stage: str, *, fetch: bool = True, check_signatures: bool = True
+) -> Published:
+    """`check_signatures`: with `signing.required`, the versions the pointer names must be
+    signed (promote, rollback and canary checked that before their tags: they pass False)."""
     spec = project.config.model(model)
     location = spec.pointer
     if location is None:
@@ -57,6 +61,8 @@ def publish(project: Project, model: str, stage: str, *, fetch: bool = True) -> 
     fetch = fetch and registry.git.remote_exists(registry.remote)
     # With a remote: what the remote says, not a stale view.
     state = _remote_state(project, spec.name) if fetch else registry.state(spec.name)
+    if check_signatures:
+        _enforce_signing(project, spec.name, state, stage)
     store = Store(location, root=project.root)
     repairs: list[str] = []
     new = build_pointer(project, spec, state, stage, store, repairs)
@@ -217,12 +223,45 @@ def _artifact(
                 f"{sha256} for {path}: refusing to publish it"
             )
         url = _folder_index(project.root, path, info, files, meta, store, repairs)
-        return ArtifactRef(path, sha256, size, url, fmt, "folder", loader)
+        return ArtifactRef(path, sha256, size, url, fmt, "folder", loader, _signature(info, store))
     if meta.get("tracked_by") == "dvc":
         url = _in_dvc_remote(project.root, path, info, sha256).url
     else:
         url = _beside_pointers(project.root, path, info.commit, sha256, store, repairs)
-    return ArtifactRef(path, sha256, size, url, fmt, "file", loader)
+    return ArtifactRef(path, sha256, size, url, fmt, "file", loader, _signature(info, store))
+
+
+def _enforce_signing(project: Project, model: str, state: ModelState, stage: str) -> None:
+    from champion.signing.policy import enforce
+
+    for name in (stage, canary_stage(stage)):
+        live = state.live.get(name)
+        info = state.find(live.version) if live is not None else None
+        if info is not None:
+            enforce(project, model, info, f"publish {name} of")
+
+
+def _signature(info: VersionInfo, store: Store) -> SignatureRef | None:
+    """The version's signing bundle written beside the pointers as `signatures/SHA256.json`
+    (its own sha256: a bundle is a few KB, a folder's more, too big for the pointer itself)."""
+    import hashlib
+    import json
+
+    from champion.signing import SigningError, read_record
+
+    try:
+        signed = read_record(info.metadata, info.tag)
+    except SigningError as e:
+        raise PublishError(f"{e}: refusing to publish a signature a service cannot read") from e
+    if signed is None:
+        return None
+    data = (json.dumps(signed.bundle, sort_keys=True, indent=2) + "\n").encode()
+    sha256 = hashlib.sha256(data).hexdigest()
+    name = f"signatures/{sha256}.json"
+    there = store.read(name)
+    if there is None or there.data != data:
+        store.write(name, data, there)  # False: another publisher wrote the same meanwhile
+    return SignatureRef(store.url(name), sha256, signed.method)
 
 
 def check_location(project: Project, spec: ModelConfig) -> None:

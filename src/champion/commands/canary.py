@@ -10,6 +10,7 @@ from champion.project import Project
 from champion.registry import Version
 from champion.registry.registry import WriteResult
 from champion.registry.tags import canary_stage
+from champion.signing.policy import enforce
 
 
 def canary(
@@ -101,3 +102,4 @@ def _verify(project: Project, model: str, version: Version) -> None:
         warning = verify_fetchable(project, model, info, "serve")
         if warning:
             output.warn(warning)
+        enforce(project, model, info, "serve as a canary")  # signing.required

@@ -5,6 +5,7 @@ from champion.commands import _notes
 from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.project import Project
 from champion.registry import Version
+from champion.signing.policy import enforce
 
 
 def promote(
@@ -31,6 +32,7 @@ def promote(
         warning = verify_fetchable(project, spec.name, target, "promote")
         if warning:
             output.warn(warning)
+        enforce(project, spec.name, target, f"promote to {stage}")  # signing.required
     result = project.registry.assign(
         spec.name, Version.parse(version), stage, reason=reason, push=push
     )

@@ -18,6 +18,7 @@ from champion.release import bump as bumps
 from champion.release import gate as gates
 from champion.render.escape import md
 from champion.signing.make import Signer, sign_artifact, signer
+from champion.signing.policy import SignatureRequired, enforce, required_trust
 from champion.signing.record import KEY as SIGNING
 
 if TYPE_CHECKING:
@@ -298,6 +299,7 @@ def _gated(
 
         # The bytes a service will fetch are the tag's, as for a new version and for promote.
         unchecked = verify_fetchable(project, spec.name, info, "promote")
+        enforce(project, spec.name, info, f"promote to {stage}")  # signing.required
         note = f"{item.note}; {unchecked}" if unchecked else item.note
         overriding = verdict is not None and verdict.status == gates.FAILED
         return _Promote(spec, info, stage, note, verdict, override if overriding else None)
@@ -431,8 +433,16 @@ def _prepare(
     if recording is not None:
         metadata["model_libraries"] = recording.libraries
     if how is not None:  # the last check before the tags: a failed signing writes none
-        signed = sign_artifact(project.root, spec.path, commit, artifact.sha256, how)
+        signed = sign_artifact(
+            project.root, spec.path, commit, artifact.sha256, how, check=required_trust(project)
+        )
         metadata[SIGNING] = signed.as_metadata()
+    elif promote and required_trust(project) is not None:
+        raise SignatureRequired(
+            f"refusing to release {spec.name} to {promote} unsigned: signing.required is set in "
+            f"{project.config.path.name if project.config.path else 'champion.yaml'}; release "
+            "with --sign (or release.sign: true). Nothing was written"
+        )
     return _Pending(
         spec,
         commit,

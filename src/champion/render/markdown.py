@@ -77,6 +77,17 @@ def _metric_row(m: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def _signing_note(signing: Any) -> str:
+    """Issue 18: an unsigned champion is marked (loudly when champion.yaml requires signing)."""
+    if not isinstance(signing, dict):
+        return ""
+    if signing.get("signed"):
+        return f", signed by {md(signing.get('signer') or '?')} (as its tag claims)"
+    if signing.get("required"):
+        return ", ⚠️ **unsigned**, although signing.required is set: it could not go live again"
+    return ", unsigned"
+
+
 def _worst_slices(report: Mapping[str, Any]) -> list[dict[str, str]]:
     """Per slice, its worst metric (most regressed, direction-aware); failed slices first."""
     rows = []
@@ -218,7 +229,7 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
             (
                 "champion",
                 f"{md(champion.get('tag') or champion.get('source'))}, sha256 "
-                f"`{md(champion['sha256'][:16])}…`",
+                f"`{md(champion['sha256'][:16])}…`" + _signing_note(champion.get("signing")),
             )
         )
     stats = report.get("stats", {})

@@ -11,7 +11,14 @@ from pathlib import Path, PurePosixPath
 
 from champion import artifacts
 from champion.errors import ChampionError
-from champion.signing.bundle import SigningError, require, sign_path
+from champion.signing.bundle import (
+    SignatureInvalid,
+    SigningError,
+    Trust,
+    require,
+    sign_path,
+    verify_path,
+)
 from champion.signing.record import Signed
 
 KEY_ENV = "CHAMPION_SIGNING_KEY"
@@ -65,9 +72,13 @@ def signer(method: str | bool | None, key_path: str | None = None) -> Signer | N
     return Signer("key", pem, source, password.encode() if password else None)
 
 
-def sign_artifact(root: Path, path: str, commit: str, sha256: str, how: Signer) -> Signed:
+def sign_artifact(
+    root: Path, path: str, commit: str, sha256: str, how: Signer, check: Trust | None = None
+) -> Signed:
     """Signs the artifact at `commit` (a file, or a folder's files) whose sha256 registration
-    just computed; the bytes signed are checked to be those very ones."""
+    just computed; the bytes signed are checked to be those very ones. With `check` (the
+    `signing:` policy's key or identity), the new signature must verify by it: a version signed
+    with another key than the one required would be refused wherever it should go live."""
     with tempfile.TemporaryDirectory(prefix="champion-sign-") as tmp:
         dest = Path(tmp) / (PurePosixPath(path).name or "artifact")
         got = artifacts.read(root, path, commit, dest=dest)
@@ -84,4 +95,12 @@ def sign_artifact(root: Path, path: str, commit: str, sha256: str, how: Signer) 
             sigstore=how.method == "sigstore",
             identity_token=os.environ.get(TOKEN_ENV) or None,
         )
+        if check is not None:
+            try:
+                verify_path(dest, made.bundle, check, path)
+            except SignatureInvalid as e:
+                raise SigningError(
+                    f"the new signature does not verify by signing: in champion.yaml ({e}): sign "
+                    f"with the key whose public half is {check.source or 'configured there'}"
+                ) from e
     return Signed.of(made)

@@ -81,3 +81,9 @@ def enforce(project: Project, model: str, info: VersionInfo, doing: str) -> Verd
             f"sign a new version (champion release --sign) or pick a signed one"
         )
     return verdict
+
+
+def required_trust(project: Project) -> Trust | None:
+    """The trust a version must be signed by before it goes live, when signing is required."""
+    policy = policy_of(project.config)
+    return policy.trust if policy is not None and policy.required else None
