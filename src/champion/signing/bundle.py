@@ -74,7 +74,14 @@ class Trust:
                 "e-mail that signed) and its issuer (e.g. "
                 "https://token.actions.githubusercontent.com)"
             )
-        return cls(identity=identity, issuer=issuer, source=source)
+        # A private Sigstore instance's (or an offline copy of the public one's) trust root.
+        config = os.environ.get("CHAMPION_SIGSTORE_TRUST_CONFIG")
+        return cls(
+            identity=identity,
+            issuer=issuer,
+            source=source,
+            trust_config=Path(config) if config else None,
+        )
 
     def describe(self) -> str:
         if self.public_key is not None:
@@ -229,7 +236,10 @@ def sign_path(
     config = signing.Config().set_hashing_config(_hashing())  # type: ignore[no-untyped-call]
     hint = None
     if sigstore:
-        config.use_sigstore_signer(use_ambient_credentials=True, identity_token=identity_token)
+        if not identity_token:
+            raise SigningError("keyless signing needs an OIDC identity token")
+        # Only the token given: never the library's interactive browser flow.
+        config.use_sigstore_signer(use_ambient_credentials=False, identity_token=identity_token)
     else:
         if key_pem is None:
             raise SigningError(
@@ -301,6 +311,12 @@ def verify_path(path: Path, bundle: dict[str, Any], trust: Trust, what: str = ""
                     oidc_issuer=trust.issuer or "",
                     trust_config=trust.trust_config,
                 )
+        except Exception as e:  # Sigstore's trust root is fetched (TUF) when none is given
+            raise SigningError(
+                f"cannot set up the verification of {what}: {_reason(e)} (keyless verification "
+                "needs Sigstore's trust root: network access, or a trust configuration)"
+            ) from e
+        try:
             config.verify(path, sig)
         except SigningError:
             raise

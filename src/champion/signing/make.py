@@ -35,6 +35,7 @@ class Signer:
     key_pem: bytes | None = None
     key_source: str = ""
     password: bytes | None = None
+    identity_token: str | None = None  # sigstore: the OIDC token the certificate is issued for
 
 
 def signer(method: str | bool | None, key_path: str | None = None) -> Signer | None:
@@ -51,7 +52,7 @@ def signer(method: str | bool | None, key_path: str | None = None) -> Signer | N
     if chosen == "sigstore":
         if key_path:
             raise SigningError("--signing-key is for --sign key; sigstore signs without a key")
-        return Signer("sigstore")
+        return Signer("sigstore", identity_token=_oidc_token())
     password = os.environ.get(PASSWORD_ENV)
     if key_path:
         try:
@@ -70,6 +71,28 @@ def signer(method: str | bool | None, key_path: str | None = None) -> Signer | N
 
     private_key(pem, source, password.encode() if password else None)  # fails now, not later
     return Signer("key", pem, source, password.encode() if password else None)
+
+
+def _oidc_token() -> str:
+    """The identity keyless signing certifies: CHAMPION_SIGSTORE_TOKEN, else the CI's ambient
+    OIDC token (GitHub Actions with `id-token: write`, GitLab, Buildkite, ...). Never the
+    library's interactive browser flow: a CI job would hang on it."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        return token
+    from sigstore.oidc import IdentityError, detect_credential
+
+    try:
+        found = detect_credential()
+    except IdentityError as e:
+        raise SigningError(f"cannot get the CI's OIDC token for keyless signing: {e}") from e
+    if not found:
+        raise SigningError(
+            "--sign sigstore needs an OIDC identity: run it in GitHub Actions with "
+            f"`permissions: id-token: write` on the job, or set {TOKEN_ENV} (or sign with a key: "
+            "--sign key)"
+        )
+    return found
 
 
 def sign_artifact(
@@ -93,7 +116,7 @@ def sign_artifact(
             key_source=how.key_source,
             password=how.password,
             sigstore=how.method == "sigstore",
-            identity_token=os.environ.get(TOKEN_ENV) or None,
+            identity_token=how.identity_token,
         )
         if check is not None:
             try:
