@@ -127,3 +127,22 @@ def test_a_password_protected_key_signs_with_its_password(tmp_path: Path) -> Non
     model.write_bytes(b"model bytes")
     made = sign_path(model, key_pem=locked.read_bytes(), password=b"s3cret")
     assert made.key_hint
+
+
+def test_without_the_extra_the_error_names_the_install_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from champion.signing.bundle import SigningUnavailable, require
+    from testing.repos import make_repo, run_cli
+
+    for name in [m for m in sys.modules if m == "model_signing" or m.startswith("model_signing.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "model_signing", None)  # what an absent package imports as
+    with pytest.raises(SigningUnavailable, match=r"pip install 'champion\[signing\]'"):
+        require()
+    repo = make_repo(tmp_path)
+    result = run_cli(capsys, repo.path, "register", "churn", "--sign")
+    assert result.code == 2 and "pip install 'champion[signing]'" in result.err
+    assert repo.tags() == []

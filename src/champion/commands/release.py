@@ -520,6 +520,9 @@ def _write(project: Project, pending: _Pending | _Promote, *, push: bool) -> Out
         local=result.local_notes(),
     )
     outcome.note = _promotion_note(outcome, verdict, override)
+    signed = metadata.get(SIGNING)
+    if isinstance(signed, dict):
+        outcome.note = "; ".join(n for n in (outcome.note, f"signed ({signed['method']})") if n)
     if pending.stage and not promote and verdict is not None:
         outcome.held = (
             f"{spec.name} {plan.version} ({outcome.tag}) was released but not promoted to "
