@@ -6,7 +6,6 @@ DVC is imported only when an artifact is not in git, so git-only users never pay
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -17,11 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from champion import gitfiles
+from champion import files, gitfiles
 from champion.errors import ChampionError
 from champion.manifest import FileEntry, Manifest, check_relative, of_folder
-
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -96,62 +93,42 @@ def describe(root: Path, path: str, commit: str, *, remote_only: bool = False) -
     return read(root, path, commit, remote_only=remote_only)
 
 
-@contextmanager
-def open_at(
-    root: Path, path: str, commit: str, *, remote_only: bool = False
-) -> Iterator[tuple[IO[bytes], str]]:
-    """A single-file artifact's bytes at `commit` as a stream, and "git" or "dvc"."""
-    with _open(root, PurePosixPath(path).as_posix(), commit, remote_only) as opened:
-        tracked_by, folder, files = opened
-        if folder:
-            raise ChampionError(f"{path} at commit {commit[:12]} is a folder, not a file")
-        for _, stream in files:  # one: the loop lets the reader finish with it
-            yield stream, tracked_by
-
-
 def local_sha256(path: Path, what: str) -> tuple[str, int]:
     """A local file's sha256, or a folder's manifest sha256, and the bytes."""
     if path.is_dir():
         manifest = of_folder(path, what)
         return manifest.sha256, manifest.size
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def sha256_file(path: Path) -> str:
-    return local_sha256(path, str(path))[0]
+    return files.sha256_file(path)
 
 
 _LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 _PLACEHOLDER_MAX = 64 << 10  # pointer texts are small; a model is not read as YAML
 
 
+class _Head:
+    """Keeps the first bytes written through it (to tell a placeholder), passing all on."""
+
+    def __init__(self, out: IO[bytes] | None) -> None:
+        self.out, self.bytes = out, b""
+
+    def write(self, chunk: bytes) -> None:
+        if len(self.bytes) < _PLACEHOLDER_MAX:
+            self.bytes += chunk[: _PLACEHOLDER_MAX - len(self.bytes)]
+        if self.out is not None:
+            self.out.write(chunk)
+
+
 def _copy(stream: IO[bytes], dest: Path | None) -> tuple[str, int, bytes]:
     """sha256, size and the first bytes (to tell a placeholder), copying to `dest` if given."""
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    out = None
-    if dest is not None:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        out = dest.open("wb")
-    try:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-            if len(head) < _PLACEHOLDER_MAX:
-                head += chunk[: _PLACEHOLDER_MAX - len(head)]
-            size += len(chunk)
-            if out is not None:
-                out.write(chunk)
-    finally:
-        if out is not None:
-            out.close()
-    return digest.hexdigest(), size, head
+    if dest is None:
+        head = _Head(None)
+        sha256, size = files.copy_hashed(stream, head)
+        return sha256, size, head.bytes
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with dest.open("wb") as out:
+        head = _Head(out)
+        sha256, size = files.copy_hashed(stream, head)
+    return sha256, size, head.bytes
 
 
 def _refuse_placeholder(what: str, commit: str, size: int, head: bytes, *, in_folder: bool) -> None:

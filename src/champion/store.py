@@ -12,8 +12,8 @@ a window of one request.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from champion.errors import ChampionError
-from champion.files import new_temp
+from champion.files import CHUNK, copy_hashed, replacing, sha256_file
 
 _LOCAL = ("file", "local")
 _RENAMING = ("ssh", "sftp")  # stores where a rename is atomic and cheap
@@ -105,17 +105,11 @@ class Store:
 
     def sha256(self, name: str) -> str | None:
         """The sha256 of a stored file, read in chunks; None when it does not exist."""
-        digest = hashlib.sha256()
         try:
             if self.local is not None:
-                with (self.local / name).open("rb") as f:
-                    while chunk := f.read(1 << 20):
-                        digest.update(chunk)
-                return digest.hexdigest()
+                return sha256_file(self.local / name)[0]
             with self.fs.open(f"{self.path}/{name}", "rb") as f:
-                while chunk := f.read(1 << 20):
-                    digest.update(chunk)
-            return digest.hexdigest()
+                return copy_hashed(f)[0]
         except FileNotFoundError:
             return None
         except Exception as e:  # each filesystem raises its own errors
@@ -161,15 +155,8 @@ class Store:
         if self.local is not None:
             target = self.local / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = new_temp(target.parent, f".{target.name}.")
-            try:
-                with os.fdopen(fd, "wb") as tmp, source.open("rb") as src:
-                    while chunk := src.read(1 << 20):
-                        tmp.write(chunk)
-                os.replace(temp, target)
-            except BaseException:
-                temp.unlink(missing_ok=True)
-                raise
+            with replacing(target) as out, source.open("rb") as src:
+                shutil.copyfileobj(src, out, CHUNK)
             return
         try:
             self.fs.put_file(str(source), f"{self.path}/{name}")
@@ -186,17 +173,8 @@ class Store:
                     token = None
                 if token != (None if expected is None else expected.token):
                     return False
-                fd, temp = new_temp(target.parent, f".{target.name}.")
-                try:
-                    with os.fdopen(fd, "wb") as f:
-                        f.write(data)
-                        f.flush()
-                        os.fsync(f.fileno())
-                    os.replace(temp, target)
-                except BaseException:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(temp)
-                    raise
+                with replacing(target, fsync=True) as f:
+                    f.write(data)
             return True
         except OSError as e:
             raise StoreError(f"cannot write {target}: {e.strerror or e}") from e

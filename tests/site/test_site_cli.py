@@ -170,7 +170,7 @@ def test_a_rebuild_replaces_the_site_and_drops_the_pages_of_models_left_out(
     assert not (out / "models" / "models_2ffraud_3afraud.html").exists()
     assert (out / "models" / "notes.html").read_text() == "someone's own page"
     assert "models/fraud" not in (out / "index.html").read_text()
-    assert not [p for p in out.rglob(".champion-*")]  # no temp file left behind
+    assert not [p for p in out.rglob(".*")]  # no temp file left behind
 
 
 def test_an_empty_registry_gets_a_page_too_and_a_lightweight_tag_a_warning(

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from champion import artifacts, ci, output
+from champion import artifacts, ci, files, output
 from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.config import ModelConfig
 from champion.errors import ChampionError, GateFailed, GitHubError, RegistryError
@@ -663,7 +663,7 @@ def _about(
     data = report.get("data") or {}
     path = (spec.sections.get("data") or {}).get("path")
     if data.get("sha256") and path and (project.root / path).is_file():
-        return bool(artifacts.sha256_file(project.root / path) == data["sha256"])
+        return bool(files.sha256_file(project.root / path)[0] == data["sha256"])
     return True
 
 

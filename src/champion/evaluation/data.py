@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from champion.errors import ChampionError
 from champion.evaluation import dtypes as dtype_names
+from champion.files import sha256_file
 
 CHUNK_BYTES = 64 << 20  # CSV block size: ~64 MiB of text per chunk (fewer, larger predict calls)
 PARQUET_BATCH_ROWS = 131_072
@@ -112,15 +113,10 @@ class _Hasher(threading.Thread):
         self.error: OSError | None = None
 
     def run(self) -> None:
-        digest = hashlib.sha256()
         try:
-            with self.path.open("rb") as f:
-                while chunk := f.read(4 << 20):
-                    digest.update(chunk)
-                    self.size += len(chunk)
+            self.sha256, self.size = sha256_file(self.path, chunk=4 << 20)
         except OSError as e:
             self.error = e
-        self.sha256 = digest.hexdigest()
 
     def result(self) -> tuple[str, int]:
         self.join()

@@ -8,7 +8,6 @@ loads only types the user trusts. A loader is the user's code: it runs after the
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import shutil
 import tempfile
@@ -19,6 +18,7 @@ from typing import Any
 
 from champion.errors import ChampionError
 from champion.evaluation.metricsfile import read_metrics_file
+from champion.files import sha256_file
 from champion.loading import unknown_format_hint
 from champion.loading.custom import Loader, call_loader, loader_name
 from champion.manifest import of_folder
@@ -41,27 +41,6 @@ class LoadedModel:
     loader: str | None = None
 
 
-def sha256_of(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def copy_hashed(stream: Any, dest: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with dest.open("wb") as out:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-            out.write(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def load(
     path: Path,
     *,
@@ -79,7 +58,7 @@ def load(
         manifest = of_folder(path, f"{label} {source}")
         sha256, size = manifest.sha256, manifest.size
     elif path.is_file():
-        sha256, size = sha256_of(path)
+        sha256, size = sha256_file(path)
     else:
         raise ModelLoadError(
             f"{label} {source} does not exist: train it, `dvc pull` it, or pass its path"

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from champion.errors import ChampionError
+from champion.files import write_atomic
 
 FORMAT = 1  # what a model is given from the data; bump when that changes, so old records miss
 REF_PREFIX = "refs/champion/predictions/"
@@ -105,9 +106,7 @@ def write(outputs: Outputs, path: Path) -> tuple[str, int]:
             with archive.open(info, "w", force_zip64=True) as f:
                 np.lib.format.write_array(f, arrays[name], allow_pickle=False)
     data = buffer.getvalue()
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(path, data)
     return hashlib.sha256(data).hexdigest(), len(data)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 from champion import untrusted
 from champion.errors import ChampionError
-from champion.files import new_temp
+from champion.files import write_atomic
 
 MAX_REPORT_BYTES = 8 << 20
 
@@ -73,7 +72,7 @@ def write_failure(path: str | Path, failure: dict[str, Any]) -> Path:
 
 
 def write_report(path: str | Path, report: dict[str, Any]) -> Path:
-    """Validates, then writes atomically: a temp file beside the target, then a rename."""
+    """Validates, then writes atomically (files.write_atomic)."""
     return _write(path, report, "report")
 
 
@@ -83,16 +82,7 @@ def _write(path: str | Path, report: dict[str, Any], kind: str) -> Path:
     if problem:  # champion built it: a bug, not bad input
         raise RuntimeError(f"the {kind} champion built does not match its schema {problem}")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = new_temp(target.parent, ".report-", ".json")  # readable as any new file is
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(clean, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, json.dumps(clean, indent=2, sort_keys=True) + "\n")
     return target
 
 
