@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from champion.registry.git import Git
+from champion.git import Git
 from champion.registry.tags import ref_patterns
 from testing.deploy import (
     GIT_CONFIG,

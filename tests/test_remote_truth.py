@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from champion.registry.git import Git
+from champion.git import Git
 from testing.deploy import MODEL, build_git_project, cli, ok, read_pointer, run
 from testing.releases import Capsys, local_tag_objects, origin_tag_objects
 from testing.repos import Repo, isolated

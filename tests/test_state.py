@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from champion.registry.git import RefRecord
+from champion.git import RefRecord
 from champion.registry.state import build_state, order_events
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from champion.registry.git import RefRecord
+from champion.git import RefRecord
 from champion.registry.registry import NewTag
 from champion.registry.sync import reconcile
 from champion.registry.tags import parse_tag

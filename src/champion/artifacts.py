@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from champion import files, gitfiles
 from champion.errors import ChampionError
+from champion.git import Git
 from champion.manifest import FileEntry, Manifest, check_relative, of_folder
 
 
@@ -198,7 +199,6 @@ def _open(root: Path, path: str, commit: str, remote_only: bool) -> Iterator[Ope
             f"({path}.dvc or a dvc.lock stage output): commit it, or `dvc add {path}` and commit "
             f"{path}.dvc"
         )
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     md5, legacy = _dvc_md5_at(root, commit, path)
     folder = md5.endswith(".dir")
     if remote_only:
@@ -318,11 +318,7 @@ def _dvc_tracks(root: Path, commit: str, path: str) -> bool:
     if gitfiles.entry(root, commit, f"{path}.dvc") is not None:
         return True
     # A pipeline output: named in some dvc.lock at that commit.
-    proc = subprocess.run(
-        ["git", "grep", "-l", "-F", "-e", Path(path).name, commit, "--", "*dvc.lock"],
-        cwd=root,
-        capture_output=True,
-    )
+    proc = Git(root).run_bytes("grep", "-l", "-F", "-e", Path(path).name, commit, "--", "*dvc.lock")
     if proc.returncode not in (0, 1):  # 1: no match
         raise gitfiles.GitReadError(
             f"cannot search the dvc.lock files at commit {commit[:12]}: "
@@ -383,7 +379,6 @@ def dvc_remote_object(root: Path, path: str, commit: str) -> RemoteObject:
     """The artifact's object in the default DVC remote, from the `.dvc` file or `dvc.lock` entry
     at `commit` (read from git, so the working tree may be anywhere)."""
     md5, legacy = _dvc_md5_at(root, commit, path)
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     with _remote_odb(root, path, legacy) as (odb, repo):
         cache = repo.cache.legacy if legacy else repo.cache.local
         url = odb.fs.unstrip_protocol(odb.oid_to_path(md5))
@@ -421,7 +416,6 @@ def push_to_dvc_remote(root: Path, path: str, commit: str) -> None:
     By its object (md5 from git), with the working tree's DVC config: a push "at a revision"
     would read that revision's config, where a relative remote path resolves elsewhere."""
     md5, legacy = _dvc_md5_at(root, commit, path)
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
     from dvc_data.hashfile.hash_info import HashInfo
@@ -446,11 +440,11 @@ def push_to_dvc_remote(root: Path, path: str, commit: str) -> None:
 def _dvc_md5_at(root: Path, commit: str, path: str) -> tuple[str, bool]:
     import yaml
 
+    git = Git(root)
+
     def show(file: str) -> Any:
-        proc = subprocess.run(
-            ["git", "cat-file", "blob", f"{commit}:{file}"], cwd=root, capture_output=True
-        )
-        return yaml.safe_load(proc.stdout) if proc.returncode == 0 else None
+        blob = git.show_blob(commit, file)
+        return yaml.safe_load(blob) if blob is not None else None
 
     def pick(outs: Any, base: Path) -> tuple[str, bool] | None:
         # DVC 2 wrote no `hash:` field; its objects live in the remote's legacy layout.

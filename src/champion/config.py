@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -18,6 +17,7 @@ import yaml
 from champion import untrusted
 from champion.errors import ConfigError, RegistryError
 from champion.evaluation.dtypes import problem as dtype_problem
+from champion.git import Git
 from champion.loading import FORMATS, infer_format
 from champion.loading.custom import REFERENCE
 from champion.registry.tags import FIRST_VERSION, Version, validate_model_name, validate_stage_name
@@ -533,9 +533,7 @@ def _check_relative(doc: _Document, path: KeyPath, value: str) -> None:
 def dvc_yaml_files(root: Path) -> list[Path]:
     # Nested dvc.yaml files are found through git so an untracked tree is never walked.
     found = [root / "dvc.yaml"] if (root / "dvc.yaml").is_file() else []
-    proc = subprocess.run(
-        ["git", "ls-files", "-z", "--", "*/dvc.yaml"], cwd=root, capture_output=True, text=True
-    )
+    proc = Git(root).run("ls-files", "-z", "--", "*/dvc.yaml", check=False)
     if proc.returncode == 0:
         found += [root / p for p in proc.stdout.split("\0") if p and (root / p).is_file()]
     return found

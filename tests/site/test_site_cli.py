@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from champion.registry.git import Git
+from champion.git import Git
 from testing.repos import make_repo, run_cli
 from testing.site_registry import RELEASES, SERVER, Registry
 

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from champion.registry.git import RefRecord
+from champion.git import RefRecord
 from champion.registry.state import build_state, stage_timeline
 from champion.site import clean, data, timeline
 from champion.site.links import Forge

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import subprocess
 import zipfile
 from collections.abc import Mapping
@@ -33,6 +32,7 @@ import numpy as np
 
 from champion.errors import ChampionError
 from champion.files import write_atomic
+from champion.git import Git
 
 FORMAT = 1  # what a model is given from the data; bump when that changes, so old records miss
 REF_PREFIX = "refs/champion/predictions/"
@@ -134,13 +134,7 @@ def read(data: bytes, rows: int) -> Outputs:
 
 
 def _git(root: Path, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        ["git", *args],
-        cwd=root,
-        input=input,
-        capture_output=True,
-        env={**os.environ, **_IDENTITY},
-    )
+    return Git(root).run_bytes(*args, input=input, env=_IDENTITY)
 
 
 def store(
@@ -208,7 +202,6 @@ def _md5(path: Path) -> str:
 
 
 def _store_dvc(root: Path, path: Path, sha256: str, *, push: bool) -> dict[str, Any]:
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
     from dvc_objects.fs.local import LocalFileSystem
@@ -229,7 +222,6 @@ def _store_dvc(root: Path, path: Path, sha256: str, *, push: bool) -> dict[str, 
 
 
 def _fetch_dvc(root: Path, md5: str) -> bytes:
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 

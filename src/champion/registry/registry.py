@@ -20,7 +20,7 @@ from typing import Any
 from champion import ci
 from champion._version import __version__
 from champion.errors import GitError, PushRejected, RegistryError
-from champion.registry.git import Git, RefRecord
+from champion.git import Git, RefRecord
 from champion.registry.state import (
     Live,
     ModelState,

@@ -13,7 +13,7 @@ from itertools import accumulate
 from typing import Any
 
 from champion.errors import RegistryError
-from champion.registry.git import RefRecord
+from champion.git import RefRecord
 from champion.registry.metadata import parse_metadata
 from champion.registry.tags import Action, TagName, Version, format_tag, model_in_tag, parse_tag
 

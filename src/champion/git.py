@@ -1,4 +1,8 @@
-"""The git edge: every git process champion starts goes through `Git.run`."""
+"""The git edge: every git process champion starts is started here (`Git.run`, `Git.run_bytes`,
+`Git.batch`), so how git is found, which repository it runs in and what a failure says are
+decided once. The registry's tags, the files of a commit (gitfiles.py), DVC's pointer files at a
+commit (artifacts.py), the predictions' refs and the nested dvc.yaml files all read
+git through it."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from champion.errors import GitError
 
@@ -53,27 +58,57 @@ class Git:
         check: bool = True,
         env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        full_env = None
-        if env:
-            full_env = {**os.environ, **env}
+        """`git ARGS` as text; a failure raises GitError unless `check` is False."""
+        proc: subprocess.CompletedProcess[str] = self._start(args, input, env, text=True)
+        if check and proc.returncode != 0:
+            raise GitError(f"git {' '.join(args[:2])} failed in {self.path}: {proc.stderr.strip()}")
+        return proc
+
+    def run_bytes(
+        self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """`git ARGS` as bytes (file names and blobs need not be UTF-8); the caller checks the
+        exit code and says what failed."""
+        proc: subprocess.CompletedProcess[bytes] = self._start(args, input, env, text=False)
+        return proc
+
+    def batch(self) -> subprocess.Popen[bytes]:
+        """A `git cat-file --batch` process: object names in, objects out (gitfiles.CatFile)."""
         try:
-            proc = subprocess.run(
+            return subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self.path,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError as e:
+            raise self._not_started(e) from e
+
+    def _start(
+        self,
+        args: Sequence[str],
+        input: str | bytes | None,
+        env: dict[str, str] | None,
+        *,
+        text: bool,
+    ) -> Any:
+        try:
+            return subprocess.run(
                 ["git", *args],
                 cwd=self.path,
                 input=input,
                 capture_output=True,
-                text=True,
-                env=full_env,
+                text=text,
+                env={**os.environ, **env} if env else None,
             )
         except FileNotFoundError as e:
-            if not self.path.is_dir():
-                raise GitError(
-                    f"{self.path} is not a directory: run champion inside a git repository"
-                ) from e
-            raise GitError("git is not installed or not on PATH: install git") from e
-        if check and proc.returncode != 0:
-            raise GitError(f"git {' '.join(args[:2])} failed in {self.path}: {proc.stderr.strip()}")
-        return proc
+            raise self._not_started(e) from e
+
+    def _not_started(self, e: FileNotFoundError) -> GitError:
+        if not self.path.is_dir():
+            return GitError(f"{self.path} is not a directory: run champion inside a git repository")
+        return GitError("git is not installed or not on PATH: install git")
 
     def toplevel(self) -> Path:
         proc = self.run("rev-parse", "--show-toplevel", check=False)
@@ -234,7 +269,6 @@ class Git:
         return self.run("remote", "get-url", remote, check=False).returncode == 0
 
     def show_blob(self, commit: str, path: str) -> bytes | None:
-        proc = subprocess.run(
-            ["git", "cat-file", "blob", f"{commit}:{path}"], cwd=self.path, capture_output=True
-        )
+        """The file at `path` in `commit`, or None when the commit has none there."""
+        proc = self.run_bytes("cat-file", "blob", f"{commit}:{path}")
         return proc.stdout if proc.returncode == 0 else None
