@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from champion import action
+from champion.ci.context import report_artifact_name
 from champion.errors import ChampionError
 from champion.evaluation.report import read_report, read_report_or_failure
 from testing.repos import make_repo
@@ -221,7 +222,7 @@ def test_annotation_points_at_the_file_and_line() -> None:
 
 
 def test_artifact_name_has_no_character_upload_artifact_refuses() -> None:
-    assert action.artifact_name("models/churn:churn") == "champion-report-models-churn-churn"
+    assert report_artifact_name("models/churn:churn") == "champion-report-models-churn-churn"
 
 
 def test_a_failing_command_gives_an_annotation_exit_code_and_summary(

@@ -18,6 +18,8 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from champion.ci import workflow
+from champion.ci.context import report_artifact_name, run_url
 from champion.errors import ChampionError
 
 PREFIX = "CHAMPION_INPUT_"
@@ -271,25 +273,20 @@ def as_inputs(message: str) -> str:
     return _OPTION.sub(name, message)
 
 
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def annotation(message: str, command: str, workdir: str = "") -> str:
     """`::error ...::message`, on the file and line the message starts with, if any."""
-    props = [f"title={escape_property('champion ' + command)}"]
     found = _FILE_LINE.match(message)
-    if found:
-        path = found["file"]
-        if workdir and not Path(path).is_absolute():
-            path = f"{workdir.rstrip('/')}/{path}"
-        props = [f"file={escape_property(path)}", f"line={found['line']}", *props]
-        message = message[found.end() :]
-    return f"::error {','.join(props)}::{escape_data(message)}"
+    if not found:
+        return workflow.command("error", message, title=f"champion {command}")
+    path = found["file"]
+    if workdir and not Path(path).is_absolute():
+        path = f"{workdir.rstrip('/')}/{path}"
+    where = {"file": path, "line": found["line"]}
+    return workflow.command("error", message[found.end() :], **where, title=f"champion {command}")
+
+
+def _annotate(message: str, command: str, workdir: str = "") -> None:
+    workflow.emit(annotation(message, command, workdir))
 
 
 _PREFIXES = ("error: ", "unexpected error: ", "champion: error: ")  # the last: argparse's
@@ -314,13 +311,6 @@ def _errors(stderr: str) -> list[str]:
     return messages
 
 
-def _summary(text: str) -> None:
-    target = os.environ.get("GITHUB_STEP_SUMMARY")
-    if target:
-        with open(target, "a", encoding="utf-8") as f:
-            f.write(text)
-
-
 def _fence(text: str) -> str:
     lines = text.rstrip("\n").splitlines()[-SUMMARY_TAIL:]
     body = "\n".join(lines)
@@ -328,14 +318,6 @@ def _fence(text: str) -> str:
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}\n{body}\n{fence}\n"
-
-
-def _summary_size() -> int:
-    target = os.environ.get("GITHUB_STEP_SUMMARY")
-    try:
-        return Path(target).stat().st_size if target else 0
-    except OSError:
-        return 0
 
 
 def run(argv: Argv, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
@@ -357,34 +339,36 @@ def main(env: Mapping[str, str] | None = None) -> int:
     try:
         steps = plan(inputs)
     except ChampionError as e:
-        print(annotation(f"{e}", command), flush=True)
-        _summary(f"### champion {command}: failed\n\n{_fence(str(e))}")
+        _annotate(f"{e}", command)
+        workflow.append_summary(f"### champion {command}: failed\n\n{_fence(str(e))}")
         return e.exit_code
     if not steps:
         note = f"nothing to do: no file matches report {inputs.get('report')!r} (no model was evaluated)"
-        print(f"::notice title=champion {command}::{escape_data(note)}", flush=True)
-        _summary(f"### champion {command}\n\n{note}\n")
+        workflow.annotate("notice", note, title=f"champion {command}")
+        workflow.append_summary(f"### champion {command}\n\n{note}\n")
         return 0
     env = _environment(inputs)
     for argv in steps:
-        before = _summary_size()
+        before = workflow.summary_size()
         code, out, err = run(argv, env)
         name = argv[2] if argv[0] == "-C" else argv[0]
         if name == "evaluate":
-            _write_output("artifact-name", artifact_name(inputs.get("model")))
+            workflow.set_outputs(None, {"artifact-name": report_artifact_name(inputs.get("model"))})
             code = _summarize_report(argv, code)
         if code != 0:
             messages = [as_inputs(m) for m in _errors(err)]
             messages = messages or [f"champion {name} exited with code {code}"]
             for message in messages:
-                print(annotation(message, name, workdir), flush=True)
+                _annotate(message, name, workdir)
             verdict = "the gate failed" if code == 1 else "failed"
-            _summary(f"### champion {name}: {verdict}\n\n{_fence(as_inputs(err or out))}")
+            workflow.append_summary(
+                f"### champion {name}: {verdict}\n\n{_fence(as_inputs(err or out))}"
+            )
             if command == "evaluate" and code != 1:
                 _evaluation_failed(inputs, name, code, messages)
             return code
-        if _summary_size() == before:  # the command wrote no summary of its own
-            _summary(f"### champion {name}\n\n{_fence(out or '(no output)')}")
+        if workflow.summary_size() == before:  # the command wrote no summary of its own
+            workflow.append_summary(f"### champion {name}\n\n{_fence(out or '(no output)')}")
     return 0
 
 
@@ -403,7 +387,6 @@ def _evaluation_failed(inputs: Inputs, step: str, code: int, messages: list[str]
     """An evaluation that could not judge (a build that failed, bad input, a bug) leaves a report
     that says so, where report.json would have been: uploaded like it, so that the comment of the
     pull request says the evaluation failed and why, not "nothing to do"."""
-    from champion.ci import run_url
     from champion.evaluation.report import write_failure
 
     out = inputs.get("out") or "report.json"
@@ -416,24 +399,11 @@ def _evaluation_failed(inputs: Inputs, step: str, code: int, messages: list[str]
     try:
         path = write_failure(out, failure)
     except (OSError, ValueError, RuntimeError) as e:  # the step fails anyway; no comment then
-        print(f"::warning title=champion evaluate::could not write {out}: {e}", flush=True)
+        workflow.annotate("warning", f"could not write {out}: {e}", title="champion evaluate")
         return
-    _write_output("report-path", str(path))
-    _write_output("artifact-name", artifact_name(inputs.get("model")))
-
-
-def artifact_name(model: str) -> str:
-    """A name upload-artifact accepts (no / : and the like), unique per model."""
-    from champion.ci import report_artifact_name
-
-    return report_artifact_name(model)
-
-
-def _write_output(name: str, value: str) -> None:
-    target = os.environ.get("GITHUB_OUTPUT")
-    if target:
-        with open(target, "a", encoding="utf-8") as f:
-            f.write(f"{name}={value}\n")
+    workflow.set_outputs(
+        None, {"report-path": str(path), "artifact-name": report_artifact_name(inputs.get("model"))}
+    )
 
 
 def _summarize_report(argv: Argv, code: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from champion import output
+from champion import console
 from champion.registry import WriteResult
 
 
@@ -10,6 +10,6 @@ def show(result: WriteResult) -> None:
     """The warnings about the tags the write was planned on (hostile or foreign tags, named), and
     what became of tags only this clone had."""
     for text in result.warnings:
-        output.warn(text)
+        console.warn(text)
     for text in result.local_notes():
-        output.line(text)
+        console.line(text)

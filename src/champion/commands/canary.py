@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import math
 
-from champion import output
+from champion import console
+from champion.ci import workflow
 from champion.commands import _notes
 from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.errors import ChampionError
@@ -59,9 +60,9 @@ def canary(
     plan = result.plan
     if plan.tags:
         where = f", pushed to {result.remote}" if result.pushed else ""
-        output.line(f"{done}: {', '.join(result.written)}{where}")
+        console.line(f"{done}: {', '.join(result.written)}{where}")
     else:
-        output.line(f"{spec.name} {plan.version}: {plan.note}; nothing to do")
+        console.line(f"{spec.name} {plan.version}: {plan.note}; nothing to do")
     _notes.show(result)
     live = registry.state(spec.name).live.get(stage)
     lines, values = (
@@ -79,9 +80,9 @@ def canary(
         else ([], {})
     )
     for text in lines:
-        output.line(text)
-    output.write_github_output(
-        output.github_output_path(github_output),
+        console.line(text)
+    workflow.set_outputs(
+        github_output,
         {
             "version": str(plan.version),
             "stage": stage,
@@ -100,4 +101,4 @@ def _verify(project: Project, model: str, version: Version) -> None:
 
         warning = verify_fetchable(project, model, info, "serve")
         if warning:
-            output.warn(warning)
+            console.warn(warning)

@@ -18,7 +18,7 @@ from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
 
-from champion import output
+from champion import console
 from champion.artifacts import describe
 from champion.commands._demo_metrics import scripted_metrics
 from champion.errors import ChampionError
@@ -69,7 +69,7 @@ class _Demo:
             words = words[2:]  # `python -m champion` reads as `champion`
         printable = " ".join(shlex.quote(shown.get(w, w)) for w in words)
         if show:
-            output.line(f"$ {printable}")
+            console.line(f"$ {printable}")
         proc = subprocess.run(
             args, cwd=cwd or self.project, env=self.env, capture_output=True, text=True
         )
@@ -79,7 +79,7 @@ class _Demo:
             )
         if show and proc.stdout.strip():
             for text in proc.stdout.rstrip().splitlines():
-                output.line(f"  {text}")
+                console.line(f"  {text}")
         return proc.stdout
 
     def champion(self, *args: str, ok: tuple[int, ...] = (0,)) -> str:
@@ -92,8 +92,8 @@ class _Demo:
         return self.run("git", *args, show=show)
 
     def step(self, title: str) -> None:
-        output.line()
-        output.line(f"== {title}")
+        console.line()
+        console.line(f"== {title}")
 
     def set_up(self) -> None:
         self.step(f"workspace {self.workspace}: a bare git origin, a DVC remote, a project")
@@ -132,8 +132,8 @@ class _Demo:
         pointer = self.workspace / folder / "prod.json"
         data = json.loads(pointer.read_text(encoding="utf-8"))
         artifact = data["artifact"]
-        output.line(f"$ cat {pointer.relative_to(self.workspace.parent)}")
-        output.line(
+        console.line(f"$ cat {pointer.relative_to(self.workspace.parent)}")
+        console.line(
             f"  version {data['version']} ({data['tag']}, counter {data['counter']}), "
             f"{artifact['format']} artifact sha256 {artifact['sha256'][:16]}… at {artifact['url']}"
         )
@@ -160,7 +160,7 @@ class _Demo:
         )
         missing = [m for m in ("skl2onnx", "onnxruntime", "onnx") if find_spec(m) is None]
         if missing:
-            output.line(
+            console.line(
                 f"  skipped: it needs {', '.join(missing)}; pip install 'champion[onnx]' skl2onnx"
             )
             return
@@ -198,7 +198,7 @@ class _Demo:
                 f"{MODEL} {version}: the artifact fetched from the DVC remote has sha256 "
                 f"{fetched.sha256}, but its tag recorded {recorded}"
             )
-        output.line(
+        console.line(
             f"  {entry['tag']}: {fetched.size} bytes via {fetched.tracked_by}, "
             f"sha256 {fetched.sha256[:16]}… matches the tag"
         )
@@ -262,7 +262,7 @@ def demo(workdir: str | None = None) -> int:
                 "--interval", "0.2s", "--for", "5s", "--cooldown", "0s", "--rollback", "--push",
                 ok=(1,),
             )  # fmt: skip
-        output.line(
+        console.line(
             f"  (by hand, the same rollback is: champion rollback {MODEL} --reason TEXT --push)"
         )
         d.champion("status", MODEL)
@@ -277,12 +277,12 @@ def demo(workdir: str | None = None) -> int:
         site = workspace / "site" if keep else Path(tempfile.mkdtemp(prefix="champion-demo-site-"))
         d.step("the registry as a static site (what workflows-examples/site.yml publishes)")
         d.champion("site", "--out", str(site.resolve()))
-        output.line()
-        output.line("demo finished: every step above ran the real command line")
-        output.line(f"open the site in a browser: {(site / 'index.html').resolve()}")
+        console.line()
+        console.line("demo finished: every step above ran the real command line")
+        console.line(f"open the site in a browser: {(site / 'index.html').resolve()}")
     finally:
         if keep:
-            output.line(f"workspace kept at {workspace}")
+            console.line(f"workspace kept at {workspace}")
         else:
             shutil.rmtree(workspace, ignore_errors=True)
     return 0

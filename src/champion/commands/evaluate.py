@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from champion import output
+from champion import console
+from champion.ci import workflow
 from champion.errors import GateFailed
 from champion.evaluation.report import write_report
 from champion.evaluation.run import evaluate as run_evaluation
@@ -30,9 +31,9 @@ def evaluate(
     )
     path = write_report(out, report)
     for text in summary(report, str(path)):
-        output.line(text)
-    output.write_github_output(
-        output.github_output_path(github_output),
+        console.line(text)
+    workflow.set_outputs(
+        github_output,
         {
             "verdict": report["gate"]["verdict"],
             "bump": report["suggested"]["bump"],

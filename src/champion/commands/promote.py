@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from champion import output
+from champion import console
+from champion.ci import workflow
 from champion.commands import _notes
 from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.project import Project
@@ -30,17 +31,17 @@ def promote(
         # Before any tag: the bytes a service would fetch must be the ones the tag recorded.
         warning = verify_fetchable(project, spec.name, target, "promote")
         if warning:
-            output.warn(warning)
+            console.warn(warning)
     result = project.registry.assign(
         spec.name, Version.parse(version), stage, reason=reason, push=push
     )
     plan = result.plan
     if not plan.tags:
-        output.line(f"{spec.name} {plan.version} is {plan.note}; nothing to do")
+        console.line(f"{spec.name} {plan.version} is {plan.note}; nothing to do")
     else:
         was = f" (was {plan.previous})" if plan.previous else ""
         where = f", pushed to {result.remote}" if result.pushed else ""
-        output.line(
+        console.line(
             f"promoted {spec.name} {plan.version} to {stage}{was}: {', '.join(result.written)}{where}"
         )
     _notes.show(result)
@@ -55,9 +56,9 @@ def promote(
         repo=repo,
     )
     for text in lines:
-        output.line(text)
-    output.write_github_output(
-        output.github_output_path(github_output),
+        console.line(text)
+    workflow.set_outputs(
+        github_output,
         {
             "version": plan.version,
             "stage": stage,

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from champion import artifacts, ci, files, output
+from champion import artifacts, console, files
+from champion.ci import context, workflow
 from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.config import ModelConfig
 from champion.errors import ChampionError, GateFailed, GitHubError, RegistryError
@@ -100,7 +101,7 @@ def release(
     flag = None
     if allow_failed_gate:
         # Who: the CI run's actor, else the git identity the tags are written with.
-        who = ci.actor() or project.registry.git.config("user.name")
+        who = context.actor() or project.registry.git.config("user.name")
         who = who or os.environ.get("GIT_COMMITTER_NAME") or "unknown"
         flag = gates.Override(who, allow_failed_gate.strip(), "--allow-failed-gate")
     with Workspace() as recordings:  # the versions' predictions, until their tags name them
@@ -175,7 +176,7 @@ def _deploy(
         repo=repo,
     )
     for text in lines:
-        output.line(text)
+        console.line(text)
 
 
 def _configured_bump(spec: ModelConfig) -> str:
@@ -207,7 +208,7 @@ def _pull(project: Project, commit: str, repo: str | None) -> _Pull:
         try:
             by = labeled_by(gh, name, found.number, gates.OVERRIDE_LABEL)
         except (GithubException, RequestException) as e:  # the override stands, its author unknown
-            output.warn(f"who added {gates.OVERRIDE_LABEL} to #{found.number} is unknown: {e}")
+            console.warn(f"who added {gates.OVERRIDE_LABEL} to #{found.number} is unknown: {e}")
     return _Pull(found.number, found.url, found.labels, found.head_sha, by or "unknown")
 
 
@@ -682,7 +683,7 @@ def _pull_reports(spec: ModelConfig, pull: _Pull, repo: str | None) -> list[dict
                 client.connect(), repository(repo), pull.head_sha, spec.name
             )
     except GitHubError as e:
-        output.warn(f"{e}; evaluating instead")
+        console.warn(f"{e}; evaluating instead")
         return []
 
 
@@ -804,7 +805,7 @@ def _present(outcomes: list[Outcome], github_output: str | None) -> None:
     lines = []
     for o in outcomes:
         for warning in o.warnings:
-            output.warn(warning)
+            console.warn(warning)
         if o.released:
             text = f"released {o.model} {o.version} as {o.tag} ({o.bump}: {o.reason})"
             if o.note:
@@ -815,15 +816,15 @@ def _present(outcomes: list[Outcome], github_output: str | None) -> None:
             text = f"{o.model}: {o.note}"
             if o.github_release:
                 text += f"; GitHub Release {o.github_release}"
-        output.line(text)
+        console.line(text)
         lines.append(f"- {md(text, 1000)}")
         for note in o.local:
-            output.line(f"{o.model}: {note}")
+            console.line(f"{o.model}: {note}")
             lines.append(f"- {md(f'{o.model}: {note}', 1000)}")
     title = "### champion release"
     if any(o.held for o in outcomes):
         title += ": ❌ not promoted, the gate failed"
-    output.append_step_summary(title + "\n\n" + "\n".join(lines) + "\n")
+    workflow.append_summary(title + "\n\n" + "\n".join(lines) + "\n")
     values: dict[str, Any] = {
         "releases": json.dumps({o.model: asdict(o) for o in outcomes}, sort_keys=True),
         "count": sum(1 for o in outcomes if o.released),
@@ -848,7 +849,7 @@ def _present(outcomes: list[Outcome], github_output: str | None) -> None:
         )
     else:
         values["released"] = _flag(any(o.released for o in outcomes))
-    output.write_github_output(output.github_output_path(github_output), values)
+    workflow.set_outputs(github_output, values)
 
 
 def _flag(value: bool) -> str:

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from champion import output
+from champion import console
+from champion.ci import workflow
 from champion.commands._deploy import check_dispatch, check_pointer
 from champion.errors import ChampionError
 from champion.project import Project
@@ -79,7 +80,7 @@ def _plan(
     mapping = parse_metrics(metrics)
     used = {r.metric for r in parsed}
     for name in sorted(set(mapping) - used):
-        output.warn(f"--metric {name}: no rule uses it")
+        console.warn(f"--metric {name}: no rule uses it")
     return _Plan(
         parsed,
         {m: mapping.get(m, m) for m in sorted(used)},
@@ -133,7 +134,7 @@ def _baseline(
         )
     found = baseline_of(state, stage)
     if found is None:
-        output.warn(
+        console.warn(
             f"no baseline: no version was live in {stage} before the current one (that was not "
             "rolled back since); rules against the baseline have no data"
         )
@@ -163,7 +164,7 @@ def _baseline(
         f"{m} {number(s) if isinstance(s, float) else 'no data'}" for m, s in samples.items()
     )
     when = f" at {info['at']}" if "at" in info else ""
-    output.line(f"baseline: {found.version}{when} from {info['source']}: {shown}")
+    console.line(f"baseline: {found.version}{when} from {info['source']}: {shown}")
     return samples, info
 
 
@@ -210,7 +211,7 @@ def _read(
             track.points.append(judge(track.rule, samples[metric], base.get(metric), at))
         readings += 1
         texts = "; ".join(_point_text(t, plan.window) for t in tracks)
-        output.line(f"reading {readings} at {clock(at)}: {texts}")
+        console.line(f"reading {readings} at {clock(at)}: {texts}")
         if verdict(tracks, plan.window) == "breached":
             return tracks, readings
         if readings * plan.interval > plan.length + 1e-9:
@@ -221,26 +222,26 @@ def _report(result: str, tracks: list[Track], readings: int, window: Window, wat
     if result == "breached":
         for track in tracks:
             if track.sustained(window):
-                output.line(f"breached: {describe_breach(track, window)}")
+                console.line(f"breached: {describe_breach(track, window)}")
         return
     if result == "no data":
         for track in tracks:
             if track.count("no data") == len(track.points):
-                output.warn(
+                console.warn(
                     f"no data: {track.rule.text} could not be judged at any of {readings} "
                     f"readings ({track.points[-1].why}); missing data never triggers a rollback"
                 )
-        output.line(f"no data: {watched} could not be judged")
+        console.line(f"no data: {watched} could not be judged")
         return
-    output.line(f"healthy: {watched} met the rules over {readings} reading{'s' * (readings != 1)}")
+    console.line(f"healthy: {watched} met the rules over {readings} reading{'s' * (readings != 1)}")
     for track in tracks:
         if track.count("breach"):
-            output.line(
+            console.line(
                 f"  {track.rule.text}: {track.count('breach')} breached reading(s), never "
                 f"{window.describe()}: not sustained, no action"
             )
         if track.count("no data"):
-            output.line(
+            console.line(
                 f"  {track.rule.text}: no data at {track.count('no data')} of {readings} readings"
             )
 
@@ -288,7 +289,7 @@ def watch(
         )
     base, base_info = _baseline(plan, src, baseline, state, stage)
 
-    output.line(
+    console.line(
         f"watching {spec.name} {watched.version} in {stage} ({len(plan.rules)} "
         f"rule{'s' * (len(plan.rules) != 1)}, a breach counts after {plan.window.describe()}): "
         f"a reading every {format_duration(plan.interval)} for "
@@ -299,7 +300,7 @@ def watch(
     _report(result, tracks, readings, plan.window, f"{spec.name} {watched.version} in {stage}")
     rolled_back = False
     if result == "breached" and not rollback:
-        output.line("nothing rolled back (--rollback rolls back automatically)")
+        console.line("nothing rolled back (--rollback rolls back automatically)")
     elif result == "breached":
         meta = {
             "trigger": TRIGGER,
@@ -328,8 +329,8 @@ def watch(
             github_output=github_output,
         )
     _summary(spec.name, stage, str(watched.version), result, rolled_back, tracks)
-    output.write_github_output(
-        output.github_output_path(github_output),
+    workflow.set_outputs(
+        github_output,
         {
             "verdict": result,
             "watched-version": watched.version,
@@ -363,7 +364,7 @@ def _roll_back(
         state = project.registry.state(model)
         refusals = guards(state, stage, watched, cooldown=plan.cooldown, now=time.time())
         for text in refusals:
-            output.warn(f"no automatic rollback: {text}")
+            console.warn(f"no automatic rollback: {text}")
         if refusals:
             return False
         rollback(
@@ -379,7 +380,7 @@ def _roll_back(
         )
     except ChampionError as e:
         # The breach stands (exit 1, outputs written); the failure is reported with it.
-        output.warn(f"no automatic rollback: it failed: {e}")
+        console.warn(f"no automatic rollback: it failed: {e}")
         return False
     return True
 
@@ -395,7 +396,7 @@ def _summary(
             f"{track.count('no data')} | {number(last.value) if last and last.value is not None else '-'} |"
         )
     action = ", rolled back" if rolled_back else ""
-    output.append_step_summary(
+    workflow.append_summary(
         f"### champion watch: {md(model)} {md(version)} in {md(stage)}: {result}{action}\n\n"
         "| rule | ok | breached | no data | last value |\n| --- | --- | --- | --- | --- |\n"
         + "\n".join(rows)

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from champion import ci
 from champion._version import __version__
+from champion.ci import context
 from champion.config import ModelConfig
 from champion.errors import ConfigError
 from champion.evaluation import baseline as baselines
@@ -445,7 +445,7 @@ def _header(
         "initial": champ is None,
         "stats": {"level": stats.level, "resamples": stats.resamples, "seed": stats.seed},
         # The comment links the run that evaluated, not the run that comments.
-        "run_url": ci.run_url(),
+        "run_url": context.run_url(),
     }
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from github import Github
 from github.WorkflowRun import WorkflowRun
 
-from champion.ci import report_artifact_name
+from champion.ci.context import report_artifact_name
 from champion.errors import ChampionError
 from champion.evaluation.report import MAX_REPORT_BYTES, read_report
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from champion import ci
 from champion._version import __version__
+from champion.ci import context
 from champion.errors import GitError, PushRejected, RegistryError
 from champion.git import Git, RefRecord
 from champion.registry.state import (
@@ -401,7 +401,7 @@ class Registry:
                 "a rollback needs a reason (--reason TEXT): it goes into the audit trail"
             )
         verified: set[Version] = set()
-        run = ci.run_id()
+        run = context.run_id()
         issued: list[Live | None] = []  # what was live when the rollback was first planned
 
         def plan(state: ModelState) -> Plan:
@@ -782,13 +782,13 @@ def _unknown_version(model: str, version: Version, state: ModelState) -> Registr
 def _context() -> dict[str, Any]:
     """Who and where, for the audit trail."""
     ctx: dict[str, Any] = {"tool": {"champion": __version__}}
-    actor = ci.actor()
+    actor = context.actor()
     if actor:
         ctx["actor"] = actor
-    url = ci.run_url()
+    url = context.run_url()
     if url:
         ctx["run_url"] = url
-    run = ci.run_id()
+    run = context.run_id()
     if run:
         ctx["run_id"] = run
     return ctx

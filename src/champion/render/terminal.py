@@ -5,9 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from champion.output import table
-
 VERDICT = {"none": "-"}  # no rule on that metric
+
+
+def table(rows: list[list[str]], headers: list[str]) -> list[str]:
+    """Columns padded to their widest cell, two spaces apart; no trailing spaces."""
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return [fmt.format(*headers).rstrip(), *(fmt.format(*map(str, r)).rstrip() for r in rows)]
 
 
 def num(x: float | None, signed: bool = False) -> str:
