@@ -20,6 +20,7 @@ from typing import Any
 from champion import artifacts, pointer
 from champion.config import ModelConfig
 from champion.errors import ChampionError
+from champion.loading import SERVABLE
 from champion.manifest import Manifest, differences, index_bytes
 from champion.pointer import ArtifactRef, Canary, Pointer
 from champion.project import Project
@@ -76,8 +77,6 @@ def _registry_check(
     registry holds, at the commits it says, with a counter no higher than the model's last tag.
     A pointer from a newer view than `state` (another publisher's, after more tags were pushed)
     is checked against the tags listed again, so a race is never mistaken for a forgery."""
-    from champion.runtime._artifact import SERVABLE
-
     known = {e.tag: e.commit for e in state.history}
 
     def check(there: Pointer) -> str | None:

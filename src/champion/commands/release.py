@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,6 @@ from champion.ci import context, workflow
 from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.config import ModelConfig
 from champion.errors import ChampionError, GateFailed, GitHubError, RegistryError
-from champion.evaluation.models import Workspace
 from champion.evaluation.report import read_report
 from champion.project import Project
 from champion.registry import ModelState, Registry, VersionInfo
@@ -104,7 +104,10 @@ def release(
         who = context.actor() or project.registry.git.config("user.name")
         who = who or os.environ.get("GIT_COMMITTER_NAME") or "unknown"
         flag = gates.Override(who, allow_failed_gate.strip(), "--allow-failed-gate")
-    with Workspace() as recordings:  # the versions' predictions, until their tags name them
+    # The versions' predictions, until their tags name them.
+    with tempfile.TemporaryDirectory(
+        prefix="champion-eval-", ignore_cleanup_errors=True
+    ) as recordings:
         prepared = [
             _prepare(
                 project,
@@ -117,7 +120,7 @@ def release(
                 pull=pull,
                 override=flag or _label_override(pull),
                 repo=repo,
-                recordings=recordings.path,
+                recordings=Path(recordings),
             )
             for spec in specs
         ]
@@ -612,8 +615,8 @@ def _evaluation(
             return found, f"the report of pull request #{pull.number}", None
     from champion.evaluation.run import run
 
-    with Workspace() as ws:
-        candidate = _candidate(project, spec, commit, sha256, ws.path)
+    with tempfile.TemporaryDirectory(prefix="champion-eval-", ignore_cleanup_errors=True) as ws:
+        candidate = _candidate(project, spec, commit, sha256, Path(ws))
         evaluation = run(
             project, spec.name, candidate=str(candidate), baseline=baseline, record_to=record_to
         )
@@ -627,8 +630,8 @@ def _record(
     warning instead when they cannot be made (the version stands without them)."""
     from champion.evaluation.run import record
 
-    with Workspace() as ws:
-        candidate = _candidate(project, spec, commit, sha256, ws.path)
+    with tempfile.TemporaryDirectory(prefix="champion-eval-", ignore_cleanup_errors=True) as ws:
+        candidate = _candidate(project, spec, commit, sha256, Path(ws))
         try:
             return record(project, spec.name, candidate=str(candidate), record_to=record_to), ""
         except ChampionError as e:

@@ -7,6 +7,7 @@ writes the report.
 from __future__ import annotations
 
 import platform
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -24,10 +25,10 @@ from champion.evaluation import baseline as baselines
 from champion.evaluation import environment, gate, metrics, recorded, signature
 from champion.evaluation.data import DataError, DataSpec, Reader
 from champion.evaluation.metricsfile import from_files
-from champion.evaluation.models import LoadedModel, Workspace, load
 from champion.evaluation.outputs import Predictions, Truth
 from champion.evaluation.predict import Evaluated, evaluate_rows, feature_plan, infer_task
 from champion.loading.custom import make_importable
+from champion.loading.verified import LoadedModel, load
 from champion.project import Project
 from champion.registry import ModelState
 
@@ -126,7 +127,9 @@ def run(
     trusted = tuple(model.sections.get("trusted_types") or ())
     task = model.sections.get("task")
     recording = None
-    with Workspace() as ws:
+    with tempfile.TemporaryDirectory(
+        prefix="champion-eval-", ignore_cleanup_errors=True
+    ) as workspace:
         t = time.perf_counter()
         cand = load(
             candidate_path,
@@ -141,7 +144,7 @@ def run(
         champ = None
         if base.kind != "none":
             champ = baselines.champion(
-                project, model, base, spec, trusted, ws.path, champion_predictions, task
+                project, model, base, spec, trusted, Path(workspace), champion_predictions, task
             )
         timings["load_s"] = time.perf_counter() - t
         if fmt == "metrics" or spec is None:

@@ -15,14 +15,13 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from champion.errors import ChampionError
-from champion.evaluation.models import load
 from champion.files import TooLarge, copy_hashed, replacing, replacing_folder, sha256_file
+from champion.loading import SERVABLE
 from champion.loading.custom import Loader
+from champion.loading.verified import load
 from champion.manifest import MAX_INDEX_BYTES, FolderError, check_folder, parse_index
 from champion.pointer import ArtifactRef
 from champion.store import is_url
-
-SERVABLE = ("joblib", "pickle", "skops", "onnx")
 
 
 class RuntimeLoadError(ChampionError):

@@ -1,5 +1,5 @@
-"""Loading a model: only from bytes whose sha256 is known, in the declared format, or by the
-model's own `loader:`.
+"""Loading a model, for an evaluation and for a service alike: only from bytes whose sha256 is
+known, in the declared format, or by the model's own `loader:`.
 
 joblib and pickle run code when loaded, so an artifact from the registry is unpickled only after
 its sha256 matches the one its tag recorded (a folder: its manifest's, every file hashed). skops
@@ -9,18 +9,16 @@ loads only types the user trusts. A loader is the user's code: it runs after the
 from __future__ import annotations
 
 import pickle
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from champion.errors import ChampionError
-from champion.evaluation.metricsfile import read_metrics_file
 from champion.files import sha256_file
 from champion.loading import unknown_format_hint
 from champion.loading.custom import Loader, call_loader, loader_name
+from champion.loading.metrics import read_metrics_file
 from champion.manifest import of_folder
 
 
@@ -159,16 +157,3 @@ def _check_estimator(obj: Any, label: str, source: str) -> None:
             f"{label} {source} holds a {type(obj).__name__}, which has no predict, predict_proba or "
             "decision_function: save the fitted estimator itself (joblib.dump(model, path))"
         )
-
-
-class Workspace:
-    """A temp folder for artifacts read from git or DVC; removed when done."""
-
-    def __init__(self) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix="champion-eval-"))
-
-    def __enter__(self) -> Workspace:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
