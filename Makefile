@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-act lint check-actions bench clean
+.PHONY: venv demo test test-act lint check-actions docs docs-snippets bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,10 +25,11 @@ test-act: $(STAMP)
 	$(BIN)/python -m pytest -m act
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(MAKE) check-actions
+	$(MAKE) docs
 
 # The actions and example workflows: zizmor's audits (offline) and SchemaStore's schemas.
 ACTIONS := action.yml $(wildcard actions/*/action.yml)
@@ -37,6 +38,15 @@ check-actions: $(STAMP)
 	$(BIN)/zizmor --offline --config zizmor.yml $(ACTIONS) $(WORKFLOWS)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions $(ACTIONS)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+
+# The documentation site, built offline into build/docs; --strict fails on a broken link or
+# anchor, a missing snippet, or a command without its page (scripts/docs_hooks.py).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# Reruns the demo and rewrites the real output the pages show (docs/snippets/); commit the result.
+docs-snippets: $(STAMP)
+	$(BIN)/python scripts/docs_snippets.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/registry.py

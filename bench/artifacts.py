@@ -3,7 +3,7 @@
 1. A folder's manifest (the version sha256 of a folder artifact): champion hashing the working
    tree (`champion.manifest.of_folder`) and reading it at its commit from git (`git ls-tree`, one
    `git cat-file --batch`: `champion.artifacts.describe`), against the coreutils one-liner the
-   README gives (find | sort | xargs sha256sum | sha256sum) on the same folder.
+   docs give (find | sort | xargs sha256sum | sha256sum) on the same folder.
 2. Predictions of the same logistic regression on the same CSV through `champion evaluate`
    (in-process), as joblib (baseline), and as ONNX with probabilities as a tensor and as
    skl2onnx's default ZipMap (a list of dicts, turned into an array by the adapter).

@@ -400,28 +400,30 @@ def test_a_requirements_input_puts_champions_environment_first_on_path() -> None
     assert env["VIRTUAL_ENV"] == str(venv)
 
 
-# --- every output the README names is declared (issue 13.5) --------------------------------------
+# --- every output the docs name is declared, and every declared one documented (13.5, 17) ---------
 
-SUB_ACTION_OF_SECTION = {
-    "## Evaluating a candidate": "evaluate",
-    "## The pull request comment": "comment",
-    "## Releasing on merge": "release",
-    "## Rolling back": "rollback",
+# The command pages whose outputs the sub-actions of the same name must declare too.
+SUB_ACTION_OF_PAGE = {
+    "docs/commands/evaluate.md": "evaluate",
+    "docs/commands/comment.md": "comment",
+    "docs/commands/release.md": "release",
+    "docs/commands/rollback.md": "rollback",
 }
 
 
-def readme_outputs() -> dict[str, set[str]]:
-    """Per `## ` section of the README, the output names its "Outputs: ..." sentences list. A
-    parenthesis right after a name holds its values (`verdict` (`healthy`, ...)), not outputs;
-    one that starts with "and" lists more outputs."""
+def documented_outputs() -> dict[str, set[str]]:
+    """Per page of the docs (and the README), the output names its "Outputs: ..." sentences list
+    ("Outputs (`--github-output`): ...", "the outputs are ..."). A parenthesis right after a name
+    holds its values (`verdict` (`healthy`, ...)), not outputs; one that starts with "and" lists
+    more outputs."""
     found: dict[str, set[str]] = {}
-    sections = re.split(r"^(?=## )", (ROOT / "README.md").read_text(), flags=re.M)
-    for section in sections:
-        title = section.splitlines()[0] if section else ""
-        for paragraph in re.findall(r"\b[Oo]utputs\b(.*?)(?:\n\n|\Z)", section, re.S):
-            text = re.sub(r"(`[a-z-]+`)\s*\((?!and\b)[^()]*\)", r"\1", paragraph)
-            names = {n for n in re.findall(r"`([a-z][a-z0-9-]*)`", text)}
-            found.setdefault(title, set()).update(names)
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    for page in pages:
+        sentences = r"\b[Oo]utputs(?: \([^()]*\))?(?::| are)\s(.*?)(?:\n\n|\Z)"
+        for paragraph in re.findall(sentences, page.read_text(encoding="utf-8"), re.S):
+            listed = re.sub(r"(`[a-z-]+`)\s*\((?!and\b)[^()]*\)", r"\1", paragraph)
+            names = {n for n in re.findall(r"`([a-z][a-z0-9-]*)`", listed)}
+            found.setdefault(page.relative_to(ROOT).as_posix(), set()).update(names)
     return found
 
 
@@ -429,20 +431,26 @@ def declared(path: Path) -> set[str]:
     return set(yaml.safe_load(path.read_text())["outputs"])
 
 
-def test_every_output_the_readme_names_is_declared_by_the_actions() -> None:
-    outputs = readme_outputs()
+def test_every_output_the_docs_name_is_declared_by_the_actions() -> None:
+    outputs = documented_outputs()
     named = set().union(*outputs.values())
     assert {"count", "releases", "comment-action", "builds", "built", "commit", "sha256"} <= named
     assert {"promoted", "gate"} <= named
     root = declared(ROOT / "action.yml")
-    assert named - root == set(), "named in README.md, not declared in action.yml"
-    for title, names in outputs.items():
-        sub = next(
-            (a for prefix, a in SUB_ACTION_OF_SECTION.items() if title.startswith(prefix)), None
-        )
-        if sub is not None:
-            missing = names - declared(ROOT / "actions" / sub / "action.yml")
-            assert missing == set(), f"{title}: not declared in actions/{sub}/action.yml"
+    assert named - root == set(), "named in the docs, not declared in action.yml"
+    for page, sub in SUB_ACTION_OF_PAGE.items():
+        missing = outputs[page] - declared(ROOT / "actions" / sub / "action.yml")
+        assert missing == set(), f"{page}: not declared in actions/{sub}/action.yml"
+
+
+def test_every_output_the_actions_declare_is_documented_on_a_command_page() -> None:
+    outputs = documented_outputs()
+    on_command_pages = set().union(
+        *(names for page, names in outputs.items() if page.startswith("docs/commands/"))
+    )
+    for path in ACTION_FILES:
+        undocumented = declared(path) - on_command_pages
+        assert undocumented == set(), f"{path.relative_to(ROOT)}: no command page names them"
 
 
 def test_every_declared_output_is_one_the_run_step_can_write() -> None:

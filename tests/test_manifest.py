@@ -10,10 +10,11 @@ import pytest
 
 from champion.manifest import FolderError, Manifest, check_folder, of_folder, parse_index
 
-# What README.md gives a user to recompute a folder's sha256 without champion.
+# What the docs give a user to recompute a folder's sha256 without champion (docs/artifacts.md).
 ONE_LINER = (
     "find -L . -type f -printf '%P\\n' | LC_ALL=C sort | xargs -d '\\n' sha256sum | sha256sum"
 )
+DOCS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "artifacts.md"
 
 
 def folder(tmp_path: Path) -> Path:
@@ -32,7 +33,8 @@ def folder(tmp_path: Path) -> Path:
     return root
 
 
-def test_the_readme_one_liner_gives_the_same_sha256(tmp_path: Path) -> None:
+def test_the_docs_one_liner_gives_the_same_sha256(tmp_path: Path) -> None:
+    assert ONE_LINER in DOCS_PAGE.read_text(encoding="utf-8"), "the page shows another command"
     root = folder(tmp_path)
     proc = subprocess.run(
         ["bash", "-c", ONE_LINER], cwd=root, capture_output=True, text=True, check=True

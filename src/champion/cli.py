@@ -72,7 +72,7 @@ def _add_deploy_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_read_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print JSON (a stable shape, see README)")
+    p.add_argument("--json", action="store_true", help="print JSON (a stable shape, see the docs)")
     p.add_argument(
         "--remote",
         nargs="?",
@@ -318,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--base", metavar="REF", help="default: HEAD's first parent (the commit before a merge)"
     )
     p.add_argument("--head", default="HEAD", metavar="REF", help="default: HEAD")
-    p.add_argument("--json", action="store_true", help="print JSON (a stable shape, see README)")
+    p.add_argument("--json", action="store_true", help="print JSON (a stable shape, see the docs)")
     p.add_argument("--github-output", metavar="FILE", help="default: $GITHUB_OUTPUT")
 
     p = sub.add_parser(

@@ -397,8 +397,8 @@ def load_config(root: str | Path, config_path: str | Path | None = None) -> Conf
         legacy = {} if config_path else _gto_index_models(root)
         if config_path or not (dvc_models or legacy):
             raise ConfigError(
-                f"no {CONFIG_FILE} at {path}: create one that declares your models "
-                "(see the README), or declare them under artifacts: in dvc.yaml"
+                f"no {CONFIG_FILE} at {path}: create one that declares your models (see the "
+                "champion.yaml reference in the docs), or declare them under artifacts: in dvc.yaml"
             )
         return Config(root=root, models={**legacy, **dvc_models})
     filename = str(path.relative_to(root) if path.is_relative_to(root) else path)

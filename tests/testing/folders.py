@@ -90,7 +90,7 @@ def set_up(repo_path: Path, kind: str = "good") -> None:
 
 
 def manifest_sha256(folder: Path) -> tuple[str, list[dict[str, object]]]:
-    """The folder's sha256 as README.md tells a user to compute it (what `sha256sum` prints for
+    """The folder's sha256 as docs/artifacts.md tells a user to compute it (what `sha256sum` prints for
     each file, sorted by path, hashed), written here independently of champion; and the files."""
     lines, files = [], []
     for rel in sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()):

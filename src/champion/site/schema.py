@@ -1,6 +1,6 @@
 """`registry.json`'s shape: the contract the site's pages are rendered from and other tools read.
 
-`schema` changes only with a breaking change; README.md documents the fields.
+`schema` changes only with a breaking change; docs/site.md documents the fields.
 """
 
 from __future__ import annotations
