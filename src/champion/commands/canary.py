@@ -1,16 +1,11 @@
 from __future__ import annotations
 
-import math
-
 from champion import console
 from champion.ci import workflow
 from champion.commands import _notes
-from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
-from champion.errors import ChampionError
+from champion.deploy.after_change import after_stage_change, check_dispatch, check_pointer
+from champion.deploy.canary import change
 from champion.project import Project
-from champion.registry import Version
-from champion.registry.registry import WriteResult
-from champion.registry.tags import canary_stage
 
 
 def canary(
@@ -32,31 +27,19 @@ def canary(
     project.check_stage(stage, spec.name)
     check_dispatch(dispatch_workflow, repo)
     check_pointer(project, spec.name)
-    registry = project.registry
-    result: WriteResult
-    if action == "start":
-        if version is None:
-            raise ChampionError("champion canary start needs the VERSION to try")
-        share = 0.1 if weight is None else weight
-        if not math.isfinite(share) or not 0 < share < 1:
-            raise ChampionError(
-                f"--weight {weight} is not a share of traffic: use a number between 0 and 1, "
-                "e.g. 0.1 for 10%"
-            )
-        _verify(project, spec.name, Version.parse(version))
-        result = registry.canary_start(
-            spec.name, stage, Version.parse(version), share, reason=reason, push=push
-        )
-        done = f"{spec.name} {result.version} is the canary of {stage} ({share:.0%} of the keys)"
-    elif action == "promote":
-        trial = registry.state(spec.name).live.get(canary_stage(stage))
-        if trial is not None:
-            _verify(project, spec.name, trial.version)
-        result = registry.canary_promote(spec.name, stage, push=push)
-        done = f"promoted the canary {spec.name} {result.version} to {stage}"
-    else:
-        result = registry.canary_abort(spec.name, stage, reason=reason, push=push)
-        done = f"aborted the canary {spec.name} {result.version} of {stage}"
+    changed = change(
+        project,
+        action,
+        spec.name,
+        stage,
+        version=version,
+        weight=weight,
+        reason=reason,
+        push=push,
+    )
+    for warning in changed.warnings:
+        console.warn(warning)
+    result, done, registry = changed.result, changed.done, project.registry
     plan = result.plan
     if plan.tags:
         where = f", pushed to {result.remote}" if result.pushed else ""
@@ -91,14 +74,3 @@ def canary(
         },
     )
     return 0
-
-
-def _verify(project: Project, model: str, version: Version) -> None:
-    """The version about to serve traffic has the bytes its tag recorded (verify_fetchable)."""
-    info = project.registry.state(model).find(version)
-    if info is not None:  # an unknown version is the registry's to refuse
-        from champion.publish import verify_fetchable
-
-        warning = verify_fetchable(project, model, info, "serve")
-        if warning:
-            console.warn(warning)

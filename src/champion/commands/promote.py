@@ -3,7 +3,7 @@ from __future__ import annotations
 from champion import console
 from champion.ci import workflow
 from champion.commands import _notes
-from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
+from champion.deploy.after_change import after_stage_change, check_dispatch, check_pointer
 from champion.project import Project
 from champion.registry import Version
 
@@ -26,7 +26,7 @@ def promote(
     check_pointer(project, spec.name)
     target = project.registry.state(spec.name).find(Version.parse(version))
     if target is not None:  # an unknown version is the registry's to refuse
-        from champion.publish import verify_fetchable
+        from champion.deploy.publish import verify_fetchable
 
         # Before any tag: the bytes a service would fetch must be the ones the tag recorded.
         warning = verify_fetchable(project, spec.name, target, "promote")

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from champion import console
 from champion.ci import workflow
-from champion.commands._deploy import published_lines
+from champion.deploy.after_change import published_lines
+from champion.deploy.publish import check_location
+from champion.deploy.publish import publish as publish_pointer
 from champion.project import Project
-from champion.publish import check_location
-from champion.publish import publish as publish_pointer
 
 
 def publish(

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from champion import artifacts, console, files
 from champion.ci import context, workflow
-from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
 from champion.config import ModelConfig
+from champion.deploy.after_change import after_stage_change, check_dispatch, check_pointer
 from champion.errors import ChampionError, GateFailed, GitHubError, RegistryError
 from champion.evaluation.report import read_report
 from champion.project import Project
@@ -291,7 +291,7 @@ def _gated(
         if evaluation is not None:
             verdict = gates.from_report(evaluation, stage, source)
     if verdict is None or gates.may_promote(verdict, override):
-        from champion.publish import verify_fetchable
+        from champion.deploy.publish import verify_fetchable
 
         # The bytes a service will fetch are the tag's, as for a new version and for promote.
         unchecked = verify_fetchable(project, spec.name, info, "promote")

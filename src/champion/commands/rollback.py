@@ -5,7 +5,7 @@ from typing import Any
 from champion import artifacts, console
 from champion.ci import workflow
 from champion.commands import _notes
-from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
+from champion.deploy.after_change import after_stage_change, check_dispatch, check_pointer
 from champion.errors import ChampionError
 from champion.project import Project
 from champion.registry import Version

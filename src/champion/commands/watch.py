@@ -12,7 +12,7 @@ from typing import Any
 
 from champion import console
 from champion.ci import workflow
-from champion.commands._deploy import check_dispatch, check_pointer
+from champion.deploy.after_change import check_dispatch, check_pointer
 from champion.errors import ChampionError
 from champion.project import Project
 from champion.registry import Live, ModelState

@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from champion.deploy.pointer import ArtifactRef
+from champion.deploy.store import is_url
 from champion.errors import ChampionError
 from champion.files import TooLarge, copy_hashed, replacing, replacing_folder, sha256_file
 from champion.loading import SERVABLE
 from champion.loading.custom import Loader
 from champion.loading.verified import load
 from champion.manifest import MAX_INDEX_BYTES, FolderError, check_folder, parse_index
-from champion.pointer import ArtifactRef
-from champion.store import is_url
 
 
 class RuntimeLoadError(ChampionError):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from champion import pointer
-from champion.pointer import Canary, PointerError, Written
-from champion.store import Store
+from champion.deploy import pointer
+from champion.deploy.pointer import Canary, PointerError, Written
+from champion.deploy.store import Store
 from testing.deploy import make_pointer as make
 
 
@@ -217,8 +217,8 @@ WRITER = """
 import sys, time
 from pathlib import Path
 sys.path[:0] = [sys.argv[1]]
-from champion import pointer
-from champion.store import Store
+from champion.deploy import pointer
+from champion.deploy.store import Store
 from testing.deploy import make_pointer as make
 
 folder, go = Path(sys.argv[2]), Path(sys.argv[3])

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from champion import pointer
-from champion.pointer import Written
-from champion.store import Store
+from champion.deploy import pointer
+from champion.deploy.pointer import Written
+from champion.deploy.store import Store
 from testing.deploy import (
     MODEL,
     build_git_project,

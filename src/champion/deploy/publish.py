@@ -17,17 +17,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from champion import artifacts, pointer
+from champion import artifacts
 from champion.config import ModelConfig
+from champion.deploy import pointer
+from champion.deploy.pointer import ArtifactRef, Canary, Pointer
+from champion.deploy.store import Store, is_url
 from champion.errors import ChampionError
 from champion.loading import SERVABLE
 from champion.manifest import Manifest, differences, index_bytes
-from champion.pointer import ArtifactRef, Canary, Pointer
 from champion.project import Project
 from champion.registry import ModelState
 from champion.registry.state import VersionInfo, build_state, canary_weight
 from champion.registry.tags import canary_stage, parse_tag, ref_patterns
-from champion.store import Store, is_url
 
 
 class PublishError(ChampionError):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from champion.project import Project
 
 if TYPE_CHECKING:
-    from champion.publish import Published
+    from champion.deploy.publish import Published
 
 
 def after_stage_change(
@@ -32,7 +32,7 @@ def after_stage_change(
     if spec.pointer is not None:
         has_remote = project.registry.git.remote_exists(project.registry.remote)
         if pushed or not has_remote:
-            from champion.publish import publish
+            from champion.deploy.publish import publish
 
             done = publish(project, spec.name, stage, fetch=pushed)
             lines += published_lines(done)
@@ -95,6 +95,6 @@ def _pointer_line(done: Published) -> str:
 def check_pointer(project: Project, model: str) -> None:
     """Before anything is written: the pointer that follows a stage change can be published
     where it outlives this job (never into a CI job's own checkout)."""
-    from champion.publish import check_location
+    from champion.deploy.publish import check_location
 
     check_location(project, project.config.model(model))

@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from champion import untrusted
+from champion.deploy.store import Store, Stored
 from champion.errors import ChampionError
 from champion.loading.custom import REFERENCE
-from champion.store import Store, Stored
 
 SCHEMA = 1
 MAX_BYTES = 64 * 1024  # a pointer is a few hundred bytes; anything bigger is not one

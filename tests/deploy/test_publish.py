@@ -134,7 +134,7 @@ def test_a_pointer_from_a_newer_view_is_never_replaced(
     """A publisher that listed the remote just before another one pushed and published (a race):
     the pointer it finds claims more than its view holds, the remote's tags say it is real, and
     it stays. (A pointer that claims what the remote does not hold: test_pointer_poisoning.py.)"""
-    import champion.publish
+    import champion.deploy.publish
     from champion.registry.state import build_state
 
     repo = project
@@ -144,7 +144,7 @@ def test_a_pointer_from_a_newer_view_is_never_replaced(
     assert "now names 0.3.0" in out
     before = folder_state(pointers(repo))
     monkeypatch.setattr(
-        champion.publish, "_remote_state", lambda project, model: build_state(model, view)
+        champion.deploy.publish, "_remote_state", lambda project, model: build_state(model, view)
     )
     out = ok(run(capsys, repo, "publish", "churn"))
     assert "left as is: it holds a newer view (counter 3)" in out
