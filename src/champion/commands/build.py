@@ -4,7 +4,10 @@ import json
 from dataclasses import asdict
 
 from champion import console
-from champion.build import (
+from champion.ci import workflow
+from champion.errors import ChampionError
+from champion.project import Project
+from champion.release.build import (
     Built,
     adopt_earlier_build,
     build,
@@ -12,10 +15,7 @@ from champion.build import (
     message,
     push_branch,
 )
-from champion.changes import diff_range
-from champion.ci import workflow
-from champion.errors import ChampionError
-from champion.project import Project
+from champion.release.changes import diff_range
 from champion.render.escape import md
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 
 from champion import console
-from champion.changes import changed_models, diff_range
 from champion.ci import workflow
 from champion.project import Project
+from champion.release.changes import changed_models, diff_range
 
 
 def changed(

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from champion import artifacts
-from champion.changes import Range, changed_models
 from champion.config import ModelConfig
 from champion.errors import ChampionError
-from champion.pipeline import Stage, stage_of, train_command
 from champion.project import Project
+from champion.release.changes import Range, changed_models
+from champion.release.pipeline import DvcStage, dvc_stage_of, train_command
 
 TAIL = 2000  # characters of a failed tool's output kept in the error
 
@@ -38,7 +38,7 @@ class Built:
 def build(project: Project, spec: ModelConfig, rng: Range) -> Built:
     root = project.root
     before = _dirty(project)
-    stage = stage_of(root, spec.path)
+    stage = dvc_stage_of(root, spec.path)
     artifact = root / spec.path
     if stage is not None:
         existed = artifact.exists()
@@ -105,7 +105,7 @@ def _ensure_data(project: Project, spec: ModelConfig) -> None:
     data = (spec.sections.get("data") or {}).get("path")
     if not data or (project.root / data).exists():
         return
-    stage = stage_of(project.root, data)
+    stage = dvc_stage_of(project.root, data)
     if stage is not None:
         _dvc(project.root, "repro", "--pull", stage.target, what=f"dvc repro --pull {stage.target}")
     elif (project.root / f"{data}.dvc").is_file():
@@ -140,7 +140,7 @@ def _dvc(root: Path, *args: str, what: str) -> None:
         )
 
 
-def _lock_of(stage: Stage) -> str:
+def _lock_of(stage: DvcStage) -> str:
     return stage.dvc_yaml[: -len("dvc.yaml")] + "dvc.lock"
 
 

@@ -18,7 +18,7 @@ from champion.errors import ConfigError
 
 
 @dataclass(frozen=True)
-class Stage:
+class DvcStage:
     dvc_yaml: str  # relative to the root, e.g. dvc.yaml or models/churn/dvc.yaml
     name: str
     deps: tuple[str, ...]  # root-relative paths (files or folders), params files included
@@ -40,23 +40,23 @@ def declared_inputs(spec: ModelConfig) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
-def stage_of(root: Path, artifact: str) -> Stage | None:
+def dvc_stage_of(root: Path, artifact: str) -> DvcStage | None:
     """The DVC stage whose outs include `artifact`, or None."""
-    for stage in stages(root):
+    for stage in dvc_stages(root):
         if any(covers(out, artifact) for out in stage.outs):
             return stage
     return None
 
 
-def stages(root: Path) -> list[Stage]:
-    found: list[Stage] = []
+def dvc_stages(root: Path) -> list[DvcStage]:
+    found: list[DvcStage] = []
     for path in dvc_yaml_files(root):
         found += _read(root, path, path.stat().st_mtime_ns)
     return found
 
 
 @cache
-def _read(root: Path, path: Path, _mtime: int) -> tuple[Stage, ...]:
+def _read(root: Path, path: Path, _mtime: int) -> tuple[DvcStage, ...]:
     rel = path.relative_to(root).as_posix()
     try:
         if path.stat().st_size > MAX_BYTES:
@@ -79,7 +79,7 @@ def _read(root: Path, path: Path, _mtime: int) -> tuple[Stage, ...]:
         outs = [
             _rel(wdir, o) for key in ("outs", "metrics", "plots") for o in _names(body.get(key))
         ]
-        result.append(Stage(rel, str(name), tuple(deps), tuple(outs)))
+        result.append(DvcStage(rel, str(name), tuple(deps), tuple(outs)))
     return tuple(result)
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from champion import untrusted
 from champion.config import CONFIG_FILE, MAX_BYTES, ModelConfig
 from champion.errors import GitError
-from champion.pipeline import covers, declared_inputs, glob_matches, stage_of
 from champion.project import Project
+from champion.release.pipeline import covers, declared_inputs, dvc_stage_of, glob_matches
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def _reasons(project: Project, spec: ModelConfig, files: tuple[str, ...]) -> lis
     for path, what in watched.items():
         if path in files:
             reasons.append(f"{what} {path} changed")
-    stage = stage_of(project.root, spec.path)
+    stage = dvc_stage_of(project.root, spec.path)
     if stage is not None:
         for dep in stage.deps:
             hit = next((f for f in files if covers(dep, f)), None)
