@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from champion.git import RefRecord
-from champion.registry.registry import NewTag
+from champion.registry.plans import NewTag
 from champion.registry.sync import reconcile
 from champion.registry.tags import parse_tag
 
