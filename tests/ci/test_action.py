@@ -1,4 +1,4 @@
-"""`python -m champion.action`, the actions' entry point: inputs from the environment to one
+"""`python -m champion.ci.action`, the actions' entry point: inputs from the environment to one
 command line, errors as annotations on their file and line, a job summary always; and the
 action files themselves (no `${{ }}` in any script, outputs the commands really write)."""
 
@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from champion import action
+from champion.ci import action
 from champion.ci.context import report_artifact_name
 from champion.errors import ChampionError
 from champion.evaluation.report import read_report, read_report_or_failure
 from testing.repos import make_repo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ACTION_FILES = [ROOT / "action.yml", *sorted((ROOT / "actions").glob("*/action.yml"))]
 WORKFLOWS = sorted((ROOT / "workflows-examples").glob("*.yml"))
 

@@ -1,4 +1,4 @@
-"""The GitHub Actions entry point: `python -m champion.action`, run by `action.yml` and the
+"""The GitHub Actions entry point: `python -m champion.ci.action`, run by `action.yml` and the
 sub-actions under `actions/`.
 
 The action's inputs arrive as `CHAMPION_INPUT_<NAME>` environment variables (never interpolated
@@ -249,7 +249,7 @@ def plan(inputs: Inputs) -> list[Argv]:
     return [[*prefix, *argv] for argv in steps]
 
 
-# Every input of action.yml (tests/test_action.py checks the list against it). A message of the
+# Every input of action.yml (tests/ci/test_action.py checks the list against it). A message of the
 # CLI that names one of its options names the input instead: the user of the action set `to`,
 # not `--to VERSION`.
 INPUT_NAMES = (

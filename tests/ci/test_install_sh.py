@@ -15,7 +15,7 @@ import pytest
 
 from testing.wheels import build_wheel
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "actions" / "install.sh"
 
 
