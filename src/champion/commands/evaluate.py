@@ -4,7 +4,7 @@ from champion import console
 from champion.ci import workflow
 from champion.errors import GateFailed
 from champion.evaluation.report import write_report
-from champion.evaluation.run import evaluate as run_evaluation
+from champion.evaluation.run import run
 from champion.project import Project
 from champion.render.terminal import summary
 
@@ -21,14 +21,14 @@ def evaluate(
     no_fail: bool = False,
     github_output: str | None = None,
 ) -> int:
-    report = run_evaluation(
+    report = run(
         project,
         model,
         candidate=candidate,
         baseline=baseline,
         data=data,
         champion_predictions=champion_predictions,
-    )
+    ).report
     path = write_report(out, report)
     for text in summary(report, str(path)):
         console.line(text)

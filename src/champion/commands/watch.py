@@ -18,7 +18,7 @@ from champion.registry import Live
 from champion.render.escape import md
 from champion.watch.guards import TRIGGER, guards
 from champion.watch.loop import Plan, make_plan, outcome_lines, read_baseline, take_readings
-from champion.watch.readings import Track, evidence, number, reason, verdict
+from champion.watch.readings import Track, evidence, reason, value_text, verdict
 from champion.watch.rules import format_duration, parse_duration
 from champion.watch.sources import Secrets, open_source, parse_headers
 
@@ -181,7 +181,7 @@ def _summary(
         last = next((p for p in reversed(track.points) if p.value is not None), None)
         rows.append(
             f"| {md(track.rule.text)} | {track.count('ok')} | {track.count('breach')} | "
-            f"{track.count('no data')} | {number(last.value) if last and last.value is not None else '-'} |"
+            f"{track.count('no data')} | {value_text(last.value) if last and last.value is not None else '-'} |"
         )
     action = ", rolled back" if rolled_back else ""
     workflow.append_summary(

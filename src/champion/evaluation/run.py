@@ -84,25 +84,6 @@ class Evaluation:
     recording: Recording | None
 
 
-def evaluate(
-    project: Project,
-    model_name: str,
-    *,
-    candidate: str | None = None,
-    baseline: str | None = None,
-    data: str | None = None,
-    champion_predictions: str = "auto",
-) -> dict[str, Any]:
-    return run(
-        project,
-        model_name,
-        candidate=candidate,
-        baseline=baseline,
-        data=data,
-        champion_predictions=champion_predictions,
-    ).report
-
-
 def run(
     project: Project,
     model_name: str,

@@ -6,7 +6,6 @@ The template receives a view in which every string from the report is already es
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 
 from champion.errors import ChampionError
 from champion.render.escape import md, mermaid_label
+from champion.render.figures import figure
 
 COMMENT_LIMIT = 65_536
 NONE = "\u2013"  # an en dash: no value
@@ -39,13 +39,6 @@ def _marker_part(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_./=-]", "_", text)[:100]
 
 
-def num(x: Any, signed: bool = False) -> str:
-    # read_report refuses NaN and infinities; a template of the user's own may pass anything.
-    if not isinstance(x, (int, float)) or isinstance(x, bool) or not math.isfinite(x):
-        return NONE
-    return f"{x:+.4g}" if signed else f"{x:.4g}"
-
-
 def _mark(metric: Mapping[str, Any]) -> str:
     verdict = metric.get("verdict", "none")
     if verdict in ("pass", "fail"):
@@ -63,15 +56,15 @@ def _interval(metric: Mapping[str, Any]) -> str:
     iv = metric.get("interval")
     if not iv:
         return NONE
-    return f"{num(iv.get('low'), True)} to {num(iv.get('high'), True)} ({md(iv.get('method', ''))})"
+    return f"{figure(iv.get('low'), True, NONE)} to {figure(iv.get('high'), True, NONE)} ({md(iv.get('method', ''))})"
 
 
 def _metric_row(m: Mapping[str, Any]) -> dict[str, str]:
     return {
         "name": md(m["name"]),
-        "champion": num(m.get("champion")),
-        "candidate": num(m.get("candidate")),
-        "delta": num(m.get("delta"), True),
+        "champion": figure(m.get("champion"), missing=NONE),
+        "candidate": figure(m.get("candidate"), missing=NONE),
+        "delta": figure(m.get("delta"), True, NONE),
         "interval": _interval(m),
         "mark": _mark(m),
     }
@@ -99,9 +92,9 @@ def _worst_slices(report: Mapping[str, Any]) -> list[dict[str, str]]:
                 "label": f"{md(s['column'])} = {md(s['value'])}",
                 "rows": str(int(s.get("rows", 0))),
                 "metric": md(m["name"]),
-                "champion": num(m.get("champion")),
-                "candidate": num(m.get("candidate")),
-                "delta": num(m.get("delta"), True),
+                "champion": figure(m.get("champion"), missing=NONE),
+                "candidate": figure(m.get("candidate"), missing=NONE),
+                "delta": figure(m.get("delta"), True, NONE),
                 "mark": _mark(m),
             }
         )
@@ -225,11 +218,13 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
     details.append(
         (
             "statistics",
-            f"{num(stats.get('level', 0) * 100)}% intervals, "
+            f"{figure(stats.get('level', 0) * 100, missing=NONE)}% intervals, "
             f"{int(stats.get('resamples', 0))} resamples, seed {int(stats.get('seed', 0))}",
         )
     )
-    timings = ", ".join(f"{md(k)} {num(v)} s" for k, v in sorted(report.get("timings", {}).items()))
+    timings = ", ".join(
+        f"{md(k)} {figure(v, missing=NONE)} s" for k, v in sorted(report.get("timings", {}).items())
+    )
     slices = _worst_slices(report)
     charts = _charts(report)
     return {
@@ -248,7 +243,7 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
         "data_text": f"{md(data['path'])} ({int(data['rows'])} rows)"
         if data
         else "its metrics files",
-        "level": num(stats.get("level", 0.95) * 100),
+        "level": figure(stats.get("level", 0.95) * 100, missing=NONE),
         "metrics": [_metric_row(m) for m in report.get("metrics", [])],
         "reasons": reasons[:MAX_REASONS],
         "reasons_omitted": max(0, len(reasons) - MAX_REASONS),

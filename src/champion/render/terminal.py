@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+from champion.render.figures import figure
 
 VERDICT = {"none": "-"}  # no rule on that metric
 
@@ -15,17 +16,11 @@ def table(rows: list[list[str]], headers: list[str]) -> list[str]:
     return [fmt.format(*headers).rstrip(), *(fmt.format(*map(str, r)).rstrip() for r in rows)]
 
 
-def num(x: float | None, signed: bool = False) -> str:
-    if x is None or not math.isfinite(x):
-        return "-"
-    return f"{x:+.4g}" if signed else f"{x:.4g}"
-
-
 def interval(metric: dict[str, Any]) -> str:
     iv = metric.get("interval")
     if not iv:
         return "-"
-    return f"[{num(iv['low'], True)}, {num(iv['high'], True)}]"
+    return f"[{figure(iv['low'], True)}, {figure(iv['high'], True)}]"
 
 
 def headline(report: dict[str, Any]) -> str:
@@ -67,9 +62,9 @@ def summary(report: dict[str, Any], report_path: str | None = None) -> list[str]
     rows = [
         [
             m["name"],
-            num(m["champion"]),
-            num(m["candidate"]),
-            num(m["delta"], True),
+            figure(m["champion"]),
+            figure(m["candidate"]),
+            figure(m["delta"], True),
             interval(m),
             VERDICT.get(m["verdict"], m["verdict"]),
         ]

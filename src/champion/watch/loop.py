@@ -20,7 +20,7 @@ from champion.watch.readings import (
     describe_breach,
     iso,
     judge,
-    number,
+    value_text,
     verdict,
 )
 from champion.watch.rules import Rule, Window, format_duration, parse_duration, parse_rule
@@ -96,7 +96,7 @@ def check_first(
 
 
 @dataclass(frozen=True)
-class Baseline:
+class BaselineValues:
     samples: dict[str, Sample]  # per metric the rules compare with
     info: dict[str, Any] | None  # what the evidence records of it
     line: str = ""  # what it is, to show
@@ -109,14 +109,14 @@ def read_baseline(
     document: str | None,
     state: ModelState,
     stage: str,
-) -> Baseline:
+) -> BaselineValues:
     """Per metric, the value the rules' `baseline` means: the same metric as it was the last time
     the version a rollback would return to was live. A Prometheus source is asked for that moment
     (`time=`); a JSON document has no history, so `--baseline` gives one (`{version}` in it
     becomes that version)."""
     needed = sorted({r.metric for r in plan.rules if r.uses_baseline})
     if not needed:
-        return Baseline({}, None)
+        return BaselineValues({}, None)
     if document is None and not isinstance(source, PrometheusSource):
         rule = next(r for r in plan.rules if r.uses_baseline)
         raise ChampionError(
@@ -127,7 +127,7 @@ def read_baseline(
         )
     found = baseline_of(state, stage)
     if found is None:
-        return Baseline(
+        return BaselineValues(
             {m: NoData("no earlier version") for m in needed},
             None,
             warning=(
@@ -150,7 +150,7 @@ def read_baseline(
                 raise ChampionError(f"--baseline {doc.label}: {sample.reason} (metric {metric})")
     elif found.until is None:
         unknown = f"when {found.version} was last live is unknown"
-        return Baseline({m: NoData(unknown) for m in needed}, info)
+        return BaselineValues({m: NoData(unknown) for m in needed}, info)
     else:
         at = found.until - 1  # the last second before it stopped being live
         info.update(source=source.label, at=iso(at))
@@ -158,11 +158,11 @@ def read_baseline(
         check_first(plan, samples, source)
     info["values"] = {m: s if isinstance(s, float) else None for m, s in samples.items()}
     shown = ", ".join(
-        f"{m} {number(s) if isinstance(s, float) else 'no data'}" for m, s in samples.items()
+        f"{m} {value_text(s) if isinstance(s, float) else 'no data'}" for m, s in samples.items()
     )
     when = f" at {info['at']}" if "at" in info else ""
     line = f"baseline: {found.version}{when} from {info['source']}: {shown}"
-    return Baseline(samples, info, line=line)
+    return BaselineValues(samples, info, line=line)
 
 
 def point_text(track: Track, window: Window) -> str:
@@ -172,15 +172,15 @@ def point_text(track: Track, window: Window) -> str:
         return f"{metric} no data ({point.why})"
     assert point.value is not None and point.limit is not None
     if point.state == "ok":
-        return f"{metric} {number(point.value)} ok"
+        return f"{metric} {value_text(point.value)} ok"
     run = track.streak()
     if window.readings is not None:
         progress = f"{len(run)}/{window.readings}"
     else:
         lasted = format_duration(round(run[-1].at - run[0].at, 3))
         progress = f"{lasted}/{format_duration(window.seconds or 0)}"
-    limit = f"{track.rule.op} {number(point.limit)}"
-    return f"{metric} {number(point.value)} BREACH (not {limit}, {progress})"
+    limit = f"{track.rule.op} {value_text(point.limit)}"
+    return f"{metric} {value_text(point.value)} BREACH (not {limit}, {progress})"
 
 
 def take_readings(
