@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from github import Github, GithubException, RateLimitExceededException
 from requests import RequestException
@@ -8,7 +9,7 @@ from requests import RequestException
 from champion import console
 from champion.ci import workflow
 from champion.ci.context import evaluation_run_url
-from champion.evaluation.report import read_report_or_failure
+from champion.evaluation.report import Report, read_report_or_failure
 from champion.github import client
 from champion.github.comments import StickyResult, upsert_sticky
 from champion.github.pulls import PullRequestRef, find_pull, is_fork
@@ -36,7 +37,10 @@ def comment(
         body = render_failure(report, key=key, run_url=run_url)
     else:
         body = render_comment(
-            report, key=key, template=Path(template) if template else None, run_url=run_url
+            cast(Report, report),  # kind "report": checked against the report schema
+            key=key,
+            template=Path(template) if template else None,
+            run_url=run_url,
         )
     if not body.startswith(mark):  # a template of the user's own may leave the marker out
         body = f"{mark}\n{body}"

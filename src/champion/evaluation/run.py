@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from champion.evaluation.data import DataError, DataSpec, Reader
 from champion.evaluation.metricsfile import from_files
 from champion.evaluation.outputs import Predictions, Truth
 from champion.evaluation.predict import Evaluated, evaluate_rows, feature_plan, infer_task
+from champion.evaluation.report import Report
 from champion.loading.custom import make_importable
 from champion.loading.verified import LoadedModel, load
 from champion.project import Project
@@ -80,7 +81,7 @@ class Recording:
 
 @dataclass(frozen=True)
 class Evaluation:
-    report: dict[str, Any]
+    report: Report
     recording: Recording | None
 
 
@@ -140,7 +141,8 @@ def run(
     report.update(_verdicts(project, model, measured, champ is not None, state))
     timings["total_s"] = time.perf_counter() - started
     report["timings"] = {k: round(v, 4) for k, v in timings.items()}
-    return Evaluation(report, recording)
+    # Built from parts typed by their builders; write_report checks it against the schema.
+    return Evaluation(cast(Report, report), recording)
 
 
 def record(

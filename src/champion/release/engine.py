@@ -14,6 +14,7 @@ from champion import artifacts
 from champion.config import ModelConfig
 from champion.deploy.after_change import after_stage_change
 from champion.errors import ChampionError, RegistryError
+from champion.evaluation.report import Report
 from champion.project import Project
 from champion.registry import ModelState, Registry, VersionInfo
 from champion.release import bump as bumps
@@ -60,7 +61,7 @@ def release_all(
     push: bool,
     promote: str | None,
     bump: str,
-    report: dict[str, Any] | None,
+    report: Report | None,
     pull: Pull,
     override: gates.Override | None,
     repo: str | None,
@@ -163,7 +164,7 @@ def _gated(
     item: _Promote,
     state: ModelState,
     *,
-    report: dict[str, Any] | None,
+    report: Report | None,
     pull: Pull,
     repo: str | None,
     override: gates.Override | None,
@@ -238,7 +239,7 @@ def _prepare(
     push: bool,
     promote: str | None,
     bump: str,
-    report: dict[str, Any] | None,
+    report: Report | None,
     pull: Pull,
     override: gates.Override | None,
     repo: str | None,

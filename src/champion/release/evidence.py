@@ -9,12 +9,13 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from champion import artifacts, console, files
 from champion.ci import context
 from champion.config import ModelConfig
 from champion.errors import ChampionError, GitHubError
+from champion.evaluation.report import Report
 from champion.project import Project
 from champion.registry import ModelState, VersionInfo
 from champion.release import gate as gates
@@ -91,12 +92,12 @@ def evaluation_of(
     commit: str,
     state: ModelState,
     sha256: str,
-    report: dict[str, Any] | None,
+    report: Report | None,
     stage: str | None,
     pull: Pull,
     repo: str | None,
     record_to: Path | None = None,
-) -> tuple[dict[str, Any] | None, str, Recording | None]:
+) -> tuple[Report | None, str, Recording | None]:
     """The report of the artifact at REF against the version live in `stage` (else the latest
     version), and where it comes from: the one given, or the pull request's own, when it is about
     this very artifact and that champion; else a fresh evaluation when the model has evaluation
@@ -154,7 +155,7 @@ def _candidate(project: Project, spec: ModelConfig, commit: str, sha256: str, de
 def _about(
     project: Project,
     spec: ModelConfig,
-    report: dict[str, Any],
+    report: Report,
     sha256: str,
     stage: str | None,
     against: str | None,
@@ -164,17 +165,17 @@ def _about(
     if report.get("model") != spec.name or report["candidate"]["sha256"] != sha256:
         return False
     if stage is not None:
-        champion = report.get("champion") or {}
-        if champion.get("version") != against:
+        champion = report.get("champion")
+        if (champion["version"] if champion else None) != against:
             return False
-    data = report.get("data") or {}
+    data = report.get("data")
     path = (spec.sections.get("data") or {}).get("path")
-    if data.get("sha256") and path and (project.root / path).is_file():
+    if data and data.get("sha256") and path and (project.root / path).is_file():
         return bool(files.sha256_file(project.root / path)[0] == data["sha256"])
     return True
 
 
-def _pull_reports(spec: ModelConfig, pull: Pull, repo: str | None) -> list[dict[str, Any]]:
+def _pull_reports(spec: ModelConfig, pull: Pull, repo: str | None) -> list[Report]:
     """The reports the pull request's evaluation runs uploaded; none when they cannot be read
     (the release then evaluates: a missing report must never stop it)."""
     if not pull.head_sha:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from champion.evaluation.report import Report
+
 OVERRIDE_LABEL = "champion:override-gate"
 PASSED, FAILED, NONE = "passed", "failed", "none"
 
@@ -79,13 +81,13 @@ def without_gate(sections: Mapping[str, Any], stage: str | None) -> Verdict | No
     return None
 
 
-def from_report(report: Mapping[str, Any], stage: str | None, source: str) -> Verdict:
+def from_report(report: Report, stage: str | None, source: str) -> Verdict:
     gate = report["gate"]
-    champion = report.get("champion") or {}
+    champion = report.get("champion")
     return Verdict(
         PASSED if gate["passed"] else FAILED,
         stage,
-        champion.get("version"),
+        champion["version"] if champion else None,
         source,
         tuple(str(r) for r in gate.get("reasons", [])),
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from champion.evaluation.report import Report
 from champion.release import bump as bumps
 from champion.release.evidence import Pull
 
 
 def suggestion(
-    evaluation: dict[str, Any] | None, *, first: bool = True, stage: str | None = None
+    evaluation: Report | None, *, first: bool = True, stage: str | None = None
 ) -> tuple[str, str] | None:
     if evaluation is None:
         return None
@@ -21,7 +22,7 @@ def suggestion(
     return _evaluation_bump(evaluation), f"evaluation: {'; '.join(evaluation_reasons(evaluation))}"
 
 
-def _evaluation_bump(evaluation: dict[str, Any]) -> str:
+def _evaluation_bump(evaluation: Report) -> str:
     """The evaluation's suggestion. A failed gate suggests no release, but the branch holds the
     artifact, so it is registered all the same (not promoted): with the bump its signature
     says, since consumers of that version see its signature either way."""
@@ -29,7 +30,7 @@ def _evaluation_bump(evaluation: dict[str, Any]) -> str:
     return str(evaluation["signature"]["bump"]) if suggested == "none" else suggested
 
 
-def evaluation_reasons(evaluation: dict[str, Any]) -> list[str]:
+def evaluation_reasons(evaluation: Report) -> list[str]:
     suggested = evaluation["suggested"]
     signature = list(evaluation["signature"]["reasons"])
     if suggested["bump"] == "none":
@@ -41,7 +42,7 @@ def evaluation_reasons(evaluation: dict[str, Any]) -> list[str]:
 
 def tag_metadata(
     artifact: dict[str, Any],
-    evaluation: dict[str, Any] | None,
+    evaluation: Report | None,
     pull: Pull,
     decision: bumps.Decision,
 ) -> dict[str, Any]:
@@ -57,15 +58,14 @@ def tag_metadata(
         joined = f"evaluation: {'; '.join(reasons)}"
         first = [] if decision.reason == joined else [decision.reason]
         meta["bump_reasons"] = list(dict.fromkeys([*first, *reasons]))
-        if evaluation.get("data"):
-            meta["data"] = {
-                "path": evaluation["data"]["path"],
-                "sha256": evaluation["data"]["sha256"],
-            }
+        data = evaluation.get("data")
+        if data:
+            meta["data"] = {"path": data["path"], "sha256": data["sha256"]}
         if evaluation["signature"].get("candidate"):
             meta["signature"] = evaluation["signature"]["candidate"]
         meta["libraries"] = evaluation.get("tool", {})
-        meta["evaluated_against"] = (evaluation.get("champion") or {}).get("version")
+        champion = evaluation.get("champion")
+        meta["evaluated_against"] = champion["version"] if champion else None
         if evaluation.get("run_url"):
             meta["evaluation_run_url"] = evaluation["run_url"]
     if pull.number:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from champion.errors import ChampionError
+from champion.evaluation.report import Report, bump_reasons
 from champion.render.escape import md, mermaid_label
 from champion.render.figures import figure
 
@@ -70,7 +71,7 @@ def _metric_row(m: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _worst_slices(report: Mapping[str, Any]) -> list[dict[str, str]]:
+def _worst_slices(report: Report) -> list[dict[str, str]]:
     """Per slice, its worst metric (most regressed, direction-aware); failed slices first."""
     rows = []
     for s in report.get("slices", []):
@@ -105,11 +106,13 @@ def _numbers(m: Mapping[str, Any], *keys: str) -> bool:
     return all(isinstance(m.get(k), (int, float)) and not isinstance(m.get(k), bool) for k in keys)
 
 
-def _charts(report: Mapping[str, Any]) -> list[str]:
+def _charts(report: Report) -> list[str]:
     """Every gated metric, as Mermaid: those whose values lie in [0, 1] share one chart (champion
     and candidate side by side); any other (rmse, mae, latency, ...) gets a chart of its own on
     its own scale, since one axis cannot show 0.93 next to 27,800."""
-    gated = [m for m in report.get("metrics", []) if m.get("rule") and _numbers(m, "candidate")]
+    gated: list[Mapping[str, Any]] = [
+        m for m in report.get("metrics", []) if m.get("rule") and _numbers(m, "candidate")
+    ]
     sides = ("champion", "candidate") if report.get("champion") else ("candidate",)
     unit = [
         m
@@ -179,11 +182,11 @@ def _safe_url(url: str | None) -> str | None:
     return url
 
 
-def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[str, Any]:
+def view(report: Report, *, key: str, run_url: str | None) -> dict[str, Any]:
     suggested = report.get("suggested", {})
     gate = report.get("gate", {})
     failed = not gate.get("passed", False)
-    champion = report.get("champion") or {}
+    champion: Mapping[str, Any] = report.get("champion") or {}
     data = report.get("data")
     reasons = [md(r) for r in gate.get("reasons", [])]
     bump = md(suggested.get("bump", ""))
@@ -256,21 +259,13 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
             if not c.endswith("improved significantly")
             and c not in ("initial version", "no signature change and no significant improvement")
         ],
-        "bump_reasons": "; ".join(md(r) for r in _bump_reasons(report)),
+        "bump_reasons": "; ".join(md(r) for r in bump_reasons(report)),
         "chart": charts[0] if charts else "",  # for custom templates written before `charts`
         "charts": charts,
         "details": details,
         "timings": timings,
         "run_url": _safe_url(run_url),
     }
-
-
-def _bump_reasons(report: Mapping[str, Any]) -> list[str]:
-    """`suggested.reasons`; a report written before it existed gives the signature's reasons."""
-    reasons = report.get("suggested", {}).get("reasons")
-    if reasons is None:
-        reasons = report.get("signature", {}).get("reasons", [])
-    return [str(r) for r in reasons]
 
 
 @cache
@@ -297,7 +292,7 @@ def _template(path: Path | None) -> Any:
 
 
 def render_comment(
-    report: Mapping[str, Any],
+    report: Report,
     *,
     key: str = "default",
     template: Path | None = None,

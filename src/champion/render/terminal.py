@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from champion.evaluation.report import MetricJson, Report, bump_reasons
 from champion.render.figures import figure
 
 VERDICT = {"none": "-"}  # no rule on that metric
@@ -16,14 +15,14 @@ def table(rows: list[list[str]], headers: list[str]) -> list[str]:
     return [fmt.format(*headers).rstrip(), *(fmt.format(*map(str, r)).rstrip() for r in rows)]
 
 
-def interval(metric: dict[str, Any]) -> str:
+def interval(metric: MetricJson) -> str:
     iv = metric.get("interval")
     if not iv:
         return "-"
     return f"[{figure(iv['low'], True)}, {figure(iv['high'], True)}]"
 
 
-def headline(report: dict[str, Any]) -> str:
+def headline(report: Report) -> str:
     suggested = report["suggested"]
     if suggested["version"] is None:  # the gate failed: no release is suggested
         change = f"{suggested['from'] or ''} (no release)".strip()
@@ -35,19 +34,13 @@ def headline(report: dict[str, Any]) -> str:
             else suggested["version"]
         )
         bump = f" ({suggested['bump']})"
-    verdict = report["gate"]["verdict"]
+    verdict: str = report["gate"]["verdict"]
     if report["initial"]:
         verdict += " (initial version)"
     return f"{report['model']} {change}{bump}: gate {verdict}"
 
 
-def bump_reasons(report: dict[str, Any]) -> list[str]:
-    """Why the suggested bump; reports written before `suggested.reasons` give the signature's."""
-    reasons = report["suggested"].get("reasons")
-    return list(reasons if reasons is not None else report["signature"]["reasons"])
-
-
-def summary(report: dict[str, Any], report_path: str | None = None) -> list[str]:
+def summary(report: Report, report_path: str | None = None) -> list[str]:
     champion = report.get("champion")
     against = (
         f"champion {champion['version'] or champion['source']}"
@@ -82,7 +75,7 @@ def summary(report: dict[str, Any], report_path: str | None = None) -> list[str]
     for reason in report["gate"]["reasons"]:
         lines.append(f"  - {reason}")
     lines.append(f"suggested bump {report['suggested']['bump']}: {'; '.join(bump_reasons(report))}")
-    predictions = (champion or {}).get("predictions")
+    predictions = champion.get("predictions") if champion else None
     if predictions:
         source = (
             "recorded at its release" if predictions["from"] == "recorded" else "from its model"
