@@ -1,5 +1,5 @@
 """A service depends on the runtime lightly: it loads neither the registry, GitHub code, the CLI,
-the commands nor DVC (STYLE.md's layers)."""
+the commands nor DVC (ARCHITECTURE.md's layers)."""
 
 from __future__ import annotations
 

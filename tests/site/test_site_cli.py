@@ -192,7 +192,7 @@ def test_an_empty_registry_gets_a_page_too_and_a_lightweight_tag_a_warning(
 
 
 def test_the_site_loads_neither_github_code_nor_a_model_library() -> None:
-    """STYLE.md: rendering never loads a model; only commands reach GitHub code."""
+    """ARCHITECTURE.md: rendering never loads a model; only commands reach GitHub code."""
     code = (
         "import sys, champion.commands.site, champion.site.data as d\n"
         "d.metric_list({'roc_auc': {}}, [], [])\n"

@@ -6,6 +6,9 @@ an artifact tracked by DVC is pushed to the DVC remote if it is missing there (t
 its object in that remote); one tracked by git is copied next to the pointers, under
 `artifacts/SHA256`, since a service should not need git to fetch a model. A folder gets an index
 beside the pointers, `artifacts/SHA256.json` (SHA256: its manifest's), naming each file.
+
+Over 400 lines: the registry check of the pointer there, the artifact made fetchable (file or
+folder, git or DVC) and the conditional write, each step guarding the next.
 """
 
 from __future__ import annotations

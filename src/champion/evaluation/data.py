@@ -9,6 +9,9 @@ objects, made a OneHotEncoder see nothing it knew, and the report said 0.52 for 
 0.73). pyarrow parses the CSV with pandas' spellings of missing values and booleans; whatever it
 infers that pandas' own parser would not (dates, times, timestamps, hexadecimal integers) is
 read as text instead, and `Reader.frame` gives the DataFrame pandas would.
+
+Over 400 lines: one chunked reader of CSV and Parquet that gives what pandas would, with the
+cases that made it so.
 """
 
 from __future__ import annotations

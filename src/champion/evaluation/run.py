@@ -2,6 +2,9 @@
 
 Everything is validated before the (long) prediction pass; nothing is written here: the caller
 writes the report.
+
+Over 400 lines: the evaluation's steps in order (load, read, measure, judge, build the report),
+each a function here.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """The release engine: for each model, what the commit at REF becomes (a new version, an
 existing one made live, or nothing, and why), every model validated before any tag is written;
-then the tags, the pointer and the outputs' shape. `champion release` presents it."""
+then the tags, the pointer and the outputs' shape. `champion release` presents it.
+
+Over 400 lines: the outcomes of a release (nothing, an existing version made live, a new one)
+share its types and its gate; the evidence, metadata and GitHub Release are modules of their own.
+"""
 
 from __future__ import annotations
 
