@@ -1,9 +1,10 @@
-"""What every registry write reports besides its own line."""
+"""What every registry read and write reports besides its own lines."""
 
 from __future__ import annotations
 
 from champion import console
-from champion.registry import WriteResult
+from champion.project import Project
+from champion.registry import ModelState, WriteResult
 
 
 def show(result: WriteResult) -> None:
@@ -13,3 +14,11 @@ def show(result: WriteResult) -> None:
         console.warn(text)
     for text in result.local_notes():
         console.line(text)
+
+
+def read_state(project: Project, model: str, remote: str | None) -> ModelState:
+    """A declared model's state (from `remote` when given), its reading's warnings shown."""
+    state = project.registry.state(project.config.model(model).name, remote)
+    for warning in state.warnings:
+        console.warn(warning)
+    return state

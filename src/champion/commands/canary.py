@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from champion import console
 from champion.ci import workflow
-from champion.commands import _notes
-from champion.deploy.after_change import after_stage_change, check_dispatch, check_pointer
+from champion.commands import _notes, _stage
 from champion.deploy.canary import change
 from champion.project import Project
 
@@ -22,11 +21,7 @@ def canary(
     repo: str | None = None,
     github_output: str | None = None,
 ) -> int:
-    spec = project.config.model(model)
-    stage = stage or project.config.gate_stage
-    project.check_stage(stage, spec.name)
-    check_dispatch(dispatch_workflow, repo)
-    check_pointer(project, spec.name)
+    spec, stage = _stage.checked(project, model, stage, dispatch_workflow, repo)
     changed = change(
         project,
         action,
@@ -48,22 +43,18 @@ def canary(
         console.line(f"{spec.name} {plan.version}: {plan.note}; nothing to do")
     _notes.show(result)
     live = registry.state(spec.name).live.get(stage)
-    lines, values = (
-        after_stage_change(
+    values: dict[str, str] = {}
+    if live is not None:
+        _, values = _stage.changed(
             project,
             spec.name,
             stage,
-            str(live.version) if live else "",
+            str(live.version),
             pushed=result.pushed,
             changed=bool(plan.tags),
-            dispatch_workflow=dispatch_workflow if live else None,
+            dispatch_workflow=dispatch_workflow,
             repo=repo,
         )
-        if live
-        else ([], {})
-    )
-    for text in lines:
-        console.line(text)
     workflow.set_outputs(
         github_output,
         {

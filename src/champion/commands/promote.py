@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from champion import console
 from champion.ci import workflow
-from champion.commands import _notes
-from champion.deploy.after_change import after_stage_change, check_dispatch, check_pointer
+from champion.commands import _notes, _stage
 from champion.project import Project
 from champion.registry import Version
 
@@ -20,10 +19,7 @@ def promote(
     repo: str | None = None,
     github_output: str | None = None,
 ) -> int:
-    spec = project.config.model(model)
-    project.check_stage(stage, spec.name)
-    check_dispatch(dispatch_workflow, repo)
-    check_pointer(project, spec.name)
+    spec, stage = _stage.checked(project, model, stage, dispatch_workflow, repo)
     target = project.registry.state(spec.name).find(Version.parse(version))
     if target is not None:  # an unknown version is the registry's to refuse
         from champion.deploy.publish import verify_fetchable
@@ -45,7 +41,7 @@ def promote(
             f"promoted {spec.name} {plan.version} to {stage}{was}: {', '.join(result.written)}{where}"
         )
     _notes.show(result)
-    lines, values = after_stage_change(
+    _, values = _stage.changed(
         project,
         spec.name,
         stage,
@@ -55,8 +51,6 @@ def promote(
         dispatch_workflow=dispatch_workflow,
         repo=repo,
     )
-    for text in lines:
-        console.line(text)
     workflow.set_outputs(
         github_output,
         {

@@ -4,8 +4,7 @@ from typing import Any
 
 from champion import artifacts, console
 from champion.ci import workflow
-from champion.commands import _notes
-from champion.deploy.after_change import after_stage_change, check_dispatch, check_pointer
+from champion.commands import _notes, _stage
 from champion.errors import ChampionError
 from champion.project import Project
 from champion.registry import Version
@@ -27,12 +26,8 @@ def rollback(
     github_output: str | None = None,
 ) -> int:
     """`metadata` goes into both tags (e.g. `champion watch` records its trigger and evidence)."""
-    spec = project.config.model(model)
-    stage = stage or project.config.gate_stage
-    project.check_stage(stage, spec.name)
+    spec, stage = _stage.checked(project, model, stage, dispatch_workflow, repo)
     target = Version.parse(to) if to else None
-    check_dispatch(dispatch_workflow, repo)
-    check_pointer(project, spec.name)
 
     def verify(info: VersionInfo) -> None:
         """The target's artifact must be fetchable by others and be the one its tag recorded."""
@@ -90,7 +85,7 @@ def rollback(
             console.line(f"{spec.name} in {stage}: {plan.note}; nothing to do")
         _notes.show(result)
         values["tag"] = result.written[-1] if result.written else ""
-        lines, extra = after_stage_change(
+        lines, extra = _stage.changed(
             project,
             spec.name,
             stage,
@@ -100,8 +95,6 @@ def rollback(
             dispatch_workflow=dispatch_workflow,
             repo=repo,
         )
-        for text in lines:
-            console.line(text)
         values.update(extra)
         workflow.append_summary(
             f"### champion rollback\n\n{spec.name} in {stage}: {was or '-'} → {now}\n\n"

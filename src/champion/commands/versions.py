@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from champion import console
+from champion.commands import _notes
 from champion.project import Project
 from champion.registry import views
 from champion.render.terminal import table
@@ -9,9 +10,7 @@ from champion.render.terminal import table
 def versions(
     project: Project, model: str, *, as_json: bool = False, remote: str | None = None
 ) -> int:
-    state = project.registry.state(project.config.model(model).name, remote)
-    for warning in state.warnings:
-        console.warn(warning)
+    state = _notes.read_state(project, model, remote)
     view = views.versions_view(state)
     if as_json:
         console.dump_json(view)

@@ -220,8 +220,9 @@ class Registry:
             raise RegistryError("pass either a version or a bump, not both")
         extra = dict(metadata or {})
 
-        def plan(state: ModelState) -> Plan:
-            return plans.register(
+        return self._write(
+            model,
+            lambda state: plans.register(
                 state,
                 model,
                 commit,
@@ -234,9 +235,9 @@ class Registry:
                 bump_reason=bump_reason,
                 promote=promote,
                 promote_metadata=promote_metadata,
-            )
-
-        return self._write(model, plan, push)
+            ),
+            push,
+        )
 
     def assign(
         self,
@@ -250,20 +251,22 @@ class Registry:
     ) -> WriteResult:
         """Makes `version` the one live version of `stage`: unassigns the current one first."""
 
-        def plan(state: ModelState) -> Plan:
-            return plans.assign(
+        return self._write(
+            model,
+            lambda state: plans.assign(
                 state, model, version, stage, _context(), reason=reason, metadata=metadata
-            )
-
-        return self._write(model, plan, push)
+            ),
+            push,
+        )
 
     def unassign(
         self, model: str, stage: str, *, reason: str = "", push: bool = False
     ) -> WriteResult:
-        def plan(state: ModelState) -> Plan:
-            return plans.unassign(state, model, stage, _context(), reason=reason)
-
-        return self._write(model, plan, push)
+        return self._write(
+            model,
+            lambda state: plans.unassign(state, model, stage, _context(), reason=reason),
+            push,
+        )
 
     def rollback(
         self,
@@ -318,36 +321,38 @@ class Registry:
         reason: str = "",
         push: bool = False,
     ) -> WriteResult:
-        def plan(state: ModelState) -> Plan:
-            return plans.canary_start(
+        return self._write(
+            model,
+            lambda state: plans.canary_start(
                 state, model, stage, version, weight, _context(), reason=reason
-            )
-
-        return self._write(model, plan, push)
+            ),
+            push,
+        )
 
     def canary_promote(self, model: str, stage: str, *, push: bool = False) -> WriteResult:
         """The canary becomes the live version of `stage`, and the canary slot empties, at once."""
 
-        def plan(state: ModelState) -> Plan:
-            return plans.canary_promote(state, model, stage, _context())
-
-        return self._write(model, plan, push)
+        return self._write(
+            model, lambda state: plans.canary_promote(state, model, stage, _context()), push
+        )
 
     def canary_abort(
         self, model: str, stage: str, *, reason: str = "", push: bool = False
     ) -> WriteResult:
-        def plan(state: ModelState) -> Plan:
-            return plans.canary_abort(state, model, stage, _context(), reason=reason)
-
-        return self._write(model, plan, push)
+        return self._write(
+            model,
+            lambda state: plans.canary_abort(state, model, stage, _context(), reason=reason),
+            push,
+        )
 
     def deregister(
         self, model: str, version: Version, *, reason: str = "", push: bool = False
     ) -> WriteResult:
-        def plan(state: ModelState) -> Plan:
-            return plans.deregister(state, model, version, _context(), reason=reason)
-
-        return self._write(model, plan, push)
+        return self._write(
+            model,
+            lambda state: plans.deregister(state, model, version, _context(), reason=reason),
+            push,
+        )
 
     # --- the write loop ------------------------------------------------------------------------
 
