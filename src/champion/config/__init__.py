@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from champion.config.declarations import dvc_yaml_files
 from champion.config.load import MAX_MODELS, load_config
-from champion.config.model import Config, ModelConfig
+from champion.config.model import Config, DataSection, ModelConfig, StatsSection
 from champion.config.schema import CONFIG_FILE, MAX_BYTES
 
 __all__ = [
@@ -13,7 +13,9 @@ __all__ = [
     "MAX_BYTES",
     "MAX_MODELS",
     "Config",
+    "DataSection",
     "ModelConfig",
+    "StatsSection",
     "dvc_yaml_files",
     "load_config",
 ]

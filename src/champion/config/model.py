@@ -15,6 +15,26 @@ from champion.registry.tags import FIRST_VERSION, Version, validate_model_name
 
 
 @dataclass(frozen=True)
+class DataSection:
+    """`data:` of a model: its evaluation set."""
+
+    path: str
+    target: str
+    slices: tuple[str, ...] = ()
+    weight: str | None = None
+    dtypes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatsSection:
+    """`stats:` of a model: how its intervals are computed."""
+
+    confidence: float = 0.95
+    resamples: int = 2000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     name: str
     path: str
@@ -24,12 +44,17 @@ class ModelConfig:
     # The sections later commands read (data, metrics, gate, release, pointer, ...), as validated.
     sections: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def declared_format(self) -> str | None:
+        """`format:` as champion.yaml says it (artifact_format also infers it)."""
+        fmt = self.sections.get("format")
+        return fmt if isinstance(fmt, str) else None
+
     def artifact_format(self, path: str | Path | None = None) -> str | None:
         """The declared `format:`, else (without a `loader:`) the one the artifact's suffix names;
         None when neither says (never a guess: loading then asks for `format:` or a `loader:`)."""
-        fmt = self.sections.get("format")
-        if isinstance(fmt, str):
-            return fmt
+        if self.declared_format is not None:
+            return self.declared_format
         if self.loader is not None:
             return None  # the loader's, whatever the name: an xgboost model.json is no metrics
         return infer_format(path if path is not None else self.path)
@@ -64,6 +89,64 @@ class ModelConfig:
         if path == self.path:
             return self.artifact_format(path), self.loader
         return infer_format(path) or self.artifact_format(path), self.loader
+
+    # --- the sections, typed (the schema checked their types when champion.yaml was read) -----
+
+    @property
+    def data(self) -> DataSection | None:
+        raw = self.sections.get("data")
+        if not raw:
+            return None
+        return DataSection(
+            path=str(raw.get("path") or ""),
+            target=str(raw.get("target") or ""),
+            slices=tuple(raw.get("slices") or ()),
+            weight=raw.get("weight"),
+            dtypes=dict(raw.get("dtypes") or {}),
+        )
+
+    @property
+    def stats(self) -> StatsSection:
+        raw = self.sections.get("stats") or {}
+        return StatsSection(
+            float(raw.get("confidence", 0.95)),
+            int(raw.get("resamples", 2000)),
+            int(raw.get("seed", 0)),
+        )
+
+    @property
+    def task(self) -> str | None:
+        value = self.sections.get("task")
+        return value if isinstance(value, str) else None
+
+    @property
+    def metrics(self) -> tuple[str | Mapping[str, Any], ...]:
+        """The metrics declared (names, or custom metric mappings); empty: the task's defaults."""
+        return tuple(self.sections.get("metrics") or ())
+
+    @property
+    def gate(self) -> Mapping[str, Any]:
+        """`gate:`: rules by metric name, and `slices:` and `policy:`."""
+        return self.sections.get("gate") or {}
+
+    @property
+    def trusted_types(self) -> tuple[str, ...]:
+        return tuple(self.sections.get("trusted_types") or ())
+
+    @property
+    def train(self) -> str | None:
+        value = self.sections.get("train")
+        return value if isinstance(value, str) and value.strip() else None
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return tuple(str(v) for v in self.sections.get("inputs") or ())
+
+    @property
+    def release_bump(self) -> str:
+        """`release.bump`, for a model whose bump is always the same; auto when unset."""
+        value = (self.sections.get("release") or {}).get("bump")
+        return value if isinstance(value, str) else "auto"
 
     @property
     def pointer(self) -> str | None:

@@ -132,9 +132,7 @@ class Champion:
 
 
 def _wants_latency(model: ModelConfig) -> bool:
-    return any(
-        isinstance(m, str) and m.startswith("latency_") for m in model.sections.get("metrics") or ()
-    )
+    return any(isinstance(m, str) and m.startswith("latency_") for m in model.metrics)
 
 
 def champion(

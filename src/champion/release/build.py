@@ -20,7 +20,7 @@ from champion.config import ModelConfig
 from champion.errors import ChampionError
 from champion.project import Project
 from champion.release.changes import Range, changed_models
-from champion.release.pipeline import DvcStage, dvc_stage_of, train_command
+from champion.release.pipeline import DvcStage, dvc_stage_of
 
 TAIL = 2000  # characters of a failed tool's output kept in the error
 
@@ -50,7 +50,7 @@ def build(project: Project, spec: ModelConfig, rng: Range) -> Built:
         else:
             action, how = ("present", "") if existed else ("pulled", "dvc pull")
     else:
-        command = train_command(spec)
+        command = spec.train
         if command and (_wants_build(project, spec, rng) or not _recorded(project, spec)):
             _train(root, spec, command)
             if (root / f"{spec.path}.dvc").is_file():
@@ -102,7 +102,7 @@ def _train(root: Path, spec: ModelConfig, command: str) -> None:
 
 
 def _ensure_data(project: Project, spec: ModelConfig) -> None:
-    data = (spec.sections.get("data") or {}).get("path")
+    data = spec.data.path if spec.data else None
     if not data or (project.root / data).exists():
         return
     stage = dvc_stage_of(project.root, data)

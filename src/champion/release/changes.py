@@ -15,7 +15,7 @@ from champion import untrusted
 from champion.config import CONFIG_FILE, MAX_BYTES, ModelConfig
 from champion.errors import GitError
 from champion.project import Project
-from champion.release.pipeline import covers, declared_inputs, dvc_stage_of, glob_matches
+from champion.release.pipeline import covers, dvc_stage_of, glob_matches
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def changed_models(project: Project, rng: Range) -> list[Change]:
 def _reasons(project: Project, spec: ModelConfig, files: tuple[str, ...]) -> list[str]:
     reasons = []
     watched = {spec.path: "artifact", f"{spec.path}.dvc": "artifact"}
-    data = (spec.sections.get("data") or {}).get("path")
+    data = spec.data.path if spec.data else None
     if data:
         watched.update({data: "evaluation data", f"{data}.dvc": "evaluation data"})
     for path, what in watched.items():
@@ -92,7 +92,7 @@ def _reasons(project: Project, spec: ModelConfig, files: tuple[str, ...]) -> lis
         lock = stage.dvc_yaml[: -len("dvc.yaml")] + "dvc.lock"
         if stage.dvc_yaml in files or lock in files:
             reasons.append(f"{stage.dvc_yaml} or {lock} changed (DVC stage {stage.target})")
-    for pattern in declared_inputs(spec):
+    for pattern in spec.inputs:
         hit = next((f for f in files if glob_matches(pattern, f)), None)
         if hit:
             reasons.append(f"{hit} changed (inputs: {pattern})")

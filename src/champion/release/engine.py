@@ -129,8 +129,7 @@ def deploy_lines(
 
 def configured_bump(spec: ModelConfig) -> str:
     """`release.bump` in champion.yaml, for a model whose bump is always the same."""
-    value = (spec.sections.get("release") or {}).get("bump")
-    return value if isinstance(value, str) else "auto"
+    return spec.release_bump
 
 
 @dataclass(frozen=True)
@@ -182,7 +181,7 @@ def _gated(
     if live is not None and live.version == info.version:
         return item  # already live: nothing to judge
     against = str(live.version) if live is not None else None
-    verdict = gates.without_gate(spec.sections, stage) or recorded_verdict(info, stage, against)
+    verdict = gates.without_gate(spec, stage) or recorded_verdict(info, stage, against)
     if verdict is None:
         sha256 = str((info.metadata.get("artifact") or {}).get("sha256") or "")
         evaluation, source, _ = evaluation_of(
@@ -273,7 +272,7 @@ def _prepare(
     label_source = f"pull request #{pull.number}" if pull.number else "the pull request"
     # One evaluation serves both the gate (against the version live in the stage it is promoted
     # to) and the bump (against the latest version when it is not promoted).
-    unjudged = gates.without_gate(spec.sections, promote) if promote else None
+    unjudged = gates.without_gate(spec, promote) if promote else None
     gated = bool(promote) and unjudged is None
     evaluation, source, recording, warning = None, "", None, ""
     record_to = recordings / f"{spec.name.replace('/', '_')}.npz"
@@ -281,7 +280,7 @@ def _prepare(
         evaluation, source, recording = evaluation_of(
             project, spec, commit, state, artifact.sha256, report, promote, pull, repo, record_to
         )
-    if recording is None and source != "evaluation" and spec.sections.get("data"):
+    if recording is None and source != "evaluation" and spec.data:
         # The bump or the gate needed no fresh evaluation: the version's predictions alone.
         recording, warning = record_predictions(project, spec, commit, artifact.sha256, record_to)
     verdict = unjudged

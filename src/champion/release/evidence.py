@@ -110,7 +110,7 @@ def evaluation_of(
     else:
         latest = max((v.version for v in state.versions), default=None)
         against = baseline = str(latest) if latest else None
-    if not gates.has_data(spec.sections):
+    if not gates.has_data(spec):
         return None, "", None
     if report is not None and _about(project, spec, report, sha256, stage, against):
         return report, "the report given", None
@@ -169,7 +169,7 @@ def _about(
         if (champion["version"] if champion else None) != against:
             return False
     data = report.get("data")
-    path = (spec.sections.get("data") or {}).get("path")
+    path = spec.data.path if spec.data else None
     if data and data.get("sha256") and path and (project.root / path).is_file():
         return bool(files.sha256_file(project.root / path)[0] == data["sha256"])
     return True

@@ -9,10 +9,10 @@ REASON`. Who overrode and why go into the tags.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from champion.config import ModelConfig
 from champion.evaluation.report import Report
 
 OVERRIDE_LABEL = "champion:override-gate"
@@ -61,22 +61,22 @@ class Override:
         return {"by": self.by, "reason": self.reason, "via": self.via}
 
 
-def has_gate(sections: Mapping[str, Any]) -> bool:
+def has_gate(spec: ModelConfig) -> bool:
     """Rules to judge: a metric rule or slice rules (a `policy:` alone judges nothing)."""
-    gate = sections.get("gate") or {}
+    gate = spec.gate
     rules = [k for k in gate if k not in ("slices", "policy")]
     return bool(rules or (gate.get("slices") or {}).get("rules"))
 
 
-def has_data(sections: Mapping[str, Any]) -> bool:
-    return bool((sections.get("data") or {}).get("target") or sections.get("format") == "metrics")
+def has_data(spec: ModelConfig) -> bool:
+    return bool((spec.data and spec.data.target) or spec.declared_format == "metrics")
 
 
-def without_gate(sections: Mapping[str, Any], stage: str | None) -> Verdict | None:
+def without_gate(spec: ModelConfig, stage: str | None) -> Verdict | None:
     """The verdict when there is nothing to judge, saying why; None when there is."""
-    if not has_gate(sections):
+    if not has_gate(spec):
         return Verdict(NONE, stage, None, "", note="no gate: rules in champion.yaml")
-    if not has_data(sections):
+    if not has_data(spec):
         return Verdict(NONE, stage, None, "", note="no evaluation data (data: in champion.yaml)")
     return None
 

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from champion import untrusted
-from champion.config import MAX_BYTES, ModelConfig, dvc_yaml_files
+from champion.config import MAX_BYTES, dvc_yaml_files
 from champion.errors import ConfigError
 
 
@@ -28,16 +28,6 @@ class DvcStage:
     def target(self) -> str:
         """What `dvc repro` takes: `stage`, or `dir/dvc.yaml:stage` for a nested one."""
         return self.name if self.dvc_yaml == "dvc.yaml" else f"{self.dvc_yaml}:{self.name}"
-
-
-def train_command(spec: ModelConfig) -> str | None:
-    value = spec.sections.get("train")
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def declared_inputs(spec: ModelConfig) -> tuple[str, ...]:
-    value = spec.sections.get("inputs") or ()
-    return tuple(str(v) for v in value)
 
 
 def dvc_stage_of(root: Path, artifact: str) -> DvcStage | None:
