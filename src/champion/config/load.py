@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from champion.config import declarations
+from champion.config.dtypes import problem as dtype_problem
 from champion.config.model import Config, ModelConfig
 from champion.config.schema import (
     CONFIG_FILE,
@@ -23,7 +24,6 @@ from champion.config.schema import (
     read,
 )
 from champion.errors import ConfigError
-from champion.evaluation.dtypes import problem as dtype_problem
 from champion.registry.tags import Version, validate_model_name, validate_stage_name
 
 MAX_MODELS = 1_000  # each costs git patterns on every read of the registry

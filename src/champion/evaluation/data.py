@@ -30,8 +30,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from champion.config import dtypes as dtype_names
 from champion.errors import ChampionError
-from champion.evaluation import dtypes as dtype_names
 from champion.files import sha256_file
 
 CHUNK_BYTES = 64 << 20  # CSV block size: ~64 MiB of text per chunk (fewer, larger predict calls)
