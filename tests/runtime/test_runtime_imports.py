@@ -1,12 +1,18 @@
 """A service depends on the runtime lightly: it loads neither the registry, GitHub code, the CLI,
-the commands nor DVC (STYLE.md's layers)."""
+the commands nor DVC (ARCHITECTURE.md's layers)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-FORBIDDEN = ("champion.cli", "champion.commands", "champion.github", "champion.registry")
+FORBIDDEN = (
+    "champion.cli",
+    "champion.commands",
+    "champion.evaluation",
+    "champion.github",
+    "champion.registry",
+)
 CHECK = """
 import sys
 import {module}
@@ -35,10 +41,21 @@ def _forbidden(modules: set[str]) -> set[str]:
     }
 
 
-def test_the_runtime_loads_no_registry_github_cli_or_dvc() -> None:
+def test_the_runtime_loads_no_registry_evaluation_github_cli_or_dvc() -> None:
     modules = loaded_by("champion.runtime")
     assert "champion.runtime._live" in modules
     assert _forbidden(modules) == set()
+
+
+def test_the_runtime_loads_only_the_light_part_of_signing() -> None:
+    """LiveModel(public_key=...) verifies bundles: signing.bundle and the tag's record, never
+    the parts that read the registry, champion.yaml or artifacts at a commit."""
+    modules = loaded_by("champion.runtime")
+    signing = {m for m in modules if m.startswith("champion.signing")}
+    assert "champion.signing.bundle" in signing
+    assert signing <= {"champion.signing", "champion.signing.bundle", "champion.signing.record"}
+    heavy = ("champion.config", "champion.project", "champion.artifacts", "champion.git")
+    assert not {m for m in modules if any(m == h or m.startswith(f"{h}.") for h in heavy)}
 
 
 def test_the_check_can_see_them() -> None:

@@ -1,22 +1,22 @@
 from __future__ import annotations
 
-from champion import output
+from champion import console
+from champion.commands import _notes
 from champion.project import Project
 from champion.registry import views
+from champion.render.terminal import table
 
 
 def history(
     project: Project, model: str, *, as_json: bool = False, remote: str | None = None
 ) -> int:
-    state = project.registry.state(project.config.model(model).name, remote)
-    for warning in state.warnings:
-        output.warn(warning)
+    state = _notes.read_state(project, model, remote)
     view = views.history_view(state)
     if as_json:
-        output.dump_json(view)
+        console.dump_json(view)
         return 0
     if not view["events"]:
-        output.line(f"{state.model} has no history yet: champion register {state.model}")
+        console.line(f"{state.model} has no history yet: champion register {state.model}")
         return 0
     rows = []
     for e in view["events"]:
@@ -39,6 +39,6 @@ def history(
                 detail,
             ]
         )
-    for text in output.table(rows, ["when", "event", "version", "stage", "tag", "by", "note"]):
-        output.line(text)
+    for text in table(rows, ["when", "event", "version", "stage", "tag", "by", "note"]):
+        console.line(text)
     return 0

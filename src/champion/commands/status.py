@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from champion import output
+from champion import console
 from champion.project import Project
 from champion.registry import views
+from champion.render.terminal import table
 
 
 def status(
@@ -13,13 +14,13 @@ def status(
     states = project.registry.states(names, remote)
     for state in states.values():
         for warning in state.warnings:
-            output.warn(warning)
+            console.warn(warning)
     view = views.status_view(list(states.values()), list(config.stages))
     if as_json:
-        output.dump_json(view)
+        console.dump_json(view)
         return 0
     if not names:
-        output.line("no models declared in champion.yaml")
+        console.line("no models declared in champion.yaml")
         return 0
     stages = list(config.stages)
     # Canary stages (prod-canary) and others the tags name show up as columns too.
@@ -34,6 +35,6 @@ def status(
             cells.append(", ".join(item["rolled_back"]) or "-")
         rows.append(cells)
     header = ["model", "latest", *stages] + (["rolled back"] if rolled else [])
-    for text in output.table(rows, header):
-        output.line(text)
+    for text in table(rows, header):
+        console.line(text)
     return 0

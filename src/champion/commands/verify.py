@@ -4,7 +4,8 @@ import json
 import shlex
 from pathlib import Path
 
-from champion import output
+from champion import console
+from champion.ci import workflow
 from champion.errors import ChampionError
 from champion.project import Project
 from champion.signing import Trust
@@ -43,15 +44,15 @@ def verify(
             )
         target = Path(export_signature)
         target.write_text(json.dumps(signed.bundle, indent=2) + "\n", encoding="utf-8")
-        output.line(f"wrote the signature of {info.tag} to {target}")
-        output.line(
+        console.line(f"wrote the signature of {info.tag} to {target}")
+        console.line(
             "check it with OpenSSF's CLI against the artifact at "
             f"{info.commit[:12]}: {_their_command(signed.method, target, spec.path)}"
         )
     verdict = verify_info(project, spec, info, trust_for(project, trust))
-    output.line(verdict.describe())
-    output.write_github_output(
-        output.github_output_path(github_output),
+    console.line(verdict.describe())
+    workflow.set_outputs(
+        github_output,
         {"version": verdict.version, "tag": verdict.tag, "signature": verdict.status},
     )
     return 0 if verdict.ok else 1

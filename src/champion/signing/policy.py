@@ -34,11 +34,11 @@ class SigningPolicy:
 
 
 def policy_of(config: Config) -> SigningPolicy | None:
-    raw = config.signing
-    if not raw:
+    section = config.signing
+    if section is None:
         return None
     source = config.path.name if config.path is not None else CONFIG_FILE
-    key, identity, issuer = raw.get("public_key"), raw.get("identity"), raw.get("issuer")
+    key, identity, issuer = section.public_key, section.identity, section.issuer
     if key and (identity or issuer):
         raise ConfigError(
             f"signing: in {source} names both a public_key and a Sigstore identity: keep one "
@@ -56,7 +56,7 @@ def policy_of(config: Config) -> SigningPolicy | None:
         trust = Trust.key(path, source=f"{key} (signing.public_key in {source})")
     elif identity or issuer:
         trust = Trust.sigstore(str(identity or ""), str(issuer or ""), f"signing: in {source}")
-    required = bool(raw.get("required"))
+    required = section.required
     if required and trust is None:
         raise ConfigError(
             f"signing.required in {source} needs whose signature to require: add public_key: "
