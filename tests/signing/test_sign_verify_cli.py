@@ -120,6 +120,11 @@ def test_signing_failures_write_no_tag(
     monkeypatch.setenv("CHAMPION_SIGNING_KEY", "not a key")
     result = run_cli(capsys, repo.path, "release", "--sign")
     assert result.code == 2 and "CHAMPION_SIGNING_KEY is not a PEM private key" in result.err
+    keys = make_key(tmp_path / "keys")
+    monkeypatch.setenv("CHAMPION_SIGNING_KEY", str(keys.private))  # a path, not the key
+    result = run_cli(capsys, repo.path, "register", "churn", "--sign")
+    assert result.code == 2 and f"names the file {keys.private}" in result.err
+    assert "--signing-key PATH" in result.err
     assert repo.tags() == []
 
 

@@ -66,6 +66,12 @@ def signer(method: str | bool | None, key_path: str | None = None) -> Signer | N
                 f"--sign key needs the private key: set {KEY_ENV} to its PEM text (a CI secret) "
                 "or pass --signing-key PATH"
             )
+        if "-----BEGIN" not in value and Path(value.strip()).is_file():
+            # A path where the key's text belongs: the likeliest slip, so say so.
+            raise SigningError(
+                f"{KEY_ENV} names the file {value.strip()}, but holds the key itself (its PEM "
+                "text, e.g. a CI secret): pass --signing-key PATH for a key file"
+            )
         pem, source = value.encode(), KEY_ENV
     from champion.signing.bundle import private_key
 
