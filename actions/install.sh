@@ -47,6 +47,26 @@ if [ -n "${CHAMPION_WORKING_DIRECTORY:-}" ]; then
 fi
 read -r -a requirements <<< "$(echo "${CHAMPION_REQUIREMENTS:-}" | tr '\n' ' ')"
 
+# champion's extras this repository needs: DVC only when it uses DVC (a .dvc folder), and the
+# filesystem of each DVC remote or pointer on S3, Google Cloud Storage or Azure (issue 17: most
+# of the ~120 packages of a full install are DVC's). Comma-separated, sorted, maybe empty.
+extras_needed() {
+  local found=() text=""
+  if [ -d "$project/.dvc" ]; then
+    found+=(dvc)
+    text="$(cat "$project/.dvc/config" "$project/.dvc/config.local" 2> /dev/null || true)"
+  fi
+  if [ -f "$project/champion.yaml" ]; then
+    text="$text
+$(grep -E '^[[:space:]]*pointer:' "$project/champion.yaml" || true)"
+  fi
+  grep -qE '(url|pointer)[[:space:]]*[=:][[:space:]]*["'"'"']?s3://' <<< "$text" && found+=(s3)
+  grep -qE '(url|pointer)[[:space:]]*[=:][[:space:]]*["'"'"']?gs://' <<< "$text" && found+=(gs)
+  grep -qE '(url|pointer)[[:space:]]*[=:][[:space:]]*["'"'"']?(azure|az)://' <<< "$text" && found+=(azure)
+  [ "${#found[@]}" -gt 0 ] || return 0
+  printf '%s\n' "${found[@]}" | LC_ALL=C sort -u | paste -sd, -
+}
+
 # A requirement is a requirements file, or a project folder with optional extras (`.[serve]`).
 folder_of() {
   echo "${1%%\[*}"
@@ -119,7 +139,8 @@ case "${1:-}" in
         find pyproject.toml src -type f ! -path '*/__pycache__/*' ! -path '*.egg-info/*' -print0 |
         LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
     )"
-    base="champion-${version}-${source_hash}-py${pyver}-${RUNNER_OS:-os}-${RUNNER_ARCH:-arch}"
+    extras="$(extras_needed)"
+    base="champion-${version}-${source_hash}${extras:+-${extras//,/-}}-py${pyver}-${RUNNER_OS:-os}-${RUNNER_ARCH:-arch}"
     wanted="$(requirements_hash)"
     key="$base${wanted:+-req-$wanted}"
     # The same folder with or without requirements: a restored environment is never moved. In
@@ -157,12 +178,15 @@ case "${1:-}" in
       echo "champion is already installed in $venv"
     else
       rm -rf "$venv"
+      extras="$(extras_needed)"
+      source="$root${extras:+[$extras]}"
+      echo "installing champion${extras:+ with its extras $extras}"
       if command -v uv > /dev/null; then
         uv venv --quiet --python "$python" "$venv"
-        uv pip install --quiet --python "$venv/bin/python" "$root"
+        uv pip install --quiet --python "$venv/bin/python" "$source"
       else
         "$python" -m venv "$venv"
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$root"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$source"
       fi
       "$venv/bin/python" -m champion --version
       touch "$venv/.champion-installed"

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from champion import gitfiles
 from champion.errors import ChampionError
+from champion.extras import require_dvc
 from champion.manifest import FileEntry, Manifest, check_relative, of_folder
 
 CHUNK = 1 << 20
@@ -221,6 +222,7 @@ def _open(root: Path, path: str, commit: str, remote_only: bool) -> Iterator[Ope
             f"({path}.dvc or a dvc.lock stage output): commit it, or `dvc add {path}` and commit "
             f"{path}.dvc"
         )
+    require_dvc(f"{path} at commit {commit[:12]}, tracked by DVC,")
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     md5, legacy = _dvc_md5_at(root, commit, path)
     folder = md5.endswith(".dir")
@@ -358,6 +360,7 @@ def ensure_in_dvc_remote(root: Path, path: str) -> str:
     """Makes sure the DVC remote holds the working tree's version of `path`, pushing it when
     only this machine has it. A version whose artifact cannot be fetched would make a later
     rollback to it fail, so this runs before its tag is pushed. Returns what was done."""
+    require_dvc(f"pushing {path} to the DVC remote")
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     status = subprocess.run(
         [sys.executable, "-m", "dvc", "status", "--cloud", "--json", path],
@@ -405,6 +408,7 @@ class RemoteObject:
 def dvc_remote_object(root: Path, path: str, commit: str) -> RemoteObject:
     """The artifact's object in the default DVC remote, from the `.dvc` file or `dvc.lock` entry
     at `commit` (read from git, so the working tree may be anywhere)."""
+    require_dvc(f"the DVC remote's copy of {path}")
     md5, legacy = _dvc_md5_at(root, commit, path)
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     with _remote_odb(root, path, legacy) as (odb, repo):
@@ -443,6 +447,7 @@ def push_to_dvc_remote(root: Path, path: str, commit: str) -> None:
     """Pushes the artifact as it was at `commit` from the local DVC cache to the default remote.
     By its object (md5 from git), with the working tree's DVC config: a push "at a revision"
     would read that revision's config, where a relative remote path resolves elsewhere."""
+    require_dvc(f"pushing {path} to the DVC remote")
     md5, legacy = _dvc_md5_at(root, commit, path)
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     from dvc.exceptions import DvcException

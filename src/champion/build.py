@@ -19,6 +19,7 @@ from champion import artifacts
 from champion.changes import Range, changed_models
 from champion.config import ModelConfig
 from champion.errors import ChampionError
+from champion.extras import require_dvc
 from champion.pipeline import Stage, stage_of, train_command
 from champion.project import Project
 
@@ -123,6 +124,7 @@ def _pull(project: Project, path: str, what: str) -> None:
 
 
 def _dvc(root: Path, *args: str, what: str) -> None:
+    require_dvc(what)
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "dvc", *args],

@@ -22,6 +22,7 @@ from champion import output
 from champion.artifacts import describe
 from champion.commands._demo_metrics import scripted_metrics
 from champion.errors import ChampionError
+from champion.extras import require_dvc
 
 MODEL = "diagnosis"
 ONNX_MODEL = "diagnosis-onnx"
@@ -205,6 +206,7 @@ class _Demo:
 
 
 def demo(workdir: str | None = None) -> int:
+    require_dvc("the demo (its model and data are tracked by DVC, pushed to a local remote)")
     keep = workdir is not None
     workspace = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="champion-demo-"))
     if keep and workspace.exists() and any(workspace.iterdir()):

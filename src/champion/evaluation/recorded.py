@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from champion.errors import ChampionError
+from champion.extras import require_dvc
 
 FORMAT = 1  # what a model is given from the data; bump when that changes, so old records miss
 REF_PREFIX = "refs/champion/predictions/"
@@ -209,6 +210,9 @@ def _md5(path: Path) -> str:
 
 
 def _store_dvc(root: Path, path: Path, sha256: str, *, push: bool) -> dict[str, Any]:
+    require_dvc(
+        f"recording the champion's predictions next to its DVC-tracked artifact {path.name}"
+    )
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
@@ -230,6 +234,7 @@ def _store_dvc(root: Path, path: Path, sha256: str, *, push: bool) -> dict[str, 
 
 
 def _fetch_dvc(root: Path, md5: str) -> bytes:
+    require_dvc(f"the champion's predictions recorded in DVC (object {md5})")
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
