@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-act lint check-actions docs docs-snippets bench clean
+.PHONY: venv demo test test-act lint check-actions docs docs-snippets bench clean init-workflows
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ docs: $(STAMP)
 # Reruns the demo and rewrites the real output the pages show (docs/snippets/); commit the result.
 docs-snippets: $(STAMP)
 	$(BIN)/python scripts/docs_snippets.py
+
+# champion init writes the example workflows: its package data is a copy (a test checks it).
+init-workflows:
+	cp workflows-examples/pr-evaluate.yml workflows-examples/pr-comment.yml \
+	  workflows-examples/release-on-merge.yml workflows-examples/rollback.yml src/champion/init/workflows/
 
 bench: $(STAMP)
 	$(BIN)/python bench/registry.py

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from champion import output
+from champion.config import CONFIG_FILE
+from champion.init import changes, discover, plan, render, source
+from champion.init.changes import Action
+
+
+def init(cwd: str, options: plan.Options, *, force: bool, interactive: bool | None = None) -> int:
+    root = _git_root(Path(cwd))
+    interactive = sys.stdin.isatty() if interactive is None else interactive
+    found = discover.discover(root)
+    notes = plan.Notes()
+    config = root / CONFIG_FILE
+    if config.is_file() and not force:
+        chosen = plan.plan_from_config(root, found, options)
+    else:
+        chosen = plan.plan_from_discovery(
+            root, found, options, _ask if interactive else None, notes
+        )
+    desired = {CONFIG_FILE: render.champion_yaml(chosen), **render.workflows(chosen)}
+    # champion.yaml, once there, is the user's contract (init's own included: its models may have
+    # come from flags a rerun does not repeat); --force alone rewrites it from what is found.
+    todo = changes.plan(root, desired, keep=[CONFIG_FILE] if not force else [])
+    edited = [c for c in todo if c.action is Action.EDITED]
+    if edited and not force:
+        for change in edited:
+            sys.stderr.write(change.diff)
+        names = ", ".join(c.path for c in edited)
+        output.warn(
+            f"{names}: changed since champion init wrote it (or not written by it): left alone, "
+            "and nothing else written. The diff above is what init would write: rerun with "
+            "--force to apply it"
+        )
+        return 2
+    written = changes.apply(root, todo, force=force)
+    for change in todo:
+        output.line(f"{_verb(change, written)}: {change.path}")
+    for model in chosen.models:
+        output.line(f"model {model.name}: {model.path or '(no artifact found)'} ({model.note})")
+    if found.tagged:
+        output.line(f"registry tags already name: {', '.join(found.tagged)} (kept as they are)")
+    if found.remotes:
+        default = f" (default: {found.default_remote})" if found.default_remote else ""
+        output.line(f"DVC remotes: {', '.join(found.remotes)}{default}")
+    for line in notes.lines:
+        output.warn(line)
+    if chosen.action.repository.startswith("OWNER/"):
+        output.warn(
+            "the workflows call OWNER/champion: replace OWNER with where you get champion from, "
+            "or rerun with --action-repo OWNER/NAME --force"
+        )
+    if not written:
+        output.line("nothing to do: every file is as champion init would write it")
+    else:
+        output.line(
+            "next: review, then `git add champion.yaml .github/workflows && git commit`; "
+            "make `champion gate` a required check"
+        )
+    return 0
+
+
+def action_ref(repository: str | None, ref: str | None) -> render.ActionRef:
+    from champion import __version__
+
+    where = source.installed_from()
+    repo = repository or where.repository or "OWNER/champion"
+    if ref is None:
+        same = repository is None or repository == where.repository
+        ref = where.commit if (where.commit and same) else source.release_tag()
+    return render.ActionRef(repo, ref, __version__)
+
+
+def current_branch(cwd: str) -> str:
+    proc = subprocess.run(
+        ["git", "symbolic-ref", "--quiet", "--short", "HEAD"],
+        cwd=_git_root(Path(cwd)),
+        capture_output=True,
+        text=True,
+    )
+    return proc.stdout.strip() or "main"
+
+
+def _verb(change: changes.Change, written: list[changes.Change]) -> str:
+    if change in written:
+        return {
+            Action.CREATE: "created",
+            Action.UPDATE: "updated",
+            Action.EDITED: "overwritten (--force)",
+            Action.KEPT: "rewritten (--force)",
+        }[change.action]
+    if change.action is Action.KEPT:
+        return "kept (there already: init reads its models; --force rewrites it)"
+    return "unchanged"
+
+
+def _ask(question: str, choices: list[str], default: str) -> str:
+    if choices:
+        for i, choice in enumerate(choices, 1):
+            sys.stderr.write(f"  {i}. {choice}\n")
+        question += f" [1-{len(choices)}, empty: skip]"
+    sys.stderr.write(f"{question}: ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip()
+    if choices and answer.isdigit() and 1 <= int(answer) <= len(choices):
+        return choices[int(answer) - 1]
+    return answer or default
+
+
+def _git_root(cwd: Path) -> Path:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise plan.InitError(
+            f"{cwd} is not in a git repository: run `git init` first (champion's registry is "
+            "git tags), then champion init"
+        )
+    return Path(proc.stdout.strip())
+
+
+def options_from(args: argparse.Namespace) -> plan.Options:
+    def pairs(values: list[str], flag: str, *, named: bool) -> dict[str, str]:
+        out = {}
+        for value in values:
+            name, sep, rest = value.partition("=")
+            if not sep:
+                if named:
+                    raise plan.InitError(f"{flag} {value}: write it as NAME=PATH")
+                name, rest = "", value
+            out[name.strip()] = rest.strip()
+        return out
+
+    stages = tuple(s.strip() for s in args.stages.split(",") if s.strip()) or ("prod",)
+    return plan.Options(
+        models=pairs(args.model, "--model", named=True),
+        data=pairs(args.data, "--data", named=False),
+        targets=pairs(args.target, "--target", named=False),
+        stages=stages,
+        promote=args.promote or None,
+        pointer=args.pointer,
+        branch=args.branch or current_branch(args.cwd),
+        action=action_ref(args.action_repo, args.action_ref),
+        requirements=args.requirements,
+    )

@@ -1,0 +1,59 @@
+"""Which release of champion's actions the workflows `champion init` writes should call.
+
+The actions and the package are one repository released together, so the workflows call the
+actions of the very release the running champion comes from:
+- installed from a git URL (`pip install git+https://github.com/OWNER/champion@...`): that
+  repository, pinned to the commit pip recorded (PEP 610's direct_url.json);
+- installed from a package index: the repository its metadata names (Project-URL `Source`), at
+  the tag `v<version>` of this version;
+- `--action-repo` and `--action-ref` override either (a tag or a full commit sha).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import metadata
+
+from champion import __version__
+
+_GITHUB = re.compile(r"(?:https?://|git@|ssh://git@)github\.com[/:]([\w.-]+/[\w.-]+?)(?:\.git)?/?$")
+
+
+@dataclass(frozen=True)
+class Source:
+    repository: str | None  # owner/name on GitHub, when known
+    commit: str | None  # the commit this install was built from, when known
+
+
+def installed_from() -> Source:
+    try:
+        dist = metadata.distribution("champion")
+    except metadata.PackageNotFoundError:
+        return Source(None, None)
+    repository = commit = None
+    raw = dist.read_text("direct_url.json")
+    if raw:
+        try:
+            direct = json.loads(raw)
+        except ValueError:
+            direct = {}
+        vcs = direct.get("vcs_info") if isinstance(direct, dict) else None
+        m = _GITHUB.match(str(direct.get("url", ""))) if isinstance(direct, dict) else None
+        if isinstance(vcs, dict) and m:
+            repository = m[1]
+            sha = vcs.get("commit_id")
+            commit = sha if isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{40}", sha) else None
+    if repository is None:
+        for entry in dist.metadata.get_all("Project-URL") or []:
+            label, _, url = entry.partition(",")
+            m = _GITHUB.match(url.strip())
+            if m and label.strip().lower() in ("source", "repository", "homepage"):
+                repository = m[1]
+                break
+    return Source(repository, commit)
+
+
+def release_tag() -> str:
+    return f"v{__version__}"
