@@ -15,7 +15,13 @@
 #                         ready=         true when it is in place with these very requirements:
 #                                        nothing is installed either (one install per job)
 #   install.sh install  creates $CHAMPION_VENV with champion in it when it is not there yet, then
-#                       installs the requirements into it (uv when present, else pip)
+#                       installs the requirements into it. With uv: the runner's, else one
+#                       bootstrapped with `pip install uv` into the job's temp folder (about 2 s;
+#                       a cold install then takes seconds, not a minute); pip when neither works.
+#                       champion's own dependencies are pinned by actions/constraints.txt (`make
+#                       constraints` writes it), so every run of an action version installs the
+#                       same packages; the project's requirements are installed after, without
+#                       it, so where they pin a package their pin wins.
 #
 # Inputs come from the environment only: CHAMPION_PYTHON (setup-python's python-path, or empty for
 # python3 on PATH), CHAMPION_VENV, CHAMPION_REQUIREMENTS (the input: requirements files and
@@ -24,6 +30,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+constraints="$root/actions/constraints.txt"
 
 fail() {
   echo "::error title=champion install::$1"
@@ -106,6 +113,26 @@ requirements_hash() {
   done | sha256sum | cut -c1-16
 }
 
+# uv: on PATH, or the one bootstrapped earlier in this job; with `bootstrap`, installed with pip
+# into a venv of its own when missing (a runner's system Python may refuse `pip install`: PEP
+# 668). Empty when none works: pip installs instead.
+uv=""
+find_uv() {
+  local tools="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/champion-uv"
+  uv="$(command -v uv || true)"
+  if [ -z "$uv" ] && [ -x "$tools/bin/uv" ]; then
+    uv="$tools/bin/uv"
+  fi
+  if [ -z "$uv" ] && [ "${1:-}" = bootstrap ]; then
+    echo "uv is not on PATH: installing it with pip (pip stays the fallback)"
+    if "$python" -m venv "$tools" && "$tools/bin/python" -m pip install --quiet --disable-pip-version-check uv; then
+      uv="$tools/bin/uv"
+    else
+      echo "::warning title=champion install::uv could not be installed; installing with pip (slower)"
+    fi
+  fi
+}
+
 install_requirements() {
   local venv="$1" entry folder args
   for entry in "${requirements[@]}"; do
@@ -118,8 +145,8 @@ install_requirements() {
     fi
     echo "installing the project's requirements: $entry"
     # The user's pins win: they are installed after champion, changing what they name.
-    if command -v uv > /dev/null; then
-      (cd "$project" && uv pip install --python "$venv/bin/python" "${args[@]}") ||
+    if [ -n "$uv" ]; then
+      (cd "$project" && "$uv" pip install --python "$venv/bin/python" "${args[@]}") ||
         fail "requirements: '$entry' does not install into champion's environment (see the log above): fix it, then rerun; check it locally with: pip install ${args[*]}"
     else
       (cd "$project" && "$venv/bin/python" -m pip install --disable-pip-version-check "${args[@]}") ||
@@ -136,7 +163,7 @@ case "${1:-}" in
     # hashFiles() sees only the workspace, not the action's folder: hash its source here.
     source_hash="$(
       cd "$root" &&
-        find pyproject.toml src -type f ! -path '*/__pycache__/*' ! -path '*.egg-info/*' -print0 |
+        find pyproject.toml actions/constraints.txt src -type f ! -path '*/__pycache__/*' ! -path '*.egg-info/*' -print0 |
         LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
     )"
     extras="$(extras_needed)"
@@ -181,12 +208,13 @@ case "${1:-}" in
       extras="$(extras_needed)"
       source="$root${extras:+[$extras]}"
       echo "installing champion${extras:+ with its extras $extras}"
-      if command -v uv > /dev/null; then
-        uv venv --quiet --python "$python" "$venv"
-        uv pip install --quiet --python "$venv/bin/python" "$source"
+      find_uv bootstrap
+      if [ -n "$uv" ]; then
+        "$uv" venv --quiet --python "$python" "$venv"
+        "$uv" pip install --quiet --python "$venv/bin/python" --constraint "$constraints" "$source"
       else
         "$python" -m venv "$venv"
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$source"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --constraint "$constraints" "$source"
       fi
       "$venv/bin/python" -m champion --version
       touch "$venv/.champion-installed"
@@ -194,6 +222,7 @@ case "${1:-}" in
     fi
     wanted="$(requirements_hash)"
     if [ -n "$wanted" ] && [ "$(cat "$venv/.champion-requirements" 2> /dev/null || true)" != "$wanted" ]; then
+      [ -n "$uv" ] || find_uv
       install_requirements "$venv"
       echo "$wanted" > "$venv/.champion-requirements"
     fi

@@ -198,3 +198,52 @@ def test_the_demo_without_dvc_names_the_install_command(
     assert proc.returncode == 2
     assert re.search(r"the demo .* needs DVC.*pip install 'champion\[dvc\]'", proc.stderr)
     assert not (tmp_path / "demo").exists()
+
+
+def test_the_runtime_needs_only_pyyaml_and_the_models_own_libraries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The smallest install that serves (docs/serving.md, bench/install.py): champion without
+    its dependencies, pyyaml, and what the model itself needs (joblib, scikit-learn). Every other
+    package champion's install brings (pandas, pyarrow, PyGithub, jinja2, jsonschema ...) is
+    hidden here, and LiveModel still follows the pointer, verifies and serves the model."""
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    from testing.repos import run_cli
+
+    base = [Requirement(r) for r in metadata.requires("champion") or [] if "extra ==" not in r]
+    kept = _closure([Requirement("pyyaml"), Requirement("joblib"), Requirement("scikit-learn")])
+    unneeded = (_closure(base) | _closure([Requirement("dvc")])) - kept
+    hidden = {
+        module
+        for module, dists in metadata.packages_distributions().items()
+        if any(canonicalize_name(d) in unneeded for d in dists)
+    }
+    assert {"pandas", "pyarrow", "github", "jinja2", "jsonschema", "dvc"} <= hidden
+    site = tmp_path / "runtime-site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCKER.format(hidden=sorted(hidden)))
+
+    repo = make_repo(tmp_path, GIT_PROJECT.replace("models/churn.joblib", "m.joblib"), commit=False)
+    model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    joblib.dump(model, repo.path / "m.joblib")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "model")
+    repo.git("push", "-q", "origin", "main")
+    assert run_cli(capsys, repo.path, "register", "churn", "--push").code == 0
+    promoted = run_cli(capsys, repo.path, "promote", "churn", "0.1.0", "--stage", "prod", "--push")
+    assert promoted.code == 0, promoted.err
+    capsys.readouterr()
+
+    serve = (
+        "from champion.runtime import LiveModel\n"
+        f"live = LiveModel('churn', {str(tmp_path / 'pointers')!r}, {str(tmp_path / 'cache')!r})\n"
+        "print(live.version, live.predict([[0.0], [3.0]]).tolist())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    proc = subprocess.run(
+        [sys.executable, "-c", serve], env=env, capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "0.1.0 [0, 1]"
