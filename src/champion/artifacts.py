@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from champion import gitfiles
+from champion import gitfiles, progress
 from champion.errors import ChampionError
 from champion.extras import require_dvc
 from champion.manifest import FileEntry, Manifest, check_relative, of_folder
@@ -382,15 +382,19 @@ def ensure_in_dvc_remote(root: Path, path: str) -> str:
         )
     if "new" not in states and "modified" not in states:
         return "already in the DVC remote"
+    # On a terminal DVC draws its progress on stderr (a push may take minutes); else quiet.
+    live = progress.enabled()
     push = subprocess.run(
-        [sys.executable, "-m", "dvc", "push", "--quiet", path],
+        [sys.executable, "-m", "dvc", "push", *([] if live else ["--quiet"]), path],
         cwd=root,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=None if live else subprocess.PIPE,
         text=True,
         env=env,
     )
     if push.returncode != 0:
-        raise ChampionError(f"dvc push {path} failed: {push.stderr.strip()[-500:]}")
+        said = (push.stderr or "see DVC's output above").strip()[-500:]
+        raise ChampionError(f"dvc push {path} failed: {said}")
     return "pushed to the DVC remote"
 
 

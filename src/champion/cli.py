@@ -639,6 +639,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    with error_handler():
+    from champion import progress
+
+    with error_handler(), progress.on_terminal():
         return _dispatch(args)
     return EXIT_UNEXPECTED  # unreachable: the handler returns or raises

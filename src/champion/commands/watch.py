@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from champion import output
+from champion import output, progress
 from champion.commands._deploy import check_dispatch, check_pointer
 from champion.errors import ChampionError
 from champion.project import Project
@@ -210,11 +210,14 @@ def _read(
             track.points.append(judge(track.rule, samples[metric], base.get(metric), at))
         readings += 1
         texts = "; ".join(_point_text(t, plan.window) for t in tracks)
+        progress.finish("watching")  # the bar leaves the line to the reading, then comes back
         output.line(f"reading {readings} at {clock(at)}: {texts}")
         if verdict(tracks, plan.window) == "breached":
             return tracks, readings
         if readings * plan.interval > plan.length + 1e-9:
             return tracks, readings
+        done = readings * plan.interval / plan.length if plan.length else None
+        progress.report("watching", readings, done, unit="readings")
 
 
 def _report(result: str, tracks: list[Track], readings: int, window: Window, watched: str) -> None:
