@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import sys
+
 from champion import output
 from champion.project import Project
 from champion.registry import views
+from champion.render import tables
 
 
 def history(
@@ -39,6 +42,8 @@ def history(
                 detail,
             ]
         )
-    for text in output.table(rows, ["when", "event", "version", "stage", "tag", "by", "note"]):
-        output.line(text)
+    headers = ["when", "event", "version", "stage", "tag", "by", "note"]
+    colour = tables.colour_allowed(sys.stdout)
+    for text in tables.table(rows, headers, tables.history_paint, colour=colour):
+        output.styled(text)
     return 0

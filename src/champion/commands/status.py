@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import sys
+
 from champion import output
 from champion.project import Project
 from champion.registry import views
+from champion.render import tables
 
 
 def status(
@@ -34,6 +37,7 @@ def status(
             cells.append(", ".join(item["rolled_back"]) or "-")
         rows.append(cells)
     header = ["model", "latest", *stages] + (["rolled back"] if rolled else [])
-    for text in output.table(rows, header):
-        output.line(text)
+    paint = tables.status_paint(stages)
+    for text in tables.table(rows, header, paint, colour=tables.colour_allowed(sys.stdout)):
+        output.styled(text)
     return 0

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import sys
+
 from champion import output
 from champion.project import Project
 from champion.registry import views
+from champion.render import tables
 
 
 def versions(
@@ -36,6 +39,8 @@ def versions(
                 " ".join(notes),
             ]
         )
-    for text in output.table(rows, ["version", "live in", "commit", "created", "notes"]):
-        output.line(text)
+    headers = ["version", "live in", "commit", "created", "notes"]
+    colour = tables.colour_allowed(sys.stdout)
+    for text in tables.table(rows, headers, tables.versions_paint, colour=colour):
+        output.styled(text)
     return 0
