@@ -152,6 +152,25 @@ def test_registry_tags_and_a_model_in_git_are_found_with_their_evaluation_data(
     assert json.loads(report.read_text())["data"]["target"] == "churned"
 
 
+def test_tags_gto_wrote_name_the_model_and_its_file_is_matched(
+    fresh: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from testing.tools import run_gto
+
+    save(train("good"), fresh.path / "models" / "fraud.joblib")
+    fresh.git("add", "-A")
+    fresh.git("commit", "-q", "-m", "model")
+    run_gto(fresh.path, "register", "fraud", "--version", "v1.0.0")
+    run_gto(fresh.path, "assign", "fraud", "--version", "v1.0.0", "--stage", "prod")
+    result = run_cli(capsys, fresh.path, "init", "--action-repo", "acme/champion")
+    assert result.code == 0, result.err
+    assert "registry tags already name: fraud" in result.out
+    assert load_config(fresh.path).model("fraud").path == "models/fraud.joblib"
+    # champion reads what GTO wrote: the version live in prod is GTO's.
+    status = run_cli(capsys, fresh.path, "status", "--json")
+    assert json.loads(status.out)["models"][0]["stages"]["prod"]["version"] == "1.0.0"
+
+
 def test_a_dvc_pipeline_gives_the_model_its_stage_inputs_and_the_remote(
     pipeline: Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:
