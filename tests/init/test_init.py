@@ -389,3 +389,18 @@ def test_task_of() -> None:
     assert discover.task_of(["a", "b"]) == "classification"
     assert discover.task_of([i / 7 for i in range(50)]) == "regression"
     assert discover.task_of(list(range(100))) == "regression"
+
+
+def test_the_action_comes_from_where_pip_installed_champion() -> None:
+    from champion.init.source import Source, from_direct_url
+
+    raw = json.dumps(
+        {
+            "url": "https://github.com/acme/champion.git",
+            "vcs_info": {"vcs": "git", "commit_id": SHA, "requested_revision": "v0.1.0"},
+        }
+    )
+    assert from_direct_url(raw) == Source("acme/champion", SHA)
+    local = json.dumps({"url": "file:///src/champion", "dir_info": {"editable": True}})
+    assert from_direct_url(local) == Source(None, None)
+    assert from_direct_url("") == Source(None, None)

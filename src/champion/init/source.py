@@ -32,27 +32,32 @@ def installed_from() -> Source:
         dist = metadata.distribution("champion")
     except metadata.PackageNotFoundError:
         return Source(None, None)
-    repository = commit = None
-    raw = dist.read_text("direct_url.json")
-    if raw:
-        try:
-            direct = json.loads(raw)
-        except ValueError:
-            direct = {}
-        vcs = direct.get("vcs_info") if isinstance(direct, dict) else None
-        m = _GITHUB.match(str(direct.get("url", ""))) if isinstance(direct, dict) else None
-        if isinstance(vcs, dict) and m:
-            repository = m[1]
-            sha = vcs.get("commit_id")
-            commit = sha if isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{40}", sha) else None
-    if repository is None:
-        for entry in dist.metadata.get_all("Project-URL") or []:
-            label, _, url = entry.partition(",")
-            m = _GITHUB.match(url.strip())
-            if m and label.strip().lower() in ("source", "repository", "homepage"):
-                repository = m[1]
-                break
-    return Source(repository, commit)
+    found = from_direct_url(dist.read_text("direct_url.json") or "")
+    if found.repository is not None:
+        return found
+    for entry in dist.metadata.get_all("Project-URL") or []:
+        label, _, url = entry.partition(",")
+        m = _GITHUB.match(url.strip())
+        if m and label.strip().lower() in ("source", "repository", "homepage"):
+            return Source(m[1], None)
+    return found
+
+
+def from_direct_url(raw: str) -> Source:
+    """PEP 610's record of a `pip install git+https://github.com/OWNER/NAME@REF`: the
+    repository and the commit it resolved to."""
+    try:
+        direct = json.loads(raw) if raw else {}
+    except ValueError:
+        return Source(None, None)
+    if not isinstance(direct, dict) or not isinstance(direct.get("vcs_info"), dict):
+        return Source(None, None)
+    m = _GITHUB.match(str(direct.get("url", "")))
+    if m is None:
+        return Source(None, None)
+    sha = direct["vcs_info"].get("commit_id")
+    commit = sha if isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{40}", sha) else None
+    return Source(m[1], commit)
 
 
 def release_tag() -> str:
