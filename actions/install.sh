@@ -114,8 +114,9 @@ requirements_hash() {
 }
 
 # uv: on PATH, or the one bootstrapped earlier in this job; with `bootstrap`, installed with pip
-# into a venv of its own when missing (a runner's system Python may refuse `pip install`: PEP
-# 668). Empty when none works: pip installs instead.
+# into a folder of its own when missing (`--target`: a runner's system Python refuses a plain
+# `pip install`, PEP 668; and no venv to create, which costs seconds). Empty when none works:
+# pip installs instead.
 uv=""
 find_uv() {
   local tools="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/champion-uv"
@@ -125,7 +126,8 @@ find_uv() {
   fi
   if [ -z "$uv" ] && [ "${1:-}" = bootstrap ]; then
     echo "uv is not on PATH: installing it with pip (pip stays the fallback)"
-    if "$python" -m venv "$tools" && "$tools/bin/python" -m pip install --quiet --disable-pip-version-check uv; then
+    if PIP_USER=0 "$python" -m pip install --quiet --disable-pip-version-check --target "$tools" uv &&
+      [ -x "$tools/bin/uv" ]; then
       uv="$tools/bin/uv"
     else
       echo "::warning title=champion install::uv could not be installed; installing with pip (slower)"
