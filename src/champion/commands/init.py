@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -9,10 +8,11 @@ from champion import output
 from champion.config import CONFIG_FILE
 from champion.init import changes, discover, plan, render, source
 from champion.init.changes import Action
+from champion.render.escape import terminal
 
 
 def init(cwd: str, options: plan.Options, *, force: bool, interactive: bool | None = None) -> int:
-    root = _git_root(Path(cwd))
+    root = discover.git_root(Path(cwd))
     interactive = sys.stdin.isatty() if interactive is None else interactive
     found = discover.discover(root)
     notes = plan.Notes()
@@ -29,15 +29,14 @@ def init(cwd: str, options: plan.Options, *, force: bool, interactive: bool | No
     todo = changes.plan(root, desired, keep=[CONFIG_FILE] if not force else [])
     edited = [c for c in todo if c.action is Action.EDITED]
     if edited and not force:
-        for change in edited:
-            sys.stderr.write(change.diff)
+        for change in edited:  # the user's text: shown with its control characters visible
+            sys.stderr.write(terminal(change.diff))
         names = ", ".join(c.path for c in edited)
-        output.warn(
+        raise plan.InitError(
             f"{names}: changed since champion init wrote it (or not written by it): left alone, "
             "and nothing else written. The diff above is what init would write: rerun with "
             "--force to apply it"
         )
-        return 2
     written = changes.apply(root, todo, force=force)
     for change in todo:
         output.line(f"{_verb(change, written)}: {change.path}")
@@ -63,27 +62,6 @@ def init(cwd: str, options: plan.Options, *, force: bool, interactive: bool | No
             "make `champion gate` a required check"
         )
     return 0
-
-
-def action_ref(repository: str | None, ref: str | None) -> render.ActionRef:
-    from champion import __version__
-
-    where = source.installed_from()
-    repo = repository or where.repository or "OWNER/champion"
-    if ref is None:
-        same = repository is None or repository == where.repository
-        ref = where.commit if (where.commit and same) else source.release_tag()
-    return render.ActionRef(repo, ref, __version__)
-
-
-def current_branch(cwd: str) -> str:
-    proc = subprocess.run(
-        ["git", "symbolic-ref", "--quiet", "--short", "HEAD"],
-        cwd=_git_root(Path(cwd)),
-        capture_output=True,
-        text=True,
-    )
-    return proc.stdout.strip() or "main"
 
 
 def _verb(change: changes.Change, written: list[changes.Change]) -> str:
@@ -112,18 +90,6 @@ def _ask(question: str, choices: list[str], default: str) -> str:
     return answer or default
 
 
-def _git_root(cwd: Path) -> Path:
-    proc = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        raise plan.InitError(
-            f"{cwd} is not in a git repository: run `git init` first (champion's registry is "
-            "git tags), then champion init"
-        )
-    return Path(proc.stdout.strip())
-
-
 def options_from(args: argparse.Namespace) -> plan.Options:
     def pairs(values: list[str], flag: str, *, named: bool) -> dict[str, str]:
         out = {}
@@ -144,7 +110,7 @@ def options_from(args: argparse.Namespace) -> plan.Options:
         stages=stages,
         promote=args.promote or None,
         pointer=args.pointer,
-        branch=args.branch or current_branch(args.cwd),
-        action=action_ref(args.action_repo, args.action_ref),
+        branch=args.branch or discover.current_branch(Path(args.cwd)),
+        action=source.action_ref(args.action_repo, args.action_ref),
         requirements=args.requirements,
     )

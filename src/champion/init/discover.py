@@ -313,3 +313,25 @@ def _columns(path: Path) -> tuple[str, ...] | None:
         return None
     except Exception:  # pyarrow's errors for a file that is no parquet
         return None
+
+
+def git_root(cwd: Path) -> Path:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise ChampionError(
+            f"{cwd} is not in a git repository: run `git init` first (champion's registry is "
+            "git tags), then champion init"
+        )
+    return Path(proc.stdout.strip())
+
+
+def current_branch(cwd: Path) -> str:
+    proc = subprocess.run(
+        ["git", "symbolic-ref", "--quiet", "--short", "HEAD"],
+        cwd=git_root(cwd),
+        capture_output=True,
+        text=True,
+    )
+    return proc.stdout.strip() or "main"

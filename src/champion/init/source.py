@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from champion import __version__
+from champion.init.render import ActionRef
 
 _GITHUB = re.compile(r"(?:https?://|git@|ssh://git@)github\.com[/:]([\w.-]+/[\w.-]+?)(?:\.git)?/?$")
 
@@ -62,3 +63,13 @@ def from_direct_url(raw: str) -> Source:
 
 def release_tag() -> str:
     return f"v{__version__}"
+
+
+def action_ref(repository: str | None, ref: str | None) -> ActionRef:
+    """--action-repo and --action-ref, else where this champion was installed from."""
+    where = installed_from()
+    repo = repository or where.repository or "OWNER/champion"
+    if ref is None:
+        same = repository is None or repository == where.repository
+        ref = where.commit if (where.commit and same) else release_tag()
+    return ActionRef(repo, ref, __version__)
