@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from champion.config import Config, load_config
+from champion.git import Git
 from champion.registry import Registry
-from champion.registry.git import Git
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import sys
 
-from champion import output
+from champion import console
+from champion.commands import _notes
 from champion.project import Project
 from champion.registry import views
 from champion.render import tables
@@ -11,15 +12,13 @@ from champion.render import tables
 def history(
     project: Project, model: str, *, as_json: bool = False, remote: str | None = None
 ) -> int:
-    state = project.registry.state(project.config.model(model).name, remote)
-    for warning in state.warnings:
-        output.warn(warning)
+    state = _notes.read_state(project, model, remote)
     view = views.history_view(state)
     if as_json:
-        output.dump_json(view)
+        console.dump_json(view)
         return 0
     if not view["events"]:
-        output.line(f"{state.model} has no history yet: champion register {state.model}")
+        console.line(f"{state.model} has no history yet: champion register {state.model}")
         return 0
     rows = []
     for e in view["events"]:
@@ -45,5 +44,5 @@ def history(
     headers = ["when", "event", "version", "stage", "tag", "by", "note"]
     colour = tables.colour_allowed(sys.stdout)
     for text in tables.table(rows, headers, tables.history_paint, colour=colour):
-        output.styled(text)
+        console.styled(text)
     return 0

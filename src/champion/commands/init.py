@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from champion import output
+from champion import console
 from champion.config import CONFIG_FILE
 from champion.init import changes, discover, plan, render, source
 from champion.init.changes import Action
@@ -39,25 +39,25 @@ def init(cwd: str, options: plan.Options, *, force: bool, interactive: bool | No
         )
     written = changes.apply(root, todo, force=force)
     for change in todo:
-        output.line(f"{_verb(change, written)}: {change.path}")
+        console.line(f"{_verb(change, written)}: {change.path}")
     for model in chosen.models:
-        output.line(f"model {model.name}: {model.path or '(no artifact found)'} ({model.note})")
+        console.line(f"model {model.name}: {model.path or '(no artifact found)'} ({model.note})")
     if found.tagged:
-        output.line(f"registry tags already name: {', '.join(found.tagged)} (kept as they are)")
+        console.line(f"registry tags already name: {', '.join(found.tagged)} (kept as they are)")
     if found.remotes:
         default = f" (default: {found.default_remote})" if found.default_remote else ""
-        output.line(f"DVC remotes: {', '.join(found.remotes)}{default}")
+        console.line(f"DVC remotes: {', '.join(found.remotes)}{default}")
     for line in notes.lines:
-        output.warn(line)
+        console.warn(line)
     if chosen.action.repository.startswith("OWNER/"):
-        output.warn(
+        console.warn(
             "the workflows call OWNER/champion: replace OWNER with where you get champion from, "
             "or rerun with --action-repo OWNER/NAME --force"
         )
     if not written:
-        output.line("nothing to do: every file is as champion init would write it")
+        console.line("nothing to do: every file is as champion init would write it")
     else:
-        output.line(
+        console.line(
             "next: review, then `git add champion.yaml .github/workflows && git commit`; "
             "make `champion gate` a required check"
         )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import sys
 
-from champion import output
+from champion import console
 from champion.project import Project
 from champion.registry import views
 from champion.render import tables
@@ -16,13 +16,13 @@ def status(
     states = project.registry.states(names, remote)
     for state in states.values():
         for warning in state.warnings:
-            output.warn(warning)
+            console.warn(warning)
     view = views.status_view(list(states.values()), list(config.stages))
     if as_json:
-        output.dump_json(view)
+        console.dump_json(view)
         return 0
     if not names:
-        output.line("no models declared in champion.yaml")
+        console.line("no models declared in champion.yaml")
         return 0
     stages = list(config.stages)
     # Canary stages (prod-canary) and others the tags name show up as columns too.
@@ -39,5 +39,5 @@ def status(
     header = ["model", "latest", *stages] + (["rolled back"] if rolled else [])
     paint = tables.status_paint(stages)
     for text in tables.table(rows, header, paint, colour=tables.colour_allowed(sys.stdout)):
-        output.styled(text)
+        console.styled(text)
     return 0

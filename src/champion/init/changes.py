@@ -10,13 +10,12 @@ from __future__ import annotations
 import difflib
 import enum
 import hashlib
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from champion.files import new_temp
+from champion.files import write_atomic
 
 HEADER = "# Written by `champion init`. Edit it freely: init then leaves it alone (--force rewrites it).\n"
 _MARK = "# champion-init-sha256: "
@@ -92,22 +91,10 @@ def apply(root: Path, changes: Iterable[Change], *, force: bool) -> list[Change]
         if change.action in wanted:
             target = root / change.path
             target.parent.mkdir(parents=True, exist_ok=True)
-            _write(target, change.text)
+            write_atomic(target, change.text)
             done.append(change)
     return done
 
 
 def _digest(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
-
-
-def _write(target: Path, text: str) -> None:
-    # A reader (git, an editor) never sees half a file; the file follows the umask like a new one.
-    fd, temp = new_temp(target.parent, f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise

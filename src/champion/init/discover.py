@@ -10,13 +10,13 @@ from __future__ import annotations
 import configparser
 import csv
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from champion.config import CONFIG_FILE, ModelConfig, load_config
 from champion.errors import ChampionError
+from champion.git import Git
 from champion.registry.tags import parse_tag
 
 MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle", ".skops", ".onnx")
@@ -238,10 +238,10 @@ def _model(
 
 
 def _stages(root: Path) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
-    from champion.pipeline import stages
+    from champion.release.pipeline import dvc_stages
 
     try:
-        return [(s.dvc_yaml, s.deps, s.outs) for s in stages(root)]
+        return [(s.dvc_yaml, s.deps, s.outs) for s in dvc_stages(root)]
     except ChampionError:
         return []
 
@@ -258,12 +258,8 @@ def _match_file(name: str, known: Iterable[str]) -> str:
 
 
 def _tagged_models(root: Path) -> list[str]:
-    proc = subprocess.run(
-        ["git", "for-each-ref", "--format=%(refname:strip=2)", "refs/tags/"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-    )
+    # Every tag, once: init runs once per repository, and the tags name models init must find.
+    proc = Git(root).run("for-each-ref", "--format=%(refname:strip=2)", "refs/tags/", check=False)
     names: dict[str, None] = {}
     for line in proc.stdout.splitlines():
         tag = parse_tag(line.strip())
@@ -274,11 +270,8 @@ def _tagged_models(root: Path) -> list[str]:
 
 def _listing(root: Path) -> frozenset[str]:
     """Files git tracks, and untracked ones it does not ignore (a first model not committed yet)."""
-    proc = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=root,
-        capture_output=True,
-        text=True,
+    proc = Git(root).run(
+        "ls-files", "-z", "--cached", "--others", "--exclude-standard", check=False
     )
     if proc.returncode != 0:
         raise ChampionError(
@@ -316,9 +309,7 @@ def _columns(path: Path) -> tuple[str, ...] | None:
 
 
 def git_root(cwd: Path) -> Path:
-    proc = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True
-    )
+    proc = Git(cwd).run("rev-parse", "--show-toplevel", check=False)
     if proc.returncode != 0:
         raise ChampionError(
             f"{cwd} is not in a git repository: run `git init` first (champion's registry is "
@@ -328,10 +319,5 @@ def git_root(cwd: Path) -> Path:
 
 
 def current_branch(cwd: Path) -> str:
-    proc = subprocess.run(
-        ["git", "symbolic-ref", "--quiet", "--short", "HEAD"],
-        cwd=git_root(cwd),
-        capture_output=True,
-        text=True,
-    )
+    proc = Git(git_root(cwd)).run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
     return proc.stdout.strip() or "main"
