@@ -8,7 +8,7 @@ from typing import Any
 
 from champion.config import declarations
 from champion.config.dtypes import problem as dtype_problem
-from champion.config.model import Config, ModelConfig
+from champion.config.model import Config, ModelConfig, SigningSection
 from champion.config.schema import (
     CONFIG_FILE,
     GATE_POLICY,
@@ -127,4 +127,16 @@ def _build(
         models=models,
         path=path,
         stages_declared=declared,
+        signing=_signing(data.get("signing")),
+    )
+
+
+def _signing(raw: dict[str, Any] | None) -> SigningSection | None:
+    if not raw:
+        return None
+    return SigningSection(
+        required=bool(raw.get("required")),
+        public_key=raw.get("public_key"),
+        identity=raw.get("identity"),
+        issuer=raw.get("issuer"),
     )

@@ -62,6 +62,15 @@ class Reference(Spec):
         return isinstance(value, str) and REFERENCE.match(value) is not None
 
 
+class Sign(Spec):
+    """`release.sign`: true (a key), false, or how to sign."""
+
+    what = "true, false, key or sigstore"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, bool) or value in ("key", "sigstore")
+
+
 class ListOf(Spec):
     def __init__(self, item: Spec) -> None:
         self.item = item
@@ -153,7 +162,9 @@ MODEL = Fields(
             {"confidence": NUMBER, "resamples": NUMBER, "seed": NUMBER},
         ),
         "trusted_types": ListOf(STR),
-        "release": Fields({"promote": STR, "bump": OneOf("auto", "major", "minor", "patch")}),
+        "release": Fields(
+            {"promote": STR, "bump": OneOf("auto", "major", "minor", "patch"), "sign": Sign()}
+        ),
         "pointer": STR,
     }
 )
@@ -163,6 +174,7 @@ TOP = Fields(
         "gate_stage": STR,
         "first_version": STR,
         "models": MapOf(MODEL, "a mapping of model names to their settings"),
+        "signing": Fields({"required": BOOL, "public_key": STR, "identity": STR, "issuer": STR}),
     }
 )
 SLICE_GATE = Fields({"min_size": NUMBER, "rules": MapOf(GATE_RULE)})
