@@ -196,6 +196,8 @@ def test_a_dvc_pipeline_gives_the_model_its_stage_inputs_and_the_remote(
     evaluate = (pipeline.path / ".github/workflows/champion-evaluate.yml").read_text()
     assert "# requirements: requirements.txt" in evaluate
     assert "\n          requirements:" not in evaluate
+    release = (pipeline.path / ".github/workflows/champion-release.yml").read_text()
+    assert "\n          requirements:" not in release
 
 
 def test_a_second_run_changes_nothing_and_says_so(

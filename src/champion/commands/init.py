@@ -54,6 +54,13 @@ def init(cwd: str, options: plan.Options, *, force: bool, interactive: bool | No
             "the workflows call OWNER/champion: replace OWNER with where you get champion from, "
             "or rerun with --action-repo OWNER/NAME --force"
         )
+    if written and any("sign: ${{ vars.CHAMPION_SIGN" in c.text for c in todo):
+        # The release workflow signs new versions (issue 18); it needs the signing packages.
+        console.warn(
+            "champion-release.yml signs each new version with Sigstore: add model-signing and "
+            "pyopenssl to your requirements, or set the repository variable CHAMPION_SIGN=false "
+            "to release unsigned"
+        )
     if not written:
         console.line("nothing to do: every file is as champion init would write it")
     else:

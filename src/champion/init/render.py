@@ -162,14 +162,20 @@ def workflows(plan: Plan) -> dict[str, str]:
                 example,
             )
             text = _paths(text, release_paths(plan), example)
+        # `requirements: requirements.txt`, perhaps with a comment after it.
+        line = re.compile(r"^(          )requirements: requirements\.txt( #[^\n]*)?$", re.MULTILINE)
         if plan.requirements is None:
-            text = text.replace(
-                "          requirements: requirements.txt\n",
-                "          # requirements: requirements.txt  # your model's own packages, if any\n",
+            text = line.sub(
+                lambda m: (
+                    f"{m[1]}# requirements: requirements.txt"
+                    + (m[2] or "  # your model's own packages, if any")
+                ),
+                text,
             )
         elif plan.requirements != "requirements.txt":
-            text = text.replace(
-                "requirements: requirements.txt\n", f"requirements: {_scalar(plan.requirements)}\n"
+            text = line.sub(
+                lambda m: f"{m[1]}requirements: {_scalar(plan.requirements or '')}{m[2] or ''}",
+                text,
             )
         if example == "rollback.yml":
             # No deploy workflow of the user's is known: no dispatch, so no `actions: write`.
