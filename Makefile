@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-act lint check-actions docs docs-snippets bench clean
+.PHONY: venv demo test test-act lint check-actions docs docs-snippets bench clean init-workflows constraints
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,8 +48,23 @@ docs: $(STAMP)
 docs-snippets: $(STAMP)
 	$(BIN)/python scripts/docs_snippets.py
 
+# The pins of champion's dependencies the actions install with (actions/install.sh): every run of
+# a given action version resolves the same packages. Resolved for every platform and Python
+# >= 3.10, with the extras the actions may add (dvc, s3, gs, azure). Refresh it when
+# pyproject.toml's dependencies change or to take newer releases: `make constraints`, run the
+# tests, commit the file.
+constraints: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.10 \
+	  --extra dvc --extra s3 --extra gs --extra azure --no-header -o actions/constraints.txt
+
+# champion init writes the example workflows: its package data is a copy (a test checks it).
+init-workflows:
+	cp workflows-examples/pr-evaluate.yml workflows-examples/pr-comment.yml \
+	  workflows-examples/release-on-merge.yml workflows-examples/rollback.yml src/champion/init/workflows/
+
 bench: $(STAMP)
 	$(BIN)/python bench/registry.py
+	$(BIN)/python bench/install.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -15,7 +15,13 @@
 #                         ready=         true when it is in place with these very requirements:
 #                                        nothing is installed either (one install per job)
 #   install.sh install  creates $CHAMPION_VENV with champion in it when it is not there yet, then
-#                       installs the requirements into it (uv when present, else pip)
+#                       installs the requirements into it. With uv: the runner's, else one
+#                       bootstrapped with `pip install uv` into the job's temp folder (about 2 s;
+#                       a cold install then takes seconds, not a minute); pip when neither works.
+#                       champion's own dependencies are pinned by actions/constraints.txt (`make
+#                       constraints` writes it), so every run of an action version installs the
+#                       same packages; the project's requirements are installed after, without
+#                       it, so where they pin a package their pin wins.
 #
 # Inputs come from the environment only: CHAMPION_PYTHON (setup-python's python-path, or empty for
 # python3 on PATH), CHAMPION_VENV, CHAMPION_REQUIREMENTS (the input: requirements files and
@@ -24,6 +30,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+constraints="$root/actions/constraints.txt"
 
 fail() {
   echo "::error title=champion install::$1"
@@ -46,6 +53,26 @@ if [ -n "${CHAMPION_WORKING_DIRECTORY:-}" ]; then
   project="$project/$CHAMPION_WORKING_DIRECTORY"
 fi
 read -r -a requirements <<< "$(echo "${CHAMPION_REQUIREMENTS:-}" | tr '\n' ' ')"
+
+# champion's extras this repository needs: DVC only when it uses DVC (a .dvc folder), and the
+# filesystem of each DVC remote or pointer on S3, Google Cloud Storage or Azure (issue 17: most
+# of the ~120 packages of a full install are DVC's). Comma-separated, sorted, maybe empty.
+extras_needed() {
+  local found=() text=""
+  if [ -d "$project/.dvc" ]; then
+    found+=(dvc)
+    text="$(cat "$project/.dvc/config" "$project/.dvc/config.local" 2> /dev/null || true)"
+  fi
+  if [ -f "$project/champion.yaml" ]; then
+    text="$text
+$(grep -E '^[[:space:]]*pointer:' "$project/champion.yaml" || true)"
+  fi
+  grep -qE '(url|pointer)[[:space:]]*[=:][[:space:]]*["'"'"']?s3://' <<< "$text" && found+=(s3)
+  grep -qE '(url|pointer)[[:space:]]*[=:][[:space:]]*["'"'"']?gs://' <<< "$text" && found+=(gs)
+  grep -qE '(url|pointer)[[:space:]]*[=:][[:space:]]*["'"'"']?(azure|az)://' <<< "$text" && found+=(azure)
+  [ "${#found[@]}" -gt 0 ] || return 0
+  printf '%s\n' "${found[@]}" | LC_ALL=C sort -u | paste -sd, -
+}
 
 # A requirement is a requirements file, or a project folder with optional extras (`.[serve]`).
 folder_of() {
@@ -86,6 +113,28 @@ requirements_hash() {
   done | sha256sum | cut -c1-16
 }
 
+# uv: on PATH, or the one bootstrapped earlier in this job; with `bootstrap`, installed with pip
+# into a folder of its own when missing (`--target`: a runner's system Python refuses a plain
+# `pip install`, PEP 668; and no venv to create, which costs seconds). Empty when none works:
+# pip installs instead.
+uv=""
+find_uv() {
+  local tools="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/champion-uv"
+  uv="$(command -v uv || true)"
+  if [ -z "$uv" ] && [ -x "$tools/bin/uv" ]; then
+    uv="$tools/bin/uv"
+  fi
+  if [ -z "$uv" ] && [ "${1:-}" = bootstrap ]; then
+    echo "uv is not on PATH: installing it with pip (pip stays the fallback)"
+    if PIP_USER=0 "$python" -m pip install --quiet --disable-pip-version-check --target "$tools" uv &&
+      [ -x "$tools/bin/uv" ]; then
+      uv="$tools/bin/uv"
+    else
+      echo "::warning title=champion install::uv could not be installed; installing with pip (slower)"
+    fi
+  fi
+}
+
 install_requirements() {
   local venv="$1" entry folder args
   for entry in "${requirements[@]}"; do
@@ -98,8 +147,8 @@ install_requirements() {
     fi
     echo "installing the project's requirements: $entry"
     # The user's pins win: they are installed after champion, changing what they name.
-    if command -v uv > /dev/null; then
-      (cd "$project" && uv pip install --python "$venv/bin/python" "${args[@]}") ||
+    if [ -n "$uv" ]; then
+      (cd "$project" && "$uv" pip install --python "$venv/bin/python" "${args[@]}") ||
         fail "requirements: '$entry' does not install into champion's environment (see the log above): fix it, then rerun; check it locally with: pip install ${args[*]}"
     else
       (cd "$project" && "$venv/bin/python" -m pip install --disable-pip-version-check "${args[@]}") ||
@@ -116,10 +165,11 @@ case "${1:-}" in
     # hashFiles() sees only the workspace, not the action's folder: hash its source here.
     source_hash="$(
       cd "$root" &&
-        find pyproject.toml src -type f ! -path '*/__pycache__/*' ! -path '*.egg-info/*' -print0 |
+        find pyproject.toml actions/constraints.txt src -type f ! -path '*/__pycache__/*' ! -path '*.egg-info/*' -print0 |
         LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
     )"
-    base="champion-${version}-${source_hash}-py${pyver}-${RUNNER_OS:-os}-${RUNNER_ARCH:-arch}"
+    extras="$(extras_needed)"
+    base="champion-${version}-${source_hash}${extras:+-${extras//,/-}}-py${pyver}-${RUNNER_OS:-os}-${RUNNER_ARCH:-arch}"
     wanted="$(requirements_hash)"
     key="$base${wanted:+-req-$wanted}"
     # The same folder with or without requirements: a restored environment is never moved. In
@@ -157,12 +207,16 @@ case "${1:-}" in
       echo "champion is already installed in $venv"
     else
       rm -rf "$venv"
-      if command -v uv > /dev/null; then
-        uv venv --quiet --python "$python" "$venv"
-        uv pip install --quiet --python "$venv/bin/python" "$root"
+      extras="$(extras_needed)"
+      source="$root${extras:+[$extras]}"
+      echo "installing champion${extras:+ with its extras $extras}"
+      find_uv bootstrap
+      if [ -n "$uv" ]; then
+        "$uv" venv --quiet --python "$python" "$venv"
+        "$uv" pip install --quiet --python "$venv/bin/python" --constraint "$constraints" "$source"
       else
         "$python" -m venv "$venv"
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$root"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --constraint "$constraints" "$source"
       fi
       "$venv/bin/python" -m champion --version
       touch "$venv/.champion-installed"
@@ -170,6 +224,7 @@ case "${1:-}" in
     fi
     wanted="$(requirements_hash)"
     if [ -n "$wanted" ] && [ "$(cat "$venv/.champion-requirements" 2> /dev/null || true)" != "$wanted" ]; then
+      [ -n "$uv" ] || find_uv
       install_requirements "$venv"
       echo "$wanted" > "$venv/.champion-requirements"
     fi

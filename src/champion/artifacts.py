@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from champion import files, gitfiles
+from champion import files, gitfiles, progress
 from champion.errors import ChampionError
+from champion.extras import require_dvc
 from champion.git import Git
 from champion.manifest import FileEntry, Manifest, check_relative, of_folder
 
@@ -202,6 +203,7 @@ def _open(root: Path, path: str, commit: str, remote_only: bool) -> Iterator[Ope
             f"({path}.dvc or a dvc.lock stage output): commit it, or `dvc add {path}` and commit "
             f"{path}.dvc"
         )
+    require_dvc(f"{path} at commit {commit[:12]}, tracked by DVC,")
     md5, legacy = _dvc_md5_at(root, commit, path)
     folder = md5.endswith(".dir")
     if remote_only:
@@ -334,6 +336,7 @@ def ensure_in_dvc_remote(root: Path, path: str) -> str:
     """Makes sure the DVC remote holds the working tree's version of `path`, pushing it when
     only this machine has it. A version whose artifact cannot be fetched would make a later
     rollback to it fail, so this runs before its tag is pushed. Returns what was done."""
+    require_dvc(f"pushing {path} to the DVC remote")
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     status = subprocess.run(
         [sys.executable, "-m", "dvc", "status", "--cloud", "--json", path],
@@ -355,15 +358,19 @@ def ensure_in_dvc_remote(root: Path, path: str) -> str:
         )
     if "new" not in states and "modified" not in states:
         return "already in the DVC remote"
+    # On a terminal DVC draws its progress on stderr (a push may take minutes); else quiet.
+    live = progress.enabled()
     push = subprocess.run(
-        [sys.executable, "-m", "dvc", "push", "--quiet", path],
+        [sys.executable, "-m", "dvc", "push", *([] if live else ["--quiet"]), path],
         cwd=root,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=None if live else subprocess.PIPE,
         text=True,
         env=env,
     )
     if push.returncode != 0:
-        raise ChampionError(f"dvc push {path} failed: {push.stderr.strip()[-500:]}")
+        said = (push.stderr or "see DVC's output above").strip()[-500:]
+        raise ChampionError(f"dvc push {path} failed: {said}")
     return "pushed to the DVC remote"
 
 
@@ -381,6 +388,7 @@ class RemoteObject:
 def dvc_remote_object(root: Path, path: str, commit: str) -> RemoteObject:
     """The artifact's object in the default DVC remote, from the `.dvc` file or `dvc.lock` entry
     at `commit` (read from git, so the working tree may be anywhere)."""
+    require_dvc(f"the DVC remote's copy of {path}")
     md5, legacy = _dvc_md5_at(root, commit, path)
     with _remote_odb(root, path, legacy) as (odb, repo):
         cache = repo.cache.legacy if legacy else repo.cache.local
@@ -418,6 +426,7 @@ def push_to_dvc_remote(root: Path, path: str, commit: str) -> None:
     """Pushes the artifact as it was at `commit` from the local DVC cache to the default remote.
     By its object (md5 from git), with the working tree's DVC config: a push "at a revision"
     would read that revision's config, where a relative remote path resolves elsewhere."""
+    require_dvc(f"pushing {path} to the DVC remote")
     md5, legacy = _dvc_md5_at(root, commit, path)
     from dvc.exceptions import DvcException
     from dvc.repo import Repo

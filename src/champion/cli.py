@@ -395,6 +395,79 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
+        "init",
+        help="set up champion in this repository: champion.yaml and the GitHub workflows",
+        description=(
+            "Finds the models (dvc.yaml artifacts:, registry tags, model files), DVC remotes and "
+            "evaluation data, then writes a commented champion.yaml and .github/workflows/. Asks "
+            "what it cannot tell when run on a terminal; otherwise the flags decide. A second run "
+            "changes nothing; a file you edited is never overwritten without --force."
+        ),
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="declare this model (repeatable); only these, instead of what is found",
+    )
+    p.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="[NAME=]PATH",
+        help="a model's evaluation set (csv or parquet)",
+    )
+    p.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="[NAME=]COLUMN",
+        help="the column of the evaluation set the model predicts",
+    )
+    p.add_argument(
+        "--stages",
+        default="prod",
+        metavar="S1,S2",
+        help="the stages a version can be live in (default: prod)",
+    )
+    p.add_argument(
+        "--promote",
+        default="prod",
+        metavar="STAGE",
+        help="the stage a merge whose gate passed goes live in (default: prod; '' for none)",
+    )
+    p.add_argument(
+        "--pointer",
+        metavar="URL",
+        help="where services find the live version: a folder or s3://... (one subfolder per model)",
+    )
+    p.add_argument("--branch", help="the branch a merge releases from (default: the current one)")
+    p.add_argument(
+        "--requirements",
+        metavar="FILE",
+        help="the model's own packages for the workflows (default: requirements.txt "
+        "when there is one)",
+    )
+    p.add_argument(
+        "--action-repo",
+        metavar="OWNER/NAME",
+        help="where the workflows get champion's actions (default: where this "
+        "champion was installed from)",
+    )
+    p.add_argument(
+        "--action-ref",
+        metavar="REF",
+        help="the actions' commit sha or tag (default: this champion's commit, else "
+        "its release tag v<version>)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite files you edited and rewrite champion.yaml from what is found",
+    )
+
+    p = sub.add_parser(
         "verify",
         help="check a version's signature against its artifact as others fetch it",
         description="Exit 0 verified, 1 missing or invalid (which, and why), 2 bad input. "
@@ -425,6 +498,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from champion.commands.demo import demo
 
         return demo(workdir=args.workdir)
+
+    if args.command == "init":
+        from champion.commands.init import init, options_from
+
+        return init(args.cwd, options_from(args), force=args.force)
 
     if args.command == "summary":
         from champion.commands.summary import summary
@@ -636,7 +714,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    with error_handler():
+    from champion import progress
+
+    with error_handler(), progress.on_terminal():
         code = _dispatch(args)
         sys.stdout.flush()  # a closed stdout shows here, in the handler, not at the exit
         return code

@@ -18,6 +18,11 @@ def line(text: str = "") -> None:
     sys.stdout.write(f"{terminal(scrub(text))}\n")
 
 
+def styled(text: str) -> None:
+    """A line render.tables built: its cells escaped already, its colour codes champion's own."""
+    sys.stdout.write(f"{text}\n")
+
+
 def warn(text: str) -> None:
     sys.stderr.write(f"warning: {terminal(scrub(text))}\n")
 

@@ -149,3 +149,34 @@ def test_a_requirement_that_does_not_install_exits_2_naming_it(
     )
     assert "requirements.txt" in summary.read_text()
     assert not (venv_path / ".champion-requirements").exists()  # the next run tries again
+
+
+def test_the_dvc_extra_is_installed_only_when_the_repository_uses_dvc(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """Issue 17: a repository without DVC gets the light install; one with a .dvc folder gets
+    champion[dvc], and a DVC remote or a pointer on S3 (or GCS, Azure) its filesystem's extra.
+    The extras are part of the key: a cached light venv is never reused for a DVC repository."""
+    code, text, plain = install_sh("key", workspace, tmp_path)
+    assert code == 0, text
+    assert "-dvc" not in plain["key"]
+
+    (workspace / ".dvc").mkdir()
+    (workspace / ".dvc" / "config").write_text(
+        "[core]\n    remote = store\n['remote \"store\"']\n    url = ../dvc-remote\n"
+    )
+    _, _, dvc = install_sh("key", workspace, tmp_path)
+    assert dvc["key"] == plain["key"].replace("-py", "-dvc-py", 1)
+    assert dvc["venv"] != plain["venv"]
+
+    (workspace / ".dvc" / "config").write_text(
+        "[core]\n    remote = store\n['remote \"store\"']\n    url = s3://bucket/dvc\n"
+    )
+    _, _, s3 = install_sh("key", workspace, tmp_path)
+    assert s3["key"] == plain["key"].replace("-py", "-dvc-s3-py", 1)
+
+    (workspace / "champion.yaml").write_text(
+        "models:\n  churn:\n    path: m.bin\n    pointer: gs://bucket/champion/churn\n"
+    )
+    _, _, gs = install_sh("key", workspace, tmp_path)
+    assert gs["key"] == plain["key"].replace("-py", "-dvc-gs-s3-py", 1)

@@ -55,13 +55,26 @@ def job_path() -> str:
     return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
-def seed_cache(staged: Path, store: Path, action_cache: Path) -> str:
-    """Creates champion's venv in the cache store under the key install.sh computes in a job."""
-    out = store.parent / "key-output"
+def seed_cache(staged: Path, store: Path, action_cache: Path) -> list[str]:
+    """Creates champion's venv in the cache store under each key install.sh may compute in a
+    job: for a repository without DVC, and for one with DVC (the `dvc` extra is in the key)."""
+    keys = []
+    for extras in ((), ("dvc",)):
+        workspace = store.parent / f"seed-workspace-{'-'.join(extras) or 'plain'}"
+        workspace.mkdir(exist_ok=True)
+        if "dvc" in extras:
+            (workspace / ".dvc").mkdir(exist_ok=True)
+        keys.append(_seed(staged, store, action_cache, workspace))
+    return keys
+
+
+def _seed(staged: Path, store: Path, action_cache: Path, workspace: Path) -> str:
+    out = workspace / "key-output"
     env = {
         **os.environ,
         "PATH": job_path(),
         "GITHUB_OUTPUT": str(out),
+        "GITHUB_WORKSPACE": str(workspace),
         "RUNNER_TEMP": str(action_cache / "tmp"),
         "RUNNER_OS": "Linux",
         "RUNNER_ARCH": "X64",

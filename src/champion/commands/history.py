@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import sys
+
 from champion import console
 from champion.commands import _notes
 from champion.project import Project
 from champion.registry import views
-from champion.render.terminal import table
+from champion.render import tables
 
 
 def history(
@@ -39,6 +41,8 @@ def history(
                 detail,
             ]
         )
-    for text in table(rows, ["when", "event", "version", "stage", "tag", "by", "note"]):
-        console.line(text)
+    headers = ["when", "event", "version", "stage", "tag", "by", "note"]
+    colour = tables.colour_allowed(sys.stdout)
+    for text in tables.table(rows, headers, tables.history_paint, colour=colour):
+        console.styled(text)
     return 0

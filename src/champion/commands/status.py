@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import sys
+
 from champion import console
 from champion.project import Project
 from champion.registry import views
-from champion.render.terminal import table
+from champion.render import tables
 
 
 def status(
@@ -35,6 +37,7 @@ def status(
             cells.append(", ".join(item["rolled_back"]) or "-")
         rows.append(cells)
     header = ["model", "latest", *stages] + (["rolled back"] if rolled else [])
-    for text in table(rows, header):
-        console.line(text)
+    paint = tables.status_paint(stages)
+    for text in tables.table(rows, header, paint, colour=tables.colour_allowed(sys.stdout)):
+        console.styled(text)
     return 0

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import sys
+
 from champion import console
 from champion.commands import _notes
 from champion.project import Project
 from champion.registry import views
-from champion.render.terminal import table
+from champion.render import tables
 
 
 def versions(
@@ -36,6 +38,8 @@ def versions(
                 " ".join(notes),
             ]
         )
-    for text in table(rows, ["version", "live in", "commit", "created", "notes"]):
-        console.line(text)
+    headers = ["version", "live in", "commit", "created", "notes"]
+    colour = tables.colour_allowed(sys.stdout)
+    for text in tables.table(rows, headers, tables.versions_paint, colour=colour):
+        console.styled(text)
     return 0

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from champion import console
+from champion import console, progress
 from champion.ci import workflow
 from champion.deploy.after_change import check_dispatch, check_pointer
 from champion.errors import ChampionError
@@ -79,7 +79,19 @@ def watch(
         f"a reading every {format_duration(plan.interval)} for "
         f"{format_duration(round(plan.length, 3))} from {src.label}"
     )
-    tracks, readings = take_readings(plan, src, base, console.line)
+    taken = 0
+
+    def shown(text: str) -> None:
+        # On a terminal a bar shows how far the run is; it leaves the line to each reading.
+        nonlocal taken
+        taken += 1
+        progress.finish("watching")
+        console.line(text)
+        share = min(1.0, taken * plan.interval / plan.length) if plan.length else None
+        progress.report("watching", taken, share, unit="readings")
+
+    tracks, readings = take_readings(plan, src, base, shown)
+    progress.finish("watching")
     result = verdict(tracks, plan.window)
     said = outcome_lines(
         result, tracks, readings, plan.window, f"{spec.name} {watched.version} in {stage}"

@@ -26,6 +26,7 @@ from champion.deploy import pointer
 from champion.deploy.pointer import ArtifactRef, Canary, Pointer, SignatureRef
 from champion.deploy.store import Store, is_url
 from champion.errors import ChampionError
+from champion.extras import require_filesystem
 from champion.loading import SERVABLE
 from champion.manifest import Manifest, differences, index_bytes
 from champion.project import Project
@@ -271,6 +272,8 @@ def check_location(project: Project, spec: ModelConfig) -> None:
     is thrown away when the job ends, so the pointer (and the artifacts beside it) would vanish
     with it, and a deploy job would find nothing (issue 13.3). Checked before any tag."""
     location = spec.pointer
+    if location is not None and is_url(location) and not location.startswith("file://"):
+        require_filesystem(location, f"model {spec.name}: pointer: {location}")
     if location is None or os.environ.get("GITHUB_ACTIONS") != "true":
         return
     if is_url(location) and not location.startswith("file://"):

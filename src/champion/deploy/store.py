@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from champion.errors import ChampionError
+from champion.extras import extra_for_url, install_command, require_filesystem
 from champion.files import CHUNK, copy_hashed, replacing, sha256_file
 
 _LOCAL = ("file", "local")
@@ -47,14 +48,15 @@ class Store:
     def __init__(self, location: str, root: Path | None = None) -> None:
         self.location = location.rstrip("/")
         if is_url(location) and not location.startswith("file://"):
+            require_filesystem(location, f"the folder {location}")
             import fsspec
 
             try:
                 fs, path = fsspec.core.url_to_fs(self.location)
             except (ImportError, ValueError) as e:
                 raise StoreError(
-                    f"cannot open {location}: {e}. Install the filesystem for it (e.g. "
-                    "`pip install dvc-s3` for s3://, dvc-gs for gs://, dvc-azure for azure://)"
+                    f"cannot open {location}: {e}. Install the filesystem for it: "
+                    f"{install_command(extra_for_url(location))}"
                 ) from e
             self.fs: Any = fs
             self.path = path.rstrip("/")

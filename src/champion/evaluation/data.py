@@ -113,6 +113,7 @@ class _Hasher(threading.Thread):
         self.path = path
         self.sha256 = ""
         self.size = 0
+        self.read_bytes = 0  # of a CSV, so far: how far `batches` got, for progress
         self.error: OSError | None = None
 
     def run(self) -> None:
@@ -321,6 +322,17 @@ class Reader:
         `batches`."""
         self._text |= set(names)
 
+    def fraction(self, rows: int) -> float | None:
+        """How much of the file `batches` has gone through after `rows` rows (for progress)."""
+        try:
+            if self.kind == "parquet":
+                total = pq.ParquetFile(self.spec.path).metadata.num_rows
+                return rows / total if total else None
+            total = self.spec.path.stat().st_size
+        except (OSError, pa.ArrowException):
+            return None
+        return self.read_bytes / total if total else None
+
     def batches(self) -> Iterator[pa.RecordBatch]:
         try:
             if self.kind == "parquet":
@@ -374,6 +386,7 @@ class Reader:
                     read = f.readinto(view[filled : filled + self.chunk_bytes])
                     digest.update(view[filled : filled + read])
                 size += read
+                self.read_bytes = size
                 filled += read
                 cut = _cut(buffer, filled, at_end=not read)
                 if cut:

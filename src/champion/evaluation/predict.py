@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from champion import progress
 from champion.evaluation.data import DataError, Reader, column_values
 from champion.evaluation.features import (
     FeaturePlan,
@@ -211,6 +212,8 @@ def evaluate_rows(
             if side.predicts:
                 side.predict(x, offset, reader)
         offset += batch.num_rows
+        progress.report("evaluating", offset, reader.fraction(offset))
+    progress.finish("evaluating")
     total = time.perf_counter() - start
     if offset == 0:
         raise DataError(

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from champion.errors import ChampionError
+from champion.extras import require_dvc
 from champion.files import write_atomic
 from champion.git import Git
 
@@ -202,6 +203,9 @@ def _md5(path: Path) -> str:
 
 
 def _store_dvc(root: Path, path: Path, sha256: str, *, push: bool) -> dict[str, Any]:
+    require_dvc(
+        f"recording the champion's predictions next to its DVC-tracked artifact {path.name}"
+    )
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
     from dvc_objects.fs.local import LocalFileSystem
@@ -222,6 +226,7 @@ def _store_dvc(root: Path, path: Path, sha256: str, *, push: bool) -> dict[str, 
 
 
 def _fetch_dvc(root: Path, md5: str) -> bytes:
+    require_dvc(f"the champion's predictions recorded in DVC (object {md5})")
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 

@@ -15,9 +15,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from champion import artifacts
+from champion import artifacts, progress
 from champion.config import ModelConfig
 from champion.errors import ChampionError
+from champion.extras import require_dvc
 from champion.project import Project
 from champion.release.changes import Range, changed_models
 from champion.release.pipeline import DvcStage, dvc_stage_of
@@ -123,7 +124,18 @@ def _pull(project: Project, path: str, what: str) -> None:
 
 
 def _dvc(root: Path, *args: str, what: str) -> None:
+    require_dvc(what)
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    if progress.enabled():
+        # On a terminal DVC draws its own progress (a pull, a push): let it, on stderr.
+        live = subprocess.run(
+            [sys.executable, "-m", "dvc", *args], cwd=root, env=env, stdout=sys.stderr, check=False
+        )
+        if live.returncode != 0:
+            raise ChampionError(
+                f"{what} failed (exit code {live.returncode}): see DVC's output above"
+            )
+        return
     proc = subprocess.run(
         [sys.executable, "-m", "dvc", *args],
         cwd=root,

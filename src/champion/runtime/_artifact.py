@@ -17,6 +17,7 @@ from typing import IO, Any
 from champion.deploy.pointer import ArtifactRef
 from champion.deploy.store import is_url
 from champion.errors import ChampionError
+from champion.extras import MissingExtra, extra_for_url, install_command, require_filesystem
 from champion.files import TooLarge, copy_hashed, replacing, replacing_folder, sha256_file
 from champion.loading import SERVABLE
 from champion.loading.custom import Loader
@@ -229,11 +230,14 @@ def _download(url: str, out: IO[bytes], sha256: str | None, limit: int, what: st
 def _open(url: str) -> Iterator[IO[bytes]]:
     try:
         if is_url(url) and not url.startswith("file://"):
+            require_filesystem(url, "the artifact the pointer names")
             import fsspec
 
             stream: IO[bytes] = fsspec.open(url, "rb").open()
         else:
             stream = open(url.removeprefix("file://"), "rb")  # noqa: SIM115 (closed below)
+    except MissingExtra as e:
+        raise RuntimeLoadError(str(e)) from e
     except FileNotFoundError as e:
         raise RuntimeLoadError(
             f"artifact {url} does not exist: push it (dvc push) or republish the pointer"
@@ -241,7 +245,8 @@ def _open(url: str) -> Iterator[IO[bytes]]:
     except Exception as e:  # each filesystem raises its own errors
         raise RuntimeLoadError(
             f"cannot open artifact {url}: {type(e).__name__}: {e}. Check the URL, the network and "
-            "the credentials, and that the filesystem for it is installed (e.g. s3fs for s3://)"
+            f"the credentials, and that the filesystem for it is installed "
+            f"({install_command(extra_for_url(url))})"
         ) from e
     try:
         yield stream
