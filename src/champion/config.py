@@ -20,6 +20,8 @@ from champion.errors import ConfigError, RegistryError
 from champion.evaluation.dtypes import problem as dtype_problem
 from champion.loading import FORMATS, infer_format
 from champion.loading.custom import REFERENCE
+from champion.policy.schema import KEYS as POLICY_KEYS
+from champion.policy.schema import StagePolicy, parse_policy
 from champion.registry.tags import FIRST_VERSION, Version, validate_model_name, validate_stage_name
 
 CONFIG_FILE = "champion.yaml"
@@ -102,6 +104,8 @@ class Config:
     path: Path | None = None  # the champion.yaml read, if any
     # Whether a `stages:` key chose the stages; without one, any stage the tags name is allowed too.
     stages_declared: bool = False
+    # policy: per stage, the rules a version must meet to go live there (issue 20).
+    policy: Mapping[str, StagePolicy] = field(default_factory=dict)
 
     def model(self, name: str) -> ModelConfig:
         try:
@@ -280,6 +284,8 @@ _TOP = _Fields(
         "gate_stage": _STR,
         "first_version": _STR,
         "models": _MapOf(_MODEL, "a mapping of model names to their settings"),
+        # The values' meaning (stages, durations, logins) is policy/schema.py's to check.
+        "policy": _MapOf(_Fields(dict.fromkeys(POLICY_KEYS, _ANY)), "a mapping of stages to rules"),
     }
 )
 _SLICE_GATE = _Fields({"min_size": _NUMBER, "rules": _MapOf(_GATE_RULE)})
@@ -497,6 +503,7 @@ def _build(
         models=models,
         path=path,
         stages_declared=declared,
+        policy=parse_policy(data.get("policy"), stages, doc.error),
     )
 
 

@@ -23,6 +23,18 @@ class Project:
         return self.config.check_stage(stage, used)
 
 
-def open_project(cwd: str | Path = ".", remote: str = "origin") -> Project:
+def open_project(
+    cwd: str | Path = ".", remote: str = "origin", actor: str | None = None
+) -> Project:
+    """`actor`: --actor, for the tags and the policy (GITHUB_ACTOR under Actions)."""
     root = Git(cwd).toplevel()
-    return Project(root, load_config(root), Registry(root, remote))
+    config = load_config(root)
+    guard = None
+    if config.policy:
+        from champion.policy.actors import GitHubTeams, acting
+        from champion.policy.guard import PolicyGuard
+
+        who = acting(actor)
+        source = config.path.name if config.path else "champion.yaml"
+        guard = PolicyGuard(config.policy, actor=who, teams=GitHubTeams(), source=source)
+    return Project(root, config, Registry(root, remote, guard=guard, actor=actor))

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from champion import ci
 from champion._version import __version__
@@ -135,6 +135,13 @@ class WriteResult:
         return notes
 
 
+class StageGuard(Protocol):
+    """Judges a plan before anything of it is written (champion.yaml's `policy:`, issue 20);
+    raises to refuse it. Given the state the plan was made on: the remote's with --push."""
+
+    def check(self, state: ModelState, plan: Plan) -> None: ...
+
+
 def bump_between(parent: Version | None, version: Version) -> str | None:
     if parent is None:
         return None
@@ -146,10 +153,19 @@ def bump_between(parent: Version | None, version: Version) -> str | None:
 
 
 class Registry:
-    def __init__(self, root: str | os.PathLike[str], remote: str = "origin") -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        remote: str = "origin",
+        *,
+        guard: StageGuard | None = None,
+        actor: str | None = None,
+    ) -> None:
         self.git = Git(root)
         self.root = Path(root)
         self.remote = remote
+        self.guard = guard
+        self.actor = actor  # --actor: recorded in the tags as GITHUB_ACTOR is
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -579,7 +595,7 @@ class Registry:
         if push:
             return self._write_pushed(model, plan, dry_run)
         state = self.state(model)
-        planned = plan(state)  # validates; raises before anything is written
+        planned = self._checked(state, plan(state))  # validates; raises before anything is written
         if dry_run or not planned.tags:
             return WriteResult(model, planned, warnings=state.warnings)
         first = _next_tag_time(state)
@@ -589,13 +605,26 @@ class Registry:
         written = tuple(t.tag for t in planned.tags)
         return WriteResult(model, planned, written=written, warnings=state.warnings)
 
+    def _checked(self, state: ModelState, planned: Plan) -> Plan:
+        """The one gate every write passes: the guard's judgement of any stage tag, then the
+        acting identity stamped on every tag."""
+        if not planned.tags:
+            return planned
+        if self.guard is not None and any(t.name.stage for t in planned.tags):
+            self.guard.check(state, planned)
+        if self.actor is None:
+            return planned
+        tags = tuple(replace(t, metadata={**t.metadata, "actor": self.actor}) for t in planned.tags)
+        return replace(planned, tags=tags)
+
     def _write_pushed(
         self, model: str, plan: Callable[[ModelState], Plan], dry_run: bool
     ) -> WriteResult:
         dropped: list[str] = []
         for attempt in range(1, MAX_ATTEMPTS + 1):
             synced = self._sync(model)
-            planned = plan(synced.state)  # validates; raises before anything is written
+            # Validates and judges; raises before anything is written.
+            planned = self._checked(synced.state, plan(synced.state))
             newest = _newest(synced.state)
             found = reconcile(
                 planned.tags,
