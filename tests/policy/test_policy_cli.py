@@ -251,3 +251,44 @@ def test_a_stage_without_policy_and_a_registration_are_not_judged(
     ok(capsys, repo, "register", "churn", "--bump", "minor", "--push", "--actor", "carol")
     ok(capsys, repo, "promote", "churn", "0.2.0", "--stage", "staging", "--push")
     assert tag_metadata(repo.origin, "churn@v0.2.0")["actor"] == "carol"
+
+
+def test_status_and_history_show_the_standing_and_json_carries_it(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = build(tmp_path, capsys)
+    with_policy(repo, "  prod: {after: staging, soak: 24h, promote: [alice]}\n")
+    ok(capsys, repo, "promote", "churn", "0.1.0", "--stage", "staging", "--push")
+    staged = int(
+        repo.git("for-each-ref", "--format=%(taggerdate:unix)", "refs/tags/churn#staging#1")
+    )
+    due = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(staged + 24 * H))
+    monkeypatch.setattr(guard, "CLOCK", lambda: staged + 3 * H)
+    assert f"churn → prod: 0.1.0 eligible from {due}" in ok(capsys, repo, "status")
+    data = json.loads(ok(capsys, repo, "status", "--json"))["models"][0]["policy"]["prod"]
+    assert data["rules"] == {"after": "staging", "soak": "24h", "promote": ["alice"]}
+    candidate = data["candidate"]
+    assert (candidate["version"], candidate["eligible"]) == ("0.1.0", False)
+    assert candidate["eligible_from"] == due
+    soak = next(r for r in candidate["rules"] if r["rule"] == "soak")
+    assert soak["record"] == "live in staging for 3h of the 24h required"
+    history = json.loads(ok(capsys, repo, "history", "churn", "--json"))["policy"]["prod"]
+    by_version = {v["version"]: v for v in history["versions"]}
+    assert by_version["0.2.0"]["eligible"] is False and by_version["0.2.0"]["eligible_from"] is None
+    assert by_version["0.1.0"]["eligible_from"] == due
+    text = ok(capsys, repo, "history", "churn")
+    assert "policy standing for prod:" in text
+    assert "0.2.0 not eligible (after: 0.2.0 was never live in staging" in text
+
+    monkeypatch.setattr(guard, "CLOCK", lambda: staged + 25 * H)
+    assert f"churn → prod: 0.1.0 eligible (since {due})" in ok(capsys, repo, "status")
+    ok(capsys, repo, "promote", "churn", "0.1.0", "--stage", "prod", "--actor", "alice", "--push")
+    # Live there now: nothing left to promote to prod.
+    data = json.loads(ok(capsys, repo, "status", "--json"))["models"][0]["policy"]["prod"]
+    assert data["candidate"] is None
+
+
+def test_without_a_policy_the_json_shapes_are_as_before(tmp_path: Path, capsys: Capsys) -> None:
+    repo = build(tmp_path, capsys, versions=1)
+    assert "policy" not in json.loads(ok(capsys, repo, "status", "--json"))["models"][0]
+    assert "policy" not in json.loads(ok(capsys, repo, "history", "churn", "--json"))

@@ -12,6 +12,10 @@ def history(
     for warning in state.warnings:
         output.warn(warning)
     view = views.history_view(state)
+    if project.config.policy:
+        from champion.policy import guard, standing
+
+        view["policy"] = standing.history_standing(project.config.policy, state, guard.now())
     if as_json:
         output.dump_json(view)
         return 0
@@ -41,4 +45,9 @@ def history(
         )
     for text in output.table(rows, ["when", "event", "version", "stage", "tag", "by", "note"]):
         output.line(text)
+    for stage, found in view.get("policy", {}).items():
+        output.line("")
+        output.line(f"policy standing for {stage}:")
+        for item in found["versions"]:
+            output.line(f"  {standing.describe(stage, item).split(': ', 1)[1]}")
     return 0

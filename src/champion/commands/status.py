@@ -15,6 +15,18 @@ def status(
         for warning in state.warnings:
             output.warn(warning)
     view = views.status_view(list(states.values()), list(config.stages))
+    standings: list[str] = []
+    if config.policy:
+        from champion.policy import guard, standing
+
+        now = guard.now()
+        for item, state in zip(view["models"], states.values(), strict=True):
+            item["policy"] = standing.status_standing(config.policy, state, now)
+            standings += [
+                f"{state.model} → {standing.describe(stage, found['candidate'])}"
+                for stage, found in item["policy"].items()
+                if found["candidate"] is not None
+            ]
     if as_json:
         output.dump_json(view)
         return 0
@@ -36,4 +48,9 @@ def status(
     header = ["model", "latest", *stages] + (["rolled back"] if rolled else [])
     for text in output.table(rows, header):
         output.line(text)
+    if standings:
+        output.line("")
+        output.line("policy standing:")
+    for text in standings:
+        output.line(f"  {text}")
     return 0

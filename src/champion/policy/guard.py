@@ -130,3 +130,8 @@ def _registration(state: ModelState, plan: Plan, version: Version) -> Mapping[st
         if tag.name.action is Action.REGISTER and tag.name.version == version:
             return tag.metadata
     return {}
+
+
+def now() -> int:
+    """The time the policy judges at (CLOCK, which tests replace)."""
+    return int(CLOCK())
