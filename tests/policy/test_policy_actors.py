@@ -128,7 +128,8 @@ def test_without_a_token_a_team_is_a_refusal(
 ) -> None:
     monkeypatch.delenv("GITHUB_TOKEN")
     code, err = promote(capsys, repo, "--actor", "frank")
-    assert code == 2 and "no GitHub token" in err and len(api.calls) == 0
+    assert code == 2 and "no GitHub token (set GITHUB_TOKEN)" in err and len(api.calls) == 0
+    assert "Members: read" in err
 
 
 def test_the_enterprise_api_is_asked(

@@ -49,6 +49,7 @@ def test_another_identity_is_refused_and_nothing_is_written(
     before = project.tags(), project.remote_tags()
     code, out, err = watch(project)
     assert code == 1
+    assert "rolled churn" not in out
     assert "no automatic rollback: it failed" in err
     assert "policy.prod.rollback: octocat is not among @acme/oncall, workflow:watch.yml" in err
     assert "did not answer" in err  # the team could not be read: a refusal, never a pass

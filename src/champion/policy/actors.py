@@ -66,6 +66,8 @@ class GitHubTeams:
         from champion.github.client import connect, failure, guarded
 
         what = f"reading {login}'s membership of @{org}/{slug}"
+        if not (self._token or os.environ.get("GITHUB_TOKEN", "").strip()):
+            raise GitHubError(f"{what}: no GitHub token (set GITHUB_TOKEN){_READ_ORG}")
         gh = connect(self._token)
         path = f"/orgs/{quote(org)}/teams/{quote(slug)}/memberships/{quote(login)}"
         try:
