@@ -9,7 +9,9 @@ import pytest
 from testing.metrics_server import sequence, serve
 from testing.repos import Repo, run_cli
 
-POLICY = "policy:\n  prod: {after: staging, soak: 24h, rollback: ['@acme/oncall', workflow:watch.yml]}\n"
+POLICY = (
+    "policy:\n  prod: {after: staging, soak: 24h, rollback: ['@acme/oncall', workflow:watch.yml]}\n"
+)
 REF = "octo/app/.github/workflows/{}@refs/heads/main"
 
 
@@ -26,9 +28,7 @@ def watch(project: Repo) -> tuple[int, str, str]:
     return result.code, result.out, result.err
 
 
-def test_the_watch_workflow_may_roll_back(
-    project: Repo, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_watch_workflow_may_roll_back(project: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_ACTOR", "octocat")
     monkeypatch.setenv("GITHUB_WORKFLOW_REF", REF.format("watch.yml"))
     code, out, err = watch(project)
