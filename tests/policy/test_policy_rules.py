@@ -9,7 +9,7 @@ import pytest
 
 from champion.policy import rules
 from champion.policy.schema import StagePolicy, format_duration, parse_duration
-from champion.registry.state import Event
+from champion.registry.state import Event, VersionInfo
 from champion.registry.tags import Action, TagName, Version
 
 H = 3600
@@ -122,23 +122,24 @@ def test_gate_passed_needs_a_recorded_pass(
 
 def test_signed_asks_the_verifier_and_refuses_without_one() -> None:
     policy = StagePolicy("prod", signed=True)
-    seen: list[tuple[Version, Mapping[str, Any]]] = []
+    info = VersionInfo(V1, "churn@v0.1.0", "c" * 40, T0, {"signing": {"bundle": "x"}})
+    seen: list[tuple[str, VersionInfo]] = []
 
-    def valid(version: Version, registration: Mapping[str, Any]) -> str | None:
-        seen.append((version, registration))
+    def valid(model: str, checked: VersionInfo) -> str | None:
+        seen.append((model, checked))
         return None
 
-    def tampered(version: Version, registration: Mapping[str, Any]) -> str | None:
+    def tampered(model: str, checked: VersionInfo) -> str | None:
         return "the artifact's digest is not the signed one"
 
-    registration = {"signature": {"bundle": "x"}}
-    ok = rules.check_signed(policy, V1, registration, valid)
-    assert ok is not None and ok.ok and seen == [(V1, registration)]
-    bad = rules.check_signed(policy, V1, registration, tampered)
+    ok = rules.check_signed(policy, "churn", info, valid)
+    assert ok is not None and ok.ok and seen == [("churn", info)]
+    bad = rules.check_signed(policy, "churn", info, tampered)
     assert bad is not None and not bad.ok and "digest is not the signed one" in bad.record
-    missing = rules.check_signed(policy, V1, registration, None)
+    assert "--sign" in bad.satisfy
+    missing = rules.check_signed(policy, "churn", info, None)
     assert missing is not None and not missing.ok and "cannot verify" in missing.record
-    assert rules.check_signed(StagePolicy("prod"), V1, registration, None) is None
+    assert rules.check_signed(StagePolicy("prod"), "churn", info, None) is None
 
 
 def test_actor_rules_name_who_is_allowed() -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from champion.errors import PolicyRefused
 from champion.policy import actors, rules
 from champion.policy.schema import StagePolicy
 from champion.registry.registry import Plan
-from champion.registry.state import ModelState
+from champion.registry.state import ModelState, VersionInfo
 from champion.registry.tags import CANARY_SUFFIX, Action, Version
 
 # What the guard reads the time from: tests replace it to judge soak at any moment.
@@ -103,10 +102,10 @@ class PolicyGuard:
         if write.kind in ("promote", "canary"):
             # A rollback returns to a version that was live, and an unassign or an abort puts
             # nothing new live: only who may do it applies to them.
-            registration = _registration(state, plan, write.version)
+            info = _registration(state, plan, write.version)
             now = self.now()
-            found += rules.standing(policy, state.history, write.version, registration, now)
-            found.append(rules.check_signed(policy, write.version, registration, self.verify))
+            found += rules.standing(policy, state.history, write.version, info.metadata, now)
+            found.append(rules.check_signed(policy, state.model, info, self.verify))
         allowed = policy.rollback if write.kind in ("rollback", "abort") else policy.promote
         rule = "rollback" if write.kind in ("rollback", "abort") else "promote"
         found.append(self._actor(rule, allowed))
@@ -121,15 +120,16 @@ class PolicyGuard:
         return rules.check_actor(rule, allowed, self.actor, matched, why)
 
 
-def _registration(state: ModelState, plan: Plan, version: Version) -> Mapping[str, Any]:
-    """The version's registration metadata: its tag's, or the plan's own (release --promote)."""
+def _registration(state: ModelState, plan: Plan, version: Version) -> VersionInfo:
+    """The version's registration: its tag's, or the plan's own (release --promote)."""
     info = state.find(version)
     if info is not None:
-        return info.metadata
+        return info
     for tag in plan.tags:
         if tag.name.action is Action.REGISTER and tag.name.version == version:
-            return tag.metadata
-    return {}
+            return VersionInfo(version, tag.tag, tag.commit, None, tag.metadata)
+    # The registry refuses to assign a version it does not know; judged as one with no record.
+    return VersionInfo(version, "", "", None, {})
 
 
 def now() -> int:

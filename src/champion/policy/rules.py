@@ -13,12 +13,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from champion.policy.schema import StagePolicy, format_duration
-from champion.registry.state import Event, stage_timeline
+from champion.registry.state import Event, VersionInfo, stage_timeline
 from champion.registry.tags import Action, Version
 
-# A signature check of a registered version: None when valid, else what is wrong. The signing
-# engine provides it (issue 18); the rule only asks.
-SignatureCheck = Callable[[Version, Mapping[str, Any]], "str | None"]
+# A signature check of a model's version (its tag, commit and registration metadata): None when
+# valid, else what is wrong. The signing engine provides it (issue 18); the rule only asks.
+SignatureCheck = Callable[[str, VersionInfo], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -199,13 +199,11 @@ def check_gate(
 
 
 def check_signed(
-    policy: StagePolicy,
-    version: Version,
-    registration: Mapping[str, Any],
-    verify: SignatureCheck | None,
+    policy: StagePolicy, model: str, info: VersionInfo, verify: SignatureCheck | None
 ) -> Verdict | None:
     if not policy.signed:
         return None
+    version = info.version
     if verify is None:
         return Verdict(
             "signed",
@@ -213,7 +211,7 @@ def check_signed(
             "this champion cannot verify signatures",
             "install a champion with model signing, or remove signed: from the policy",
         )
-    problem = verify(version, registration)
+    problem = verify(model, info)
     if problem is None:
         return Verdict("signed", True, f"{version} carries a valid signature")
     return Verdict(
