@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from champion.config import Config, load_config
+from champion.policy.actors import GitHubTeams, acting
 from champion.registry import Registry
 from champion.registry.git import Git
 
@@ -29,12 +30,11 @@ def open_project(
     """`actor`: --actor, for the tags and the policy (GITHUB_ACTOR under Actions)."""
     root = Git(cwd).toplevel()
     config = load_config(root)
+    who = acting(actor)  # an --actor that contradicts GITHUB_ACTOR is refused, policy or not
     guard = None
     if config.policy:
-        from champion.policy.actors import GitHubTeams, acting
         from champion.policy.guard import PolicyGuard
 
-        who = acting(actor)
         source = config.path.name if config.path else "champion.yaml"
         guard = PolicyGuard(config.policy, actor=who, teams=GitHubTeams(), source=source)
     return Project(root, config, Registry(root, remote, guard=guard, actor=actor))

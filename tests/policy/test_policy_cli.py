@@ -166,9 +166,11 @@ def test_gate_passed_needs_a_release_that_recorded_a_passed_gate(
 
 
 def test_release_promote_refused_by_the_policy_registers_and_holds_the_version(
-    tmp_path: Path, capsys: Capsys
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = build(tmp_path, capsys, versions=1)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     with_policy(repo, "  prod: {after: staging}\n")
     repo.commit_artifact("model v2")
     out = tmp_path / "outputs"
@@ -184,6 +186,7 @@ def test_release_promote_refused_by_the_policy_registers_and_holds_the_version(
     assert repo.remote_tags() == ["churn@v0.1.0", "churn@v0.2.0"]
     assert not (repo.path.parent / "pointers").exists()
     assert "promoted=false" in out.read_text()
+    assert "not promoted, champion.yaml's policy refused it" in summary.read_text()
 
 
 def test_rollback_is_exempt_from_after_soak_and_gate_only_its_actors_apply(
@@ -292,3 +295,18 @@ def test_without_a_policy_the_json_shapes_are_as_before(tmp_path: Path, capsys: 
     repo = build(tmp_path, capsys, versions=1)
     assert "policy" not in json.loads(ok(capsys, repo, "status", "--json"))["models"][0]
     assert "policy" not in json.loads(ok(capsys, repo, "history", "churn", "--json"))
+
+
+def test_actor_is_recorded_and_checked_without_a_policy_too(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = build(tmp_path, capsys, versions=1)
+    ok(capsys, repo, "promote", "churn", "0.1.0", "--stage", "staging", "--actor", "dana", "--push")
+    assert tag_metadata(repo.origin, "churn#staging#1")["actor"] == "dana"
+    monkeypatch.setenv("GITHUB_ACTOR", "alice")
+    before = snapshot(repo)
+    result = cli(capsys, repo, "unassign", "churn", "--stage", "staging", "--actor", "mallory")
+    assert result.code == 2 and "--actor mallory differs from GITHUB_ACTOR alice" in result.err
+    result = cli(capsys, repo, "promote", "churn", "0.1.0", "--stage", "prod", "--actor", "a b")
+    assert result.code == 2 and "--actor 'a b' is not a GitHub login" in result.err
+    assert snapshot(repo) == before

@@ -855,7 +855,9 @@ def _present(outcomes: list[Outcome], github_output: str | None) -> None:
             output.line(f"{o.model}: {note}")
             lines.append(f"- {md(f'{o.model}: {note}', 1000)}")
     title = "### champion release"
-    if any(o.held for o in outcomes):
+    if any(o.refused for o in outcomes):
+        title += ": ❌ not promoted, champion.yaml's policy refused it"
+    elif any(o.held for o in outcomes):
         title += ": ❌ not promoted, the gate failed"
     output.append_step_summary(title + "\n\n" + "\n".join(lines) + "\n")
     values: dict[str, Any] = {
