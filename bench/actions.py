@@ -178,7 +178,7 @@ def project(base: Path) -> Path:
 class Measured:
     steps: float  # the champion steps, by act's timings
     restore: float  # of which restoring the cache
-    champion: float  # of which champion's own work (python -m champion.action)
+    champion: float  # of which champion's own work (python -m champion.ci.action)
     wall: float  # the whole act run
     restores: int
     files: int

@@ -103,7 +103,7 @@ def predictions(work: Path, rows: int, runs: int) -> None:
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
 
-    from champion.evaluation.run import evaluate
+    from champion.evaluation.run import run as evaluation
     from champion.project import open_project
 
     repo = work / "eval"
@@ -137,7 +137,7 @@ def predictions(work: Path, rows: int, runs: int) -> None:
     for name in ("joblib", "tensor", "zipmap"):
 
         def run(name: str = name) -> dict[str, Any]:
-            return evaluate(project, name)
+            return evaluation(project, name).report
 
         _, report = best(1, run)  # warm-up (imports, onnxruntime's session set-up)
         seconds, report = best(runs, run)

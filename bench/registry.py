@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from champion.registry.git import FOR_EACH_REF_FORMAT
+from champion.git import FOR_EACH_REF_FORMAT
 
 MODEL = "model07"  # the model every read is timed on
 OTHER_MODEL = "model00"  # the second model of the small repository

@@ -10,7 +10,7 @@ folder. Then:
    `champion status MODEL` (the process start and a registry read), and `git push --atomic` of
    two tags to the same origin (the write it cannot avoid). Target: under 2 s.
 2. A `LiveModel` polling the pointer every second (`--poll`): the time from a pointer change (a
-   rollback's publication, written here with `champion.pointer.write`, as `publish` does) until
+   rollback's publication, written here with `champion.deploy.pointer.write`, as `publish` does) until
    predictions come from the new version, --swaps times. Baseline: the poll interval; the
    expected mean is half of it plus the load.
 
@@ -127,9 +127,9 @@ def bench_rollback(repo: Path, runs: int) -> dict[str, float]:
 
 
 def bench_swap(workdir: Path, swaps: int, poll: float) -> list[float]:
-    from champion import pointer
+    from champion.deploy import pointer
+    from champion.deploy.store import Store
     from champion.runtime import LiveModel
-    from champion.store import Store
 
     store = Store(str(workdir / "pointers"))
     current = pointer.read(store, "prod")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from champion.runtime import LiveModel
 
 # Loaded on first use, so that a service importing only what it needs (the serving runtime) does
-# not load the registry and the config (STYLE.md: the runtime is a light dependency).
+# not load the registry and the config (ARCHITECTURE.md: the runtime is a light dependency).
 _LAZY = {
     "Config": "champion.config",
     "ModelConfig": "champion.config",

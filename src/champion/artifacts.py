@@ -2,11 +2,13 @@
 at a commit, from git or from DVC, and hashing it.
 
 DVC is imported only when an artifact is not in git, so git-only users never pay for it.
+
+Over 400 lines: a file or a folder, in git or in DVC (its cache or its remote), read and hashed
+by the same rules; split by tracker, each half would repeat them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -17,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from champion import gitfiles
+from champion import files, gitfiles
 from champion.errors import ChampionError
+from champion.git import Git
 from champion.manifest import FileEntry, Manifest, check_relative, of_folder
-
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -96,62 +97,42 @@ def describe(root: Path, path: str, commit: str, *, remote_only: bool = False) -
     return read(root, path, commit, remote_only=remote_only)
 
 
-@contextmanager
-def open_at(
-    root: Path, path: str, commit: str, *, remote_only: bool = False
-) -> Iterator[tuple[IO[bytes], str]]:
-    """A single-file artifact's bytes at `commit` as a stream, and "git" or "dvc"."""
-    with _open(root, PurePosixPath(path).as_posix(), commit, remote_only) as opened:
-        tracked_by, folder, files = opened
-        if folder:
-            raise ChampionError(f"{path} at commit {commit[:12]} is a folder, not a file")
-        for _, stream in files:  # one: the loop lets the reader finish with it
-            yield stream, tracked_by
-
-
 def local_sha256(path: Path, what: str) -> tuple[str, int]:
     """A local file's sha256, or a folder's manifest sha256, and the bytes."""
     if path.is_dir():
         manifest = of_folder(path, what)
         return manifest.sha256, manifest.size
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def sha256_file(path: Path) -> str:
-    return local_sha256(path, str(path))[0]
+    return files.sha256_file(path)
 
 
 _LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 _PLACEHOLDER_MAX = 64 << 10  # pointer texts are small; a model is not read as YAML
 
 
+class _Head:
+    """Keeps the first bytes written through it (to tell a placeholder), passing all on."""
+
+    def __init__(self, out: IO[bytes] | None) -> None:
+        self.out, self.bytes = out, b""
+
+    def write(self, chunk: bytes) -> None:
+        if len(self.bytes) < _PLACEHOLDER_MAX:
+            self.bytes += chunk[: _PLACEHOLDER_MAX - len(self.bytes)]
+        if self.out is not None:
+            self.out.write(chunk)
+
+
 def _copy(stream: IO[bytes], dest: Path | None) -> tuple[str, int, bytes]:
     """sha256, size and the first bytes (to tell a placeholder), copying to `dest` if given."""
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    out = None
-    if dest is not None:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        out = dest.open("wb")
-    try:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-            if len(head) < _PLACEHOLDER_MAX:
-                head += chunk[: _PLACEHOLDER_MAX - len(head)]
-            size += len(chunk)
-            if out is not None:
-                out.write(chunk)
-    finally:
-        if out is not None:
-            out.close()
-    return digest.hexdigest(), size, head
+    if dest is None:
+        head = _Head(None)
+        sha256, size = files.copy_hashed(stream, head)
+        return sha256, size, head.bytes
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with dest.open("wb") as out:
+        head = _Head(out)
+        sha256, size = files.copy_hashed(stream, head)
+    return sha256, size, head.bytes
 
 
 def _refuse_placeholder(what: str, commit: str, size: int, head: bytes, *, in_folder: bool) -> None:
@@ -221,7 +202,6 @@ def _open(root: Path, path: str, commit: str, remote_only: bool) -> Iterator[Ope
             f"({path}.dvc or a dvc.lock stage output): commit it, or `dvc add {path}` and commit "
             f"{path}.dvc"
         )
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     md5, legacy = _dvc_md5_at(root, commit, path)
     folder = md5.endswith(".dir")
     if remote_only:
@@ -341,11 +321,7 @@ def _dvc_tracks(root: Path, commit: str, path: str) -> bool:
     if gitfiles.entry(root, commit, f"{path}.dvc") is not None:
         return True
     # A pipeline output: named in some dvc.lock at that commit.
-    proc = subprocess.run(
-        ["git", "grep", "-l", "-F", "-e", Path(path).name, commit, "--", "*dvc.lock"],
-        cwd=root,
-        capture_output=True,
-    )
+    proc = Git(root).run_bytes("grep", "-l", "-F", "-e", Path(path).name, commit, "--", "*dvc.lock")
     if proc.returncode not in (0, 1):  # 1: no match
         raise gitfiles.GitReadError(
             f"cannot search the dvc.lock files at commit {commit[:12]}: "
@@ -406,7 +382,6 @@ def dvc_remote_object(root: Path, path: str, commit: str) -> RemoteObject:
     """The artifact's object in the default DVC remote, from the `.dvc` file or `dvc.lock` entry
     at `commit` (read from git, so the working tree may be anywhere)."""
     md5, legacy = _dvc_md5_at(root, commit, path)
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     with _remote_odb(root, path, legacy) as (odb, repo):
         cache = repo.cache.legacy if legacy else repo.cache.local
         url = odb.fs.unstrip_protocol(odb.oid_to_path(md5))
@@ -444,7 +419,6 @@ def push_to_dvc_remote(root: Path, path: str, commit: str) -> None:
     By its object (md5 from git), with the working tree's DVC config: a push "at a revision"
     would read that revision's config, where a relative remote path resolves elsewhere."""
     md5, legacy = _dvc_md5_at(root, commit, path)
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
     from dvc_data.hashfile.hash_info import HashInfo
@@ -469,11 +443,11 @@ def push_to_dvc_remote(root: Path, path: str, commit: str) -> None:
 def _dvc_md5_at(root: Path, commit: str, path: str) -> tuple[str, bool]:
     import yaml
 
+    git = Git(root)
+
     def show(file: str) -> Any:
-        proc = subprocess.run(
-            ["git", "cat-file", "blob", f"{commit}:{file}"], cwd=root, capture_output=True
-        )
-        return yaml.safe_load(proc.stdout) if proc.returncode == 0 else None
+        blob = git.show_blob(commit, file)
+        return yaml.safe_load(blob) if blob is not None else None
 
     def pick(outs: Any, base: Path) -> tuple[str, bool] | None:
         # DVC 2 wrote no `hash:` field; its objects live in the remote's legacy layout.

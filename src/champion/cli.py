@@ -1,6 +1,9 @@
 """The command line: parses arguments, dispatches to `commands/`, maps errors to exit codes.
 
-Exit codes: 0 ok, 1 gate failed, 2 bad input or usage, 3 unexpected.
+Exit codes: 0 ok, 1 gate failed, 2 bad input or usage, 3 unexpected (141: stdout was closed early).
+
+Over 400 lines: the parser of every subcommand (its flags and help: the CLI's contract); the
+dispatch and the error handler are short.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from champion._version import __version__
 from champion.errors import ChampionError
 
 EXIT_UNEXPECTED = 3
+# What a shell reports for a process killed by SIGPIPE: the reader of stdout left (`| head`).
+EXIT_CLOSED_STDOUT = 128 + 13
 
 
 @contextmanager
@@ -34,6 +39,12 @@ def error_handler() -> Iterator[None]:
         sys.stderr.write("interrupted\n")
         raise SystemExit(130) from None
     except Exception as e:
+        # `champion evaluate ... | head` left early: nothing went wrong here, so nothing to say
+        # (a broken pipe to a child process is another matter: unexpected, below). stdout goes
+        # to /dev/null, so the interpreter's last flush does not fail again.
+        if isinstance(e, BrokenPipeError) and _stdout_closed():
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(EXIT_CLOSED_STDOUT) from None
         import tempfile
         import traceback
 
@@ -52,6 +63,18 @@ def error_handler() -> Iterator[None]:
             "please report it with that file\n"
         )
         raise SystemExit(EXIT_UNEXPECTED) from None
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader is gone: poll says POLLERR on its write end."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no fd, or no poll (Windows)
+        return False
 
 
 def _add_write_options(p: argparse.ArgumentParser) -> None:
@@ -567,5 +590,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     with error_handler():
-        return _dispatch(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # a closed stdout shows here, in the handler, not at the exit
+        return code
     return EXIT_UNEXPECTED  # unreachable: the handler returns or raises

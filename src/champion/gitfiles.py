@@ -6,7 +6,6 @@ empty input as a version's artifact (issue 12), and tags cannot be fixed afterwa
 from __future__ import annotations
 
 import posixpath
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from champion.errors import ChampionError
+from champion.git import Git
 
 MAX_LINKS = 8  # symlinks followed in a row before giving up (a loop)
 
@@ -103,8 +103,7 @@ def _follow(link_path: str, target: str, inside: str, what: str) -> str:
 
 
 def _ls_tree(root: Path, commit: str, path: str, *, recursive: bool) -> list[Entry]:
-    args = ["git", "ls-tree", "-z", *(["-r"] if recursive else []), commit, "--", path]
-    proc = subprocess.run(args, cwd=root, capture_output=True)
+    proc = Git(root).run_bytes("ls-tree", "-z", *(["-r"] if recursive else []), commit, "--", path)
     if proc.returncode != 0:
         raise GitReadError(
             f"cannot list {path} at commit {commit[:12]}: git ls-tree failed "
@@ -124,13 +123,7 @@ class CatFile:
     """One `git cat-file --batch`: blobs read in turn, each in full before the next."""
 
     def __init__(self, root: Path) -> None:
-        self.proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=root,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        self.proc = Git(root).batch()
 
     def __enter__(self) -> CatFile:
         return self

@@ -24,8 +24,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from champion.errors import ChampionError
+from champion.files import sha256_file
 
-CHUNK = 1 << 20
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -109,17 +109,6 @@ def check_relative(path: Any, what: str) -> str:
     return path
 
 
-def sha256_stream(stream: Any, out: Any = None) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := stream.read(CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-        if out is not None:
-            out.write(chunk)
-    return digest.hexdigest(), size
-
-
 def of_folder(folder: Path, what: str) -> Manifest:
     """The manifest of a local folder. A symlink to a file inside the folder counts as that file;
     one that leads out of the folder, dangles or names a folder is refused, and so is anything
@@ -129,8 +118,7 @@ def of_folder(folder: Path, what: str) -> Manifest:
         raise FolderError(f"{what} is an empty folder: put the model's files in it")
     entries = []
     for rel in files:
-        with (folder / rel).open("rb") as f:
-            sha256, size = sha256_stream(f)
+        sha256, size = sha256_file(folder / rel)
         entries.append(FileEntry(rel, sha256, size))
     return Manifest.of(entries)
 

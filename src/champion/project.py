@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from champion.config import Config, load_config
+from champion.git import Git
 from champion.policy.actors import GitHubTeams, acting
 from champion.registry import Registry
-from champion.registry.git import Git
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import mean_absolute_error, roc_auc_score
 
-from champion.evaluation.models import load
 from champion.loading.onnx import OnnxClassifier, OnnxError
+from champion.loading.verified import load
 from testing import onnx_models
 from testing.models import FEATURES, dataset, save, train, write_eval
 from testing.repos import Repo, make_repo, run_cli

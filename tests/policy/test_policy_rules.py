@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from champion.config.policy import StagePolicy, format_duration, parse_duration
 from champion.policy import rules
-from champion.policy.schema import StagePolicy, format_duration, parse_duration
 from champion.registry.state import Event, VersionInfo
 from champion.registry.tags import Action, TagName, Version
 

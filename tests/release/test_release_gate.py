@@ -202,7 +202,7 @@ def test_the_pull_requests_report_decides_when_it_judged_this_artifact_against_t
     def no_evaluation(*args: object, **kwargs: object) -> None:
         raise AssertionError("the report is about this artifact and prod's 0.1.0: no evaluation")
 
-    monkeypatch.setattr(run, "evaluate", no_evaluation)
+    monkeypatch.setattr(run, "run", no_evaluation)
     code, out, text = outputs_of(repo, "--push", "--report", str(report), capsys=capsys)
     assert code == 1, text
     assert out["gate"] == "failed"
@@ -354,7 +354,7 @@ def test_the_pull_requests_report_is_read_from_its_runs_artifacts(
     def no_evaluation(*args: object, **kwargs: object) -> None:
         raise AssertionError("the pull request's report is about this artifact: no evaluation")
 
-    monkeypatch.setattr(run, "evaluate", no_evaluation)
+    monkeypatch.setattr(run, "run", no_evaluation)
     code, out, text = outputs_of(repo, "--push", capsys=capsys)
     assert code == 1, text
     assert out["gate"] == "failed" and out["promoted"] == "false"

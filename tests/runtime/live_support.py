@@ -13,9 +13,9 @@ from typing import Any
 import joblib
 from sklearn.datasets import make_classification
 
-from champion import pointer
-from champion.pointer import ArtifactRef, Canary, Pointer
-from champion.store import Store
+from champion.deploy import pointer
+from champion.deploy.pointer import ArtifactRef, Canary, Pointer
+from champion.deploy.store import Store
 
 # Plain arrays, not frames: a call costs a third of a millisecond, so the tests can make thousands.
 X, Y = make_classification(n_samples=600, n_features=5, n_informative=3, random_state=0)

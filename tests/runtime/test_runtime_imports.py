@@ -1,12 +1,18 @@
 """A service depends on the runtime lightly: it loads neither the registry, GitHub code, the CLI,
-the commands nor DVC (STYLE.md's layers)."""
+the commands nor DVC (ARCHITECTURE.md's layers)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-FORBIDDEN = ("champion.cli", "champion.commands", "champion.github", "champion.registry")
+FORBIDDEN = (
+    "champion.cli",
+    "champion.commands",
+    "champion.evaluation",
+    "champion.github",
+    "champion.registry",
+)
 CHECK = """
 import sys
 import {module}
@@ -35,7 +41,7 @@ def _forbidden(modules: set[str]) -> set[str]:
     }
 
 
-def test_the_runtime_loads_no_registry_github_cli_or_dvc() -> None:
+def test_the_runtime_loads_no_registry_evaluation_github_cli_or_dvc() -> None:
     modules = loaded_by("champion.runtime")
     assert "champion.runtime._live" in modules
     assert _forbidden(modules) == set()

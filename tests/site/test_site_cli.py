@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from champion.registry.git import Git
+from champion.git import Git
 from testing.repos import make_repo, run_cli
 from testing.site_registry import RELEASES, SERVER, Registry
 
@@ -170,7 +170,7 @@ def test_a_rebuild_replaces_the_site_and_drops_the_pages_of_models_left_out(
     assert not (out / "models" / "models_2ffraud_3afraud.html").exists()
     assert (out / "models" / "notes.html").read_text() == "someone's own page"
     assert "models/fraud" not in (out / "index.html").read_text()
-    assert not [p for p in out.rglob(".champion-*")]  # no temp file left behind
+    assert not [p for p in out.rglob(".*")]  # no temp file left behind
 
 
 def test_an_empty_registry_gets_a_page_too_and_a_lightweight_tag_a_warning(
@@ -192,7 +192,7 @@ def test_an_empty_registry_gets_a_page_too_and_a_lightweight_tag_a_warning(
 
 
 def test_the_site_loads_neither_github_code_nor_a_model_library() -> None:
-    """STYLE.md: rendering never loads a model; only commands reach GitHub code."""
+    """ARCHITECTURE.md: rendering never loads a model; only commands reach GitHub code."""
     code = (
         "import sys, champion.commands.site, champion.site.data as d\n"
         "d.metric_list({'roc_auc': {}}, [], [])\n"

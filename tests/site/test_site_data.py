@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from champion.registry.git import RefRecord
+from champion.git import RefRecord
 from champion.registry.state import build_state, stage_timeline
 from champion.site import clean, data, timeline
 from champion.site.links import Forge
@@ -271,7 +271,9 @@ def test_text_is_capped_and_stripped() -> None:
     assert clean.text("x\u2066y\x00z") == "x y z"
     assert clean.text(12) is None and clean.text("   ") is None
     assert (
-        clean.number(True) is None and clean.number(float("inf")) is None and clean.number(3) == 3.0
+        clean.finite_number(True) is None
+        and clean.finite_number(float("inf")) is None
+        and clean.finite_number(3) == 3.0
     )
     assert clean.version("v1.2.3") == "1.2.3" and clean.version("1.2") is None
 

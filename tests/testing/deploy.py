@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from champion.cli import main
-from champion.pointer import ArtifactRef, Pointer
+from champion.deploy.pointer import ArtifactRef, Pointer
 from testing.releases import dvc
 from testing.repos import Repo, Result, make_repo, run_cli
 from testing.tools import GitClock

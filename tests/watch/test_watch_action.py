@@ -1,4 +1,4 @@
-"""`champion watch` through the root action's entry point (`python -m champion.action`): the
+"""`champion watch` through the root action's entry point (`python -m champion.ci.action`): the
 multiline inputs become one command line, a header's value comes from the calling step's env:,
 and every output the watch and its rollback write is one action.yml declares."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from champion import action
+from champion.ci import action
 from testing.metrics_server import serve
 from testing.releases import read_outputs
 from testing.repos import Repo

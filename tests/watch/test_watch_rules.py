@@ -8,7 +8,7 @@ import json
 import pytest
 
 from champion.errors import ChampionError
-from champion.registry.git import RefRecord
+from champion.git import RefRecord
 from champion.registry.state import build_state
 from champion.watch.guards import baseline_of, guards
 from champion.watch.readings import NoData, Track, evidence, judge, reason, verdict

@@ -14,9 +14,9 @@ from champion.watch.readings import NoData
 from champion.watch.sources import (
     Secrets,
     SourceError,
+    as_sample,
     display,
     lookup,
-    number,
     open_source,
     parse_headers,
     parse_metrics,
@@ -50,12 +50,14 @@ def test_a_missing_path_says_what_is_there(where: str, message: str) -> None:
 
 
 def test_values_become_numbers_or_no_data() -> None:
-    assert number(3, "x") == 3.0 and number("0.07", "x") == 0.07
-    assert number(None, "x") == NoData("x is null")
-    assert number("NaN", "x") == NoData("x is NaN")
-    assert number(True, "x") == NoData("x is a boolean, not a number", misconfigured=True)
-    assert number({"v": 1}, "x").misconfigured  # type: ignore[union-attr]
-    assert number("high", "x") == NoData("x is the string 'high', not a number", misconfigured=True)
+    assert as_sample(3, "x") == 3.0 and as_sample("0.07", "x") == 0.07
+    assert as_sample(None, "x") == NoData("x is null")
+    assert as_sample("NaN", "x") == NoData("x is NaN")
+    assert as_sample(True, "x") == NoData("x is a boolean, not a number", misconfigured=True)
+    assert as_sample({"v": 1}, "x").misconfigured  # type: ignore[union-attr]
+    assert as_sample("high", "x") == NoData(
+        "x is the string 'high', not a number", misconfigured=True
+    )
 
 
 def test_a_json_file_source_is_read_afresh_each_time(tmp_path: Path) -> None:

@@ -3,8 +3,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from champion import output
-from champion.build import (
+from champion import console
+from champion.ci import workflow
+from champion.errors import ChampionError
+from champion.project import Project
+from champion.release.build import (
     Built,
     adopt_earlier_build,
     build,
@@ -12,9 +15,7 @@ from champion.build import (
     message,
     push_branch,
 )
-from champion.changes import diff_range
-from champion.errors import ChampionError
-from champion.project import Project
+from champion.release.changes import diff_range
 from champion.render.escape import md
 
 
@@ -38,7 +39,7 @@ def build_models(
     )
     adopted = adopt_earlier_build(project, remote) if commit else None
     if adopted:
-        output.line(f"{adopted[:12]} on {remote} already records this commit's rebuild: using it")
+        console.line(f"{adopted[:12]} on {remote} already records this commit's rebuild: using it")
     rng = diff_range(project, base, "HEAD")
     results: list[Built] = [build(project, spec, rng) for spec in specs]
     new_commit = None
@@ -53,14 +54,14 @@ def build_models(
     for b in results:
         how = f" by {b.how}" if b.how else ""
         text = f"{b.model}: {b.path} {b.action}{how} (sha256 {b.sha256[:12]})"
-        output.line(text)
+        console.line(text)
         lines.append(f"- {md(text, 1000)}")
     if new_commit:
-        output.line(
+        console.line(
             f"committed the rebuilt files as {new_commit[:12]}" + (", pushed" if push else "")
         )
         lines.append(f"- committed the rebuilt files as `{new_commit[:12]}`")
-    output.append_step_summary("### champion build\n\n" + "\n".join(lines) + "\n")
+    workflow.append_summary("### champion build\n\n" + "\n".join(lines) + "\n")
     values: dict[str, str] = {
         "builds": json.dumps({b.model: asdict(b) for b in results}, sort_keys=True),
         "built": "true" if any(b.action == "built" for b in results) else "false",
@@ -68,5 +69,5 @@ def build_models(
     }
     if len(results) == 1:
         values.update({"action": results[0].action, "sha256": results[0].sha256})
-    output.write_github_output(output.github_output_path(github_output), values)
+    workflow.set_outputs(github_output, values)
     return 0

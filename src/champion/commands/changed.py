@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import json
 
-from champion import output
-from champion.changes import changed_models, diff_range
+from champion import console
+from champion.ci import workflow
 from champion.project import Project
+from champion.release.changes import changed_models, diff_range
 
 
 def changed(
@@ -19,7 +20,7 @@ def changed(
     changes = changed_models(project, rng)
     names = [c.model for c in changes]
     if as_json:
-        output.dump_json(
+        console.dump_json(
             {
                 "schema": 1,
                 "base": rng.base or None,
@@ -30,12 +31,14 @@ def changed(
         )
     else:
         for c in changes:
-            output.line(f"{c.model}: {'; '.join(c.reasons)}")
+            console.line(f"{c.model}: {'; '.join(c.reasons)}")
         if not changes:
-            output.line(f"no model changed between {rng.base[:12] or '(none)'} and {rng.head[:12]}")
+            console.line(
+                f"no model changed between {rng.base[:12] or '(none)'} and {rng.head[:12]}"
+            )
     # `models` is a JSON list, ready for `strategy.matrix: {model: ${{ fromJSON(...) }}}`.
-    output.write_github_output(
-        output.github_output_path(github_output),
+    workflow.set_outputs(
+        github_output,
         {"models": json.dumps(names), "any": "true" if names else "false", "count": len(names)},
     )
     return 0

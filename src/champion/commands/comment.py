@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from github import Github, GithubException, RateLimitExceededException
 from requests import RequestException
 
-from champion import output
-from champion.ci import evaluation_run_url
-from champion.evaluation.report import read_report_or_failure
+from champion import console
+from champion.ci import workflow
+from champion.ci.context import evaluation_run_url
+from champion.evaluation.report import Report, read_report_or_failure
 from champion.github import client
 from champion.github.comments import StickyResult, upsert_sticky
 from champion.github.pulls import PullRequestRef, find_pull, is_fork
@@ -35,14 +37,16 @@ def comment(
         body = render_failure(report, key=key, run_url=run_url)
     else:
         body = render_comment(
-            report, key=key, template=Path(template) if template else None, run_url=run_url
+            cast(Report, report),  # kind "report": checked against the report schema
+            key=key,
+            template=Path(template) if template else None,
+            run_url=run_url,
         )
     if not body.startswith(mark):  # a template of the user's own may leave the marker out
         body = f"{mark}\n{body}"
     # Before any API call: the summary is there even when commenting fails.
-    output.append_step_summary(body)
+    workflow.append_summary(body)
     token = client.token_from_env()
-    outputs = output.github_output_path(github_output)
     target: PullRequestRef | None = None
     try:
         gh = client.connect(token)
@@ -53,11 +57,11 @@ def comment(
         hint = HINTS.get(e.status, "") if isinstance(e, GithubException) else ""
         raise client.failure(f"commenting{where}", e, hint) from None
     if result is None:
-        output.write_github_output(outputs, {"comment-url": "", "comment-action": "skipped"})
+        workflow.set_outputs(github_output, {"comment-url": "", "comment-action": "skipped"})
         return 0
-    output.line(f"{result.action} comment {result.url}")
-    output.write_github_output(
-        outputs, {"comment-url": result.url, "comment-action": result.action}
+    console.line(f"{result.action} comment {result.url}")
+    workflow.set_outputs(
+        github_output, {"comment-url": result.url, "comment-action": result.action}
     )
     return 0
 
@@ -76,12 +80,11 @@ def _upsert(gh: Github, target: PullRequestRef, mark: str, body: str) -> StickyR
                 e,
                 f": give the job {client.PERMISSIONS}. {FORK_SAFE}",
             ) from None
-    output.line(
-        _annotation(
-            f"champion could not comment on {where}: it comes from a fork, and the token of a "
-            f"fork's pull request is read-only. {FORK_SAFE} The metric diff is in this job's "
-            "summary."
-        )
+    workflow.annotate(
+        "warning",
+        f"champion could not comment on {where}: it comes from a fork, and the token of a "
+        f"fork's pull request is read-only. {FORK_SAFE} The metric diff is in this job's summary.",
+        title="champion comment",
     )
     return None
 
@@ -97,8 +100,3 @@ HINTS = {
     401: " (the token is invalid or expired)",
     404: " (is the pull request number right, and can the token see the repository?)",
 }
-
-
-def _annotation(text: str) -> str:
-    escaped = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return f"::warning title=champion comment::{escaped}"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from champion import output
+from champion import console
 from champion.commands import _notes
 from champion.project import Project
 from champion.registry import Version
@@ -14,9 +14,9 @@ def deregister(
         spec.name, Version.parse(version), reason=reason, push=push
     )
     if not result.written:
-        output.line(f"{spec.name} {result.version} is {result.plan.note}; nothing to do")
+        console.line(f"{spec.name} {result.version} is {result.plan.note}; nothing to do")
     else:
         where = f", pushed to {result.remote}" if result.pushed else ""
-        output.line(f"deregistered {spec.name} {result.version}: {result.written[0]}{where}")
+        console.line(f"deregistered {spec.name} {result.version}: {result.written[0]}{where}")
     _notes.show(result)
     return 0

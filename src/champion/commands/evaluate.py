@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from champion import output
+from champion import console
+from champion.ci import workflow
 from champion.errors import GateFailed
 from champion.evaluation.report import write_report
-from champion.evaluation.run import evaluate as run_evaluation
+from champion.evaluation.run import run
 from champion.project import Project
 from champion.render.terminal import summary
 
@@ -20,19 +21,19 @@ def evaluate(
     no_fail: bool = False,
     github_output: str | None = None,
 ) -> int:
-    report = run_evaluation(
+    report = run(
         project,
         model,
         candidate=candidate,
         baseline=baseline,
         data=data,
         champion_predictions=champion_predictions,
-    )
+    ).report
     path = write_report(out, report)
     for text in summary(report, str(path)):
-        output.line(text)
-    output.write_github_output(
-        output.github_output_path(github_output),
+        console.line(text)
+    workflow.set_outputs(
+        github_output,
         {
             "verdict": report["gate"]["verdict"],
             "bump": report["suggested"]["bump"],

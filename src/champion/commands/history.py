@@ -1,26 +1,26 @@
 from __future__ import annotations
 
-from champion import output
+from champion import console
+from champion.commands import _notes
 from champion.project import Project
 from champion.registry import views
+from champion.render.terminal import table
 
 
 def history(
     project: Project, model: str, *, as_json: bool = False, remote: str | None = None
 ) -> int:
-    state = project.registry.state(project.config.model(model).name, remote)
-    for warning in state.warnings:
-        output.warn(warning)
+    state = _notes.read_state(project, model, remote)
     view = views.history_view(state)
     if project.config.policy:
         from champion.policy import guard, standing
 
         view["policy"] = standing.history_standing(project.config.policy, state, guard.now())
     if as_json:
-        output.dump_json(view)
+        console.dump_json(view)
         return 0
     if not view["events"]:
-        output.line(f"{state.model} has no history yet: champion register {state.model}")
+        console.line(f"{state.model} has no history yet: champion register {state.model}")
         return 0
     rows = []
     for e in view["events"]:
@@ -43,11 +43,11 @@ def history(
                 detail,
             ]
         )
-    for text in output.table(rows, ["when", "event", "version", "stage", "tag", "by", "note"]):
-        output.line(text)
+    for text in table(rows, ["when", "event", "version", "stage", "tag", "by", "note"]):
+        console.line(text)
     for stage, found in view.get("policy", {}).items():
-        output.line("")
-        output.line(f"policy standing for {stage}:")
+        console.line("")
+        console.line(f"policy standing for {stage}:")
         for item in found["versions"]:
-            output.line(f"  {standing.describe(stage, item).split(': ', 1)[1]}")
+            console.line(f"  {standing.describe(stage, item).split(': ', 1)[1]}")
     return 0

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from champion import output
-from champion.commands import _notes
-from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
+from champion import console
+from champion.ci import workflow
+from champion.commands import _notes, _stage
 from champion.project import Project
 from champion.registry import Version
 
@@ -19,32 +19,29 @@ def promote(
     repo: str | None = None,
     github_output: str | None = None,
 ) -> int:
-    spec = project.config.model(model)
-    project.check_stage(stage, spec.name)
-    check_dispatch(dispatch_workflow, repo)
-    check_pointer(project, spec.name)
+    spec, stage = _stage.checked(project, model, stage, dispatch_workflow, repo)
     target = project.registry.state(spec.name).find(Version.parse(version))
     if target is not None:  # an unknown version is the registry's to refuse
-        from champion.publish import verify_fetchable
+        from champion.deploy.publish import verify_fetchable
 
         # Before any tag: the bytes a service would fetch must be the ones the tag recorded.
         warning = verify_fetchable(project, spec.name, target, "promote")
         if warning:
-            output.warn(warning)
+            console.warn(warning)
     result = project.registry.assign(
         spec.name, Version.parse(version), stage, reason=reason, push=push
     )
     plan = result.plan
     if not plan.tags:
-        output.line(f"{spec.name} {plan.version} is {plan.note}; nothing to do")
+        console.line(f"{spec.name} {plan.version} is {plan.note}; nothing to do")
     else:
         was = f" (was {plan.previous})" if plan.previous else ""
         where = f", pushed to {result.remote}" if result.pushed else ""
-        output.line(
+        console.line(
             f"promoted {spec.name} {plan.version} to {stage}{was}: {', '.join(result.written)}{where}"
         )
     _notes.show(result)
-    lines, values = after_stage_change(
+    _, values = _stage.changed(
         project,
         spec.name,
         stage,
@@ -54,10 +51,8 @@ def promote(
         dispatch_workflow=dispatch_workflow,
         repo=repo,
     )
-    for text in lines:
-        output.line(text)
-    output.write_github_output(
-        output.github_output_path(github_output),
+    workflow.set_outputs(
+        github_output,
         {
             "version": plan.version,
             "stage": stage,

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from champion import output
-from champion.commands._deploy import published_lines
+from champion import console
+from champion.ci import workflow
+from champion.deploy.after_change import published_lines
+from champion.deploy.publish import check_location
+from champion.deploy.publish import publish as publish_pointer
 from champion.project import Project
-from champion.publish import check_location
-from champion.publish import publish as publish_pointer
 
 
 def publish(
@@ -20,12 +21,12 @@ def publish(
     check_location(project, spec)
     done = publish_pointer(project, spec.name, stage)
     for text in published_lines(done):
-        output.line(text)
+        console.line(text)
     if done.pointer.canary is not None:
         c = done.pointer.canary
-        output.line(f"canary {c.version} takes {c.weight:.0%} of the keys")
-    output.write_github_output(
-        output.github_output_path(github_output),
+        console.line(f"canary {c.version} takes {c.weight:.0%} of the keys")
+    workflow.set_outputs(
+        github_output,
         {
             "version": done.pointer.version,
             "stage": stage,

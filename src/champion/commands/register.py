@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from champion import artifacts, output
+from champion import artifacts, console
+from champion.ci import workflow
 from champion.commands import _notes
 from champion.project import Project
 from champion.registry import Version
@@ -35,10 +36,10 @@ def register(
     )
     tag = result.plan.tags[0].tag
     where = f", pushed to {result.remote}" if result.pushed else ""
-    output.line(f"registered {spec.name} {result.version} as {tag} on {commit[:12]}{where}")
+    console.line(f"registered {spec.name} {result.version} as {tag} on {commit[:12]}{where}")
     _notes.show(result)
-    output.write_github_output(
-        output.github_output_path(github_output),
+    workflow.set_outputs(
+        github_output,
         {
             "version": result.version,
             "tag": tag,

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from champion import artifacts, output
-from champion.commands import _notes
-from champion.commands._deploy import after_stage_change, check_dispatch, check_pointer
+from champion import artifacts, console
+from champion.ci import workflow
+from champion.commands import _notes, _stage
 from champion.errors import ChampionError
 from champion.project import Project
 from champion.registry import Version
@@ -26,12 +26,8 @@ def rollback(
     github_output: str | None = None,
 ) -> int:
     """`metadata` goes into both tags (e.g. `champion watch` records its trigger and evidence)."""
-    spec = project.config.model(model)
-    stage = stage or project.config.gate_stage
-    project.check_stage(stage, spec.name)
+    spec, stage = _stage.checked(project, model, stage, dispatch_workflow, repo)
     target = Version.parse(to) if to else None
-    check_dispatch(dispatch_workflow, repo)
-    check_pointer(project, spec.name)
 
     def verify(info: VersionInfo) -> None:
         """The target's artifact must be fetchable by others and be the one its tag recorded."""
@@ -65,31 +61,31 @@ def rollback(
     values: dict[str, Any] = {"stage": stage, "from": was, "to": now, "version": now}
     if dry_run:
         tags = ", ".join(t.tag for t in plan.tags) or "nothing"
-        output.line(
+        console.line(
             f"dry run: would roll {spec.name} in {stage} back from {was} to {now} "
             f"(artifact checked): {tags}"
         )
         values["tag"] = plan.tags[-1].tag if plan.tags else ""
         for text in result.warnings:
-            output.warn(text)
+            console.warn(text)
         if result.reused:
-            output.line(f"would push {', '.join(result.reused)} as this clone has them")
+            console.line(f"would push {', '.join(result.reused)} as this clone has them")
         if result.dropped:
-            output.line(
+            console.line(
                 f"would delete {', '.join(result.dropped)} from this clone (not on the remote)"
             )
     else:
         if plan.tags:
             where = f", pushed to {result.remote}" if result.pushed else ""
-            output.line(
+            console.line(
                 f"rolled {spec.name} in {stage} back from {was} to {now}: "
                 f"{', '.join(result.written)}{where}"
             )
         else:
-            output.line(f"{spec.name} in {stage}: {plan.note}; nothing to do")
+            console.line(f"{spec.name} in {stage}: {plan.note}; nothing to do")
         _notes.show(result)
         values["tag"] = result.written[-1] if result.written else ""
-        lines, extra = after_stage_change(
+        lines, extra = _stage.changed(
             project,
             spec.name,
             stage,
@@ -99,12 +95,10 @@ def rollback(
             dispatch_workflow=dispatch_workflow,
             repo=repo,
         )
-        for text in lines:
-            output.line(text)
         values.update(extra)
-        output.append_step_summary(
+        workflow.append_summary(
             f"### champion rollback\n\n{spec.name} in {stage}: {was or '-'} → {now}\n\n"
             + "".join(f"- {text}\n" for text in lines)
         )
-    output.write_github_output(output.github_output_path(github_output), values)
+    workflow.set_outputs(github_output, values)
     return 0

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from champion import output
+from champion import console
 from champion.errors import ChampionError
 from champion.project import Project
 from champion.site import build_site
@@ -13,8 +13,8 @@ def site(
         raise ChampionError(f"--recent-days must be 0 or more, got {recent_days}")
     built = build_site(project, out, models or (), recent_days=recent_days)
     for warning in built.warnings:
-        output.warn(warning)
-    output.line(
+        console.warn(warning)
+    console.line(
         f"wrote the site of {built.models} model{'s' * (built.models != 1)} "
         f"({built.files} files): {built.index.resolve()}"
     )

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from champion import output
+from champion import console
 from champion.project import Project
 from champion.registry import views
+from champion.render.terminal import table
 
 
 def status(
@@ -13,7 +14,7 @@ def status(
     states = project.registry.states(names, remote)
     for state in states.values():
         for warning in state.warnings:
-            output.warn(warning)
+            console.warn(warning)
     view = views.status_view(list(states.values()), list(config.stages))
     standings: list[str] = []
     if config.policy:
@@ -28,10 +29,10 @@ def status(
                 if found["candidate"] is not None
             ]
     if as_json:
-        output.dump_json(view)
+        console.dump_json(view)
         return 0
     if not names:
-        output.line("no models declared in champion.yaml")
+        console.line("no models declared in champion.yaml")
         return 0
     stages = list(config.stages)
     # Canary stages (prod-canary) and others the tags name show up as columns too.
@@ -46,11 +47,11 @@ def status(
             cells.append(", ".join(item["rolled_back"]) or "-")
         rows.append(cells)
     header = ["model", "latest", *stages] + (["rolled back"] if rolled else [])
-    for text in output.table(rows, header):
-        output.line(text)
+    for text in table(rows, header):
+        console.line(text)
     if standings:
-        output.line("")
-        output.line("policy standing:")
+        console.line("")
+        console.line("policy standing:")
     for text in standings:
-        output.line(f"  {text}")
+        console.line(f"  {text}")
     return 0

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from champion import output
-from champion.ci import evaluation_run_url
+from champion import console
+from champion.ci import workflow
+from champion.ci.context import evaluation_run_url
 from champion.evaluation.report import read_report
 from champion.render.markdown import render_comment
 
@@ -17,8 +18,8 @@ def summary(report_path: str, *, template: str | None = None, key: str = "defaul
         template=Path(template) if template else None,
         run_url=evaluation_run_url(report.get("run_url")),
     )
-    if output.append_step_summary(body):
-        output.line(f"job summary written for {report['model']}")
+    if workflow.append_summary(body):
+        console.line(f"job summary written for {report['model']}")
     else:
-        output.line(body.rstrip("\n"))
+        console.line(body.rstrip("\n"))
     return 0

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from champion import output
+from champion import console
 from champion.commands import _notes
 from champion.project import Project
 
@@ -12,6 +12,8 @@ def unassign(
     project.check_stage(stage, spec.name)
     result = project.registry.unassign(spec.name, stage, reason=reason, push=push)
     where = f", pushed to {result.remote}" if result.pushed else ""
-    output.line(f"unassigned {spec.name} {result.version} from {stage}: {result.written[0]}{where}")
+    console.line(
+        f"unassigned {spec.name} {result.version} from {stage}: {result.written[0]}{where}"
+    )
     _notes.show(result)
     return 0

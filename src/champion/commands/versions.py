@@ -1,24 +1,24 @@
 from __future__ import annotations
 
-from champion import output
+from champion import console
+from champion.commands import _notes
 from champion.project import Project
 from champion.registry import views
+from champion.render.terminal import table
 
 
 def versions(
     project: Project, model: str, *, as_json: bool = False, remote: str | None = None
 ) -> int:
-    state = project.registry.state(project.config.model(model).name, remote)
-    for warning in state.warnings:
-        output.warn(warning)
+    state = _notes.read_state(project, model, remote)
     view = views.versions_view(state)
     if as_json:
-        output.dump_json(view)
+        console.dump_json(view)
         return 0
     if state.deprecated:
-        output.line(f"{state.model} is deprecated (GTO's {state.history[-1].tag})")
+        console.line(f"{state.model} is deprecated (GTO's {state.history[-1].tag})")
     if not view["versions"]:
-        output.line(f"{state.model} has no versions yet: champion register {state.model}")
+        console.line(f"{state.model} has no versions yet: champion register {state.model}")
         return 0
     rows = []
     for v in reversed(view["versions"]):
@@ -36,6 +36,6 @@ def versions(
                 " ".join(notes),
             ]
         )
-    for text in output.table(rows, ["version", "live in", "commit", "created", "notes"]):
-        output.line(text)
+    for text in table(rows, ["version", "live in", "commit", "created", "notes"]):
+        console.line(text)
     return 0

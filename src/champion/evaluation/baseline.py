@@ -12,7 +12,7 @@ from champion.config import Config, ModelConfig
 from champion.errors import ChampionError, RegistryError
 from champion.evaluation import environment, recorded
 from champion.evaluation.data import DataSpec, file_sha256
-from champion.evaluation.models import LoadedModel, ModelLoadError, load
+from champion.loading.verified import LoadedModel, ModelLoadError, load
 from champion.project import Project
 from champion.registry import ModelState, Registry, Version, VersionInfo
 
@@ -132,9 +132,7 @@ class Champion:
 
 
 def _wants_latency(model: ModelConfig) -> bool:
-    return any(
-        isinstance(m, str) and m.startswith("latency_") for m in model.sections.get("metrics") or ()
-    )
+    return any(isinstance(m, str) and m.startswith("latency_") for m in model.metrics)
 
 
 def champion(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import subprocess
 import zipfile
 from collections.abc import Mapping
@@ -32,6 +31,8 @@ from typing import Any
 import numpy as np
 
 from champion.errors import ChampionError
+from champion.files import write_atomic
+from champion.git import Git
 
 FORMAT = 1  # what a model is given from the data; bump when that changes, so old records miss
 REF_PREFIX = "refs/champion/predictions/"
@@ -105,9 +106,7 @@ def write(outputs: Outputs, path: Path) -> tuple[str, int]:
             with archive.open(info, "w", force_zip64=True) as f:
                 np.lib.format.write_array(f, arrays[name], allow_pickle=False)
     data = buffer.getvalue()
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(path, data)
     return hashlib.sha256(data).hexdigest(), len(data)
 
 
@@ -135,13 +134,7 @@ def read(data: bytes, rows: int) -> Outputs:
 
 
 def _git(root: Path, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        ["git", *args],
-        cwd=root,
-        input=input,
-        capture_output=True,
-        env={**os.environ, **_IDENTITY},
-    )
+    return Git(root).run_bytes(*args, input=input, env=_IDENTITY)
 
 
 def store(
@@ -209,7 +202,6 @@ def _md5(path: Path) -> str:
 
 
 def _store_dvc(root: Path, path: Path, sha256: str, *, push: bool) -> dict[str, Any]:
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
     from dvc_objects.fs.local import LocalFileSystem
@@ -230,7 +222,6 @@ def _store_dvc(root: Path, path: Path, sha256: str, *, push: bool) -> dict[str, 
 
 
 def _fetch_dvc(root: Path, md5: str) -> bytes:
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 

@@ -8,17 +8,177 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from champion import untrusted
 from champion.errors import ChampionError
-from champion.files import new_temp
+from champion.files import write_atomic
 
 MAX_REPORT_BYTES = 8 << 20
+
+# --- the shape (report.schema.json says the same, and is what a report read is checked against) --
+
+
+class CandidateJson(TypedDict):
+    source: str
+    sha256: str
+    bytes: int
+
+
+# recorded: its predictions recorded at release; model: its model, loaded and run. (`from` is a
+# keyword, hence the functional form.)
+PredictionsJson = TypedDict(
+    "PredictionsJson", {"from": Literal["recorded", "model"], "note": str | None}
+)
+
+
+class _ChampionRequired(TypedDict):
+    version: str | None
+    tag: str | None
+    stage: str | None
+    commit: str | None
+    source: str
+    sha256: str
+    bytes: int
+
+
+class ChampionJson(_ChampionRequired, total=False):
+    format: str | None
+    loader: str | None
+    predictions: PredictionsJson
+
+
+class DataJson(TypedDict):
+    path: str
+    sha256: str
+    bytes: int
+    rows: int
+    target: str
+    weight: str | None
+    slices: list[str]
+    classes: list[str]
+
+
+class StatsJson(TypedDict):
+    level: float
+    resamples: int
+    seed: int
+
+
+class IntervalJson(TypedDict):
+    low: float | None
+    high: float | None
+    level: float
+    method: str
+
+
+class MetricJson(TypedDict):
+    name: str
+    direction: Literal["higher", "lower"]
+    champion: float | None
+    candidate: float | None
+    delta: float | None
+    interval: IntervalJson | None
+    rule: dict[str, float | bool] | None
+    verdict: Literal["pass", "fail", "skipped", "none"]
+    note: str | None
+
+
+class SliceJson(TypedDict):
+    column: str
+    value: str
+    rows: int
+    judged: bool
+    metrics: list[MetricJson]
+
+
+class FeatureJson(TypedDict):
+    name: str
+    dtype: str
+
+
+class SignatureJson(TypedDict):
+    task: str
+    features: list[FeatureJson]
+    n_features: int
+    classes: list[str] | None
+
+
+class SignatureDiffJson(TypedDict):
+    champion: SignatureJson | None
+    candidate: SignatureJson | None
+    changes: list[dict[str, Any]]
+    bump: Literal["major", "minor", "patch"]
+    reasons: list[str]
+
+
+# bump none: the gate failed (then version is None); from: the version it bumps.
+_SuggestedRequired = TypedDict(
+    "_SuggestedRequired",
+    {
+        "bump": Literal["major", "minor", "patch", "none"],
+        "from": str | None,
+        "version": str | None,
+    },
+)
+
+
+class SuggestedJson(_SuggestedRequired, total=False):
+    reasons: list[str]  # why this bump, each reason once
+
+
+class FindingJson(TypedDict):
+    metric: str
+    slice: str | None
+    rule: str
+    verdict: Literal["pass", "fail", "skipped"]
+    message: str
+
+
+class GateJson(TypedDict):
+    verdict: Literal["passed", "failed"]
+    passed: bool
+    findings: list[FindingJson]
+    reasons: list[str]
+    policy: dict[str, str]
+
+
+class _ReportRequired(TypedDict):
+    schema: Literal[1]
+    model: str
+    created_at: str
+    tool: dict[str, str]
+    format: str | None
+    task: Literal["classification", "regression"] | None
+    candidate: CandidateJson
+    champion: ChampionJson | None
+    initial: bool
+    data: DataJson | None
+    stats: StatsJson
+    metrics: list[MetricJson]
+    slices: list[SliceJson]
+    signature: SignatureDiffJson
+    suggested: SuggestedJson
+    gate: GateJson
+    timings: dict[str, float]
+
+
+class Report(_ReportRequired, total=False):
+    """report.json, as `champion evaluate` writes it and every consumer reads it: the comment, the
+    job summary, the terminal, the model card, a release's gate and bump, the actions' summary.
+    Keys a Python name cannot hold (`from`) are read with ["from"] like the others."""
+
+    loader: str | None
+    run_url: str | None  # the CI run that evaluated; None outside CI
+
+
+def bump_reasons(report: Report) -> list[str]:
+    """Why the suggested bump; reports written before `suggested.reasons` give the signature's."""
+    reasons = report["suggested"].get("reasons")
+    return [str(r) for r in (reasons if reasons is not None else report["signature"]["reasons"])]
 
 
 @cache
@@ -72,9 +232,9 @@ def write_failure(path: str | Path, failure: dict[str, Any]) -> Path:
     return _write(path, failure, "failure")
 
 
-def write_report(path: str | Path, report: dict[str, Any]) -> Path:
-    """Validates, then writes atomically: a temp file beside the target, then a rename."""
-    return _write(path, report, "report")
+def write_report(path: str | Path, report: Report) -> Path:
+    """Validates, then writes atomically (files.write_atomic)."""
+    return _write(path, dict(report), "report")
 
 
 def _write(path: str | Path, report: dict[str, Any], kind: str) -> Path:
@@ -83,20 +243,11 @@ def _write(path: str | Path, report: dict[str, Any], kind: str) -> Path:
     if problem:  # champion built it: a bug, not bad input
         raise RuntimeError(f"the {kind} champion built does not match its schema {problem}")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = new_temp(target.parent, ".report-", ".json")  # readable as any new file is
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(clean, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, json.dumps(clean, indent=2, sort_keys=True) + "\n")
     return target
 
 
-def read_report(path: str | Path) -> dict[str, Any]:
+def read_report(path: str | Path) -> Report:
     """A report as `write_report` wrote it, or a ChampionError naming the file and the key: it
     may come from a fork's pull request, so its size, depth, numbers and schema are checked
     before any of it is used."""
@@ -106,7 +257,7 @@ def read_report(path: str | Path) -> dict[str, Any]:
             f"report {path} says the evaluation of {data['model']} failed ({data['error']['step']}"
             f", exit code {data['error']['exit_code']}): there is no verdict in it"
         )
-    return data
+    return cast(Report, data)  # its schema checked: the shape Report names
 
 
 def read_report_or_failure(path: str | Path) -> tuple[dict[str, Any], str]:

@@ -2,32 +2,37 @@
 
 Everything is validated before the (long) prediction pass; nothing is written here: the caller
 writes the report.
+
+Over 400 lines: the evaluation's steps in order (load, read, measure, judge, build the report),
+each a function here.
 """
 
 from __future__ import annotations
 
 import platform
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from champion import ci
 from champion._version import __version__
+from champion.ci import context
 from champion.config import ModelConfig
 from champion.errors import ConfigError
 from champion.evaluation import baseline as baselines
 from champion.evaluation import environment, gate, metrics, recorded, signature
 from champion.evaluation.data import DataError, DataSpec, Reader
 from champion.evaluation.metricsfile import from_files
-from champion.evaluation.models import LoadedModel, Workspace, load
 from champion.evaluation.outputs import Predictions, Truth
 from champion.evaluation.predict import Evaluated, evaluate_rows, feature_plan, infer_task
+from champion.evaluation.report import Report
 from champion.loading.custom import make_importable
+from champion.loading.verified import LoadedModel, load
 from champion.project import Project
 from champion.registry import ModelState
 
@@ -61,11 +66,11 @@ def _format_of(model: ModelConfig, candidate: Path) -> str | None:
 
 
 def _stats(model: ModelConfig) -> Stats:
-    raw = model.sections.get("stats") or {}
-    level = float(raw.get("confidence", 0.95))
+    declared = model.stats
+    level = declared.confidence
     if not 0.5 <= level < 1:
         raise ConfigError(f"models.{model.name}.stats.confidence {level} must be in [0.5, 1)")
-    return Stats(level, int(raw.get("resamples", 2000)), int(raw.get("seed", 0)))
+    return Stats(level, declared.resamples, declared.seed)
 
 
 @dataclass(frozen=True)
@@ -79,27 +84,8 @@ class Recording:
 
 @dataclass(frozen=True)
 class Evaluation:
-    report: dict[str, Any]
+    report: Report
     recording: Recording | None
-
-
-def evaluate(
-    project: Project,
-    model_name: str,
-    *,
-    candidate: str | None = None,
-    baseline: str | None = None,
-    data: str | None = None,
-    champion_predictions: str = "auto",
-) -> dict[str, Any]:
-    return run(
-        project,
-        model_name,
-        candidate=candidate,
-        baseline=baseline,
-        data=data,
-        champion_predictions=champion_predictions,
-    ).report
 
 
 def run(
@@ -123,10 +109,12 @@ def run(
     fmt = _format_of(model, candidate_path)
     stats = _stats(model)
     base, state = baselines.resolve(project.config, project.registry, model, baseline)
-    trusted = tuple(model.sections.get("trusted_types") or ())
-    task = model.sections.get("task")
+    trusted = model.trusted_types
+    task = model.task
     recording = None
-    with Workspace() as ws:
+    with tempfile.TemporaryDirectory(
+        prefix="champion-eval-", ignore_cleanup_errors=True
+    ) as workspace:
         t = time.perf_counter()
         cand = load(
             candidate_path,
@@ -141,7 +129,7 @@ def run(
         champ = None
         if base.kind != "none":
             champ = baselines.champion(
-                project, model, base, spec, trusted, ws.path, champion_predictions, task
+                project, model, base, spec, trusted, Path(workspace), champion_predictions, task
             )
         timings["load_s"] = time.perf_counter() - t
         if fmt == "metrics" or spec is None:
@@ -156,7 +144,8 @@ def run(
     report.update(_verdicts(project, model, measured, champ is not None, state))
     timings["total_s"] = time.perf_counter() - started
     report["timings"] = {k: round(v, 4) for k, v in timings.items()}
-    return Evaluation(report, recording)
+    # Built from parts typed by their builders; write_report checks it against the schema.
+    return Evaluation(cast(Report, report), recording)
 
 
 def record(
@@ -168,10 +157,10 @@ def record(
     make_importable(project.root)
     path = Path(candidate)
     fmt = _format_of(model, path)
-    if fmt == "metrics" or not (model.sections.get("data") or {}).get("target"):
+    if fmt == "metrics" or not (model.data and model.data.target):
         return None
-    trusted = tuple(model.sections.get("trusted_types") or ())
-    declared = model.sections.get("task")
+    trusted = model.trusted_types
+    declared = model.task
     cand = load(
         path,
         label="candidate",
@@ -195,19 +184,19 @@ def _display(path: Path, root: Path) -> str:
 
 
 def _data_spec(project: Project, model: ModelConfig, override: str | None) -> DataSpec:
-    section = model.sections.get("data") or {}
-    if not section.get("target"):
+    section = model.data
+    if section is None or not section.target:
         raise ConfigError(
             f"model {model.name} has no evaluation data: add data: {{path: ..., target: ...}} to it "
             "in champion.yaml"
         )
-    path = Path(override) if override else project.root / section["path"]
+    path = Path(override) if override else project.root / section.path
     return DataSpec(
         path=path,
-        target=section["target"],
-        slices=tuple(section.get("slices") or ()),
-        weight=section.get("weight"),
-        dtypes=dict(section.get("dtypes") or {}),
+        target=section.target,
+        slices=section.slices,
+        weight=section.weight,
+        dtypes=dict(section.dtypes),
         dtypes_key=f"{model.source}: models.{model.name}.data.dtypes",
     )
 
@@ -223,10 +212,10 @@ def _measure(
     timings: dict[str, float],
     record_to: Path | None,
 ) -> tuple[Measured, Recording | None]:
-    task = model.sections.get("task") or infer_task(cand.obj)
+    task = model.task or infer_task(cand.obj)
     reader = Reader(spec)
     k = len(getattr(cand.obj, "classes_", ())) or 2
-    names = model.sections.get("metrics") or DEFAULT_METRICS[task]
+    names = list(model.metrics) or DEFAULT_METRICS[task]
     specs = metrics.resolve_metrics(names, task, k)
     cand_plan = feature_plan(cand.obj, reader, f"candidate {cand.source}", task)
     loaded = champ.loaded if champ else None
@@ -359,7 +348,7 @@ class SliceResult:
 def _slices(
     model: ModelConfig, ev: Evaluated, specs: Sequence[metrics.MetricSpec], stats: Stats
 ) -> list[SliceResult]:
-    gate_section = model.sections.get("gate") or {}
+    gate_section = model.gate
     wanted = set((gate_section.get("slices") or {}).get("rules") or {}) | {
         k for k in gate_section if k not in _SPECIAL_GATE_KEYS
     }
@@ -391,14 +380,14 @@ def _slices(
 
 
 def _metrics_only(model: ModelConfig, cand: LoadedModel, champ: LoadedModel | None) -> Measured:
-    items = model.sections.get("metrics")
+    items = list(model.metrics)
     if not items:
         raise ConfigError(
             f"model {model.name} is metrics-only (format: metrics): list the metrics to compare under "
             "metrics:, each a known name or {name, direction}"
         )
     values = from_files(items, cand.obj, champ.obj if champ else None, cand.source)
-    return Measured(model.sections.get("task"), None, values, (None, None), [])
+    return Measured(model.task, None, values, (None, None), [])
 
 
 def _header(
@@ -445,7 +434,7 @@ def _header(
         "initial": champ is None,
         "stats": {"level": stats.level, "resamples": stats.resamples, "seed": stats.seed},
         # The comment links the run that evaluated, not the run that comments.
-        "run_url": ci.run_url(),
+        "run_url": context.run_url(),
     }
 
 
@@ -453,7 +442,7 @@ def _verdicts(
     project: Project, model: ModelConfig, measured: Measured, has_champion: bool, state: ModelState
 ) -> dict[str, Any]:
     values, slices = measured.values, measured.slices
-    section = model.sections.get("gate") or {}
+    section = model.gate
     rules = {k: v for k, v in section.items() if k not in _SPECIAL_GATE_KEYS}
     slice_section = section.get("slices") or {}
     min_size = int(slice_section.get("min_size", 0))

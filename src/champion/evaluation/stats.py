@@ -8,6 +8,8 @@ row bootstrap whose resamples are capped (PAIRED_BOOTSTRAP_MAX).
 
 All randomness comes from `np.random.default_rng(seed)`: the same inputs and seed give the same
 interval.
+
+Over 400 lines: one interval method per kind of metric, each with its sufficient statistic.
 """
 
 from __future__ import annotations

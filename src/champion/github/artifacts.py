@@ -14,20 +14,19 @@ import itertools
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
 
 from github import Github
 from github.WorkflowRun import WorkflowRun
 
-from champion.ci import report_artifact_name
+from champion.ci.context import report_artifact_name
 from champion.errors import ChampionError
-from champion.evaluation.report import MAX_REPORT_BYTES, read_report
+from champion.evaluation.report import MAX_REPORT_BYTES, Report, read_report
 
 MAX_RUNS = 5  # the newest evaluations of that head; older ones are about older champions
 MAX_ZIP_BYTES = 2 * MAX_REPORT_BYTES
 
 
-def pull_request_reports(gh: Github, repo: str, head_sha: str, model: str) -> list[dict[str, Any]]:
+def pull_request_reports(gh: Github, repo: str, head_sha: str, model: str) -> list[Report]:
     """The reports of `model` uploaded by the newest `pull_request` runs of `head_sha`, newest
     first. An artifact that is expired, too large or not a valid report is skipped."""
     name = report_artifact_name(model)
@@ -47,7 +46,7 @@ def pull_request_reports(gh: Github, repo: str, head_sha: str, model: str) -> li
     return found
 
 
-def _read(url: str, run_url: str) -> dict[str, Any] | None:
+def _read(url: str, run_url: str) -> Report | None:
     data = _download(url)
     if data is None:
         return None

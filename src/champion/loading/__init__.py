@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 FORMATS = ("joblib", "pickle", "skops", "onnx", "metrics")
+# What a service can load without a loader of its own (a metrics file is no model to serve).
+SERVABLE = ("joblib", "pickle", "skops", "onnx")
 SUFFIXES = {
     ".joblib": "joblib",
     ".pkl": "pickle",

@@ -11,9 +11,9 @@ import os
 from collections.abc import Sequence
 from urllib.parse import quote
 
-from champion import ci
+from champion.ci import context
+from champion.config.policy import LOGIN_RE, TEAM_RE, WORKFLOW_RE
 from champion.errors import ChampionError, GitHubError
-from champion.policy.schema import LOGIN_RE, TEAM_RE, WORKFLOW_RE
 
 _WORKFLOWS = "/.github/workflows/"
 _READ_ORG = (
@@ -25,7 +25,7 @@ _READ_ORG = (
 def acting(explicit: str | None) -> str | None:
     """The acting identity: GITHUB_ACTOR under Actions, else `--actor`. Under Actions an
     `--actor` naming someone else is refused: the run's actor is GitHub's to say."""
-    env = ci.actor()
+    env = context.actor()
     if explicit is None:
         return env
     if not LOGIN_RE.fullmatch(explicit):

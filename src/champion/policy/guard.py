@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from champion.config.policy import StagePolicy
 from champion.errors import PolicyRefused
 from champion.policy import actors, rules
-from champion.policy.schema import StagePolicy
-from champion.registry.registry import Plan
+from champion.registry.plans import Plan
 from champion.registry.state import ModelState, VersionInfo
 from champion.registry.tags import CANARY_SUFFIX, Action, Version
 

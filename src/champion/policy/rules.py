@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from champion.policy.schema import StagePolicy, format_duration
+from champion.config.policy import StagePolicy, format_duration
 from champion.registry.state import Event, VersionInfo, stage_timeline
 from champion.registry.tags import Action, Version
 

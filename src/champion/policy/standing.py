@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from champion.config.policy import StagePolicy
 from champion.policy import rules
-from champion.policy.schema import StagePolicy
 from champion.registry.state import ModelState, VersionInfo
 
 

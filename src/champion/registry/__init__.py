@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from champion.registry.registry import Plan, Registry, WriteResult
+from champion.registry.plans import Plan
+from champion.registry.registry import Registry, WriteResult
 from champion.registry.state import Event, Live, ModelState, VersionInfo, build_state
 from champion.registry.tags import Action, TagName, Version, format_tag, parse_tag
 

@@ -1,6 +1,9 @@
 """What a model's tags mean, computed without git: versions, history and the live version per stage.
 
 Everything here is pure so it can be tested on hand-built events.
+
+Over 400 lines: the one reading of a model's tags (versions, history, live stages, canaries,
+rollback targets) that every reader shares, so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from itertools import accumulate
 from typing import Any
 
 from champion.errors import RegistryError
-from champion.registry.git import RefRecord
+from champion.git import RefRecord
 from champion.registry.metadata import parse_metadata
 from champion.registry.tags import Action, TagName, Version, format_tag, model_in_tag, parse_tag
 

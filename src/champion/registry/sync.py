@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from champion.registry.git import RefRecord
+from champion.git import RefRecord
 from champion.registry.metadata import parse_metadata
 from champion.registry.tags import Action, parse_tag
 

@@ -9,9 +9,11 @@ REASON`. Who overrode and why go into the tags.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from champion.config import ModelConfig
+from champion.evaluation.report import Report
 
 OVERRIDE_LABEL = "champion:override-gate"
 PASSED, FAILED, NONE = "passed", "failed", "none"
@@ -59,33 +61,33 @@ class Override:
         return {"by": self.by, "reason": self.reason, "via": self.via}
 
 
-def has_gate(sections: Mapping[str, Any]) -> bool:
+def has_gate(spec: ModelConfig) -> bool:
     """Rules to judge: a metric rule or slice rules (a `policy:` alone judges nothing)."""
-    gate = sections.get("gate") or {}
+    gate = spec.gate
     rules = [k for k in gate if k not in ("slices", "policy")]
     return bool(rules or (gate.get("slices") or {}).get("rules"))
 
 
-def has_data(sections: Mapping[str, Any]) -> bool:
-    return bool((sections.get("data") or {}).get("target") or sections.get("format") == "metrics")
+def has_data(spec: ModelConfig) -> bool:
+    return bool((spec.data and spec.data.target) or spec.declared_format == "metrics")
 
 
-def without_gate(sections: Mapping[str, Any], stage: str | None) -> Verdict | None:
+def without_gate(spec: ModelConfig, stage: str | None) -> Verdict | None:
     """The verdict when there is nothing to judge, saying why; None when there is."""
-    if not has_gate(sections):
+    if not has_gate(spec):
         return Verdict(NONE, stage, None, "", note="no gate: rules in champion.yaml")
-    if not has_data(sections):
+    if not has_data(spec):
         return Verdict(NONE, stage, None, "", note="no evaluation data (data: in champion.yaml)")
     return None
 
 
-def from_report(report: Mapping[str, Any], stage: str | None, source: str) -> Verdict:
+def from_report(report: Report, stage: str | None, source: str) -> Verdict:
     gate = report["gate"]
-    champion = report.get("champion") or {}
+    champion = report.get("champion")
     return Verdict(
         PASSED if gate["passed"] else FAILED,
         stage,
-        champion.get("version"),
+        champion["version"] if champion else None,
         source,
         tuple(str(r) for r in gate.get("reasons", [])),
     )

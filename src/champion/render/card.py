@@ -7,7 +7,8 @@ from importlib import resources
 from typing import Any
 
 from champion.render.escape import md
-from champion.render.markdown import num
+from champion.render.figures import figure
+from champion.render.markdown import NONE
 
 
 @cache
@@ -29,9 +30,9 @@ def model_card(model: str, description: str, meta: dict[str, Any]) -> str:
     metrics = [
         {
             "name": md(name),
-            "champion": num(v.get("champion")),
-            "candidate": num(v.get("candidate")),
-            "delta": num(v.get("delta"), True),
+            "champion": figure(v.get("champion"), missing=NONE),
+            "candidate": figure(v.get("candidate"), missing=NONE),
+            "delta": figure(v.get("delta"), True, NONE),
         }
         for name, v in sorted((meta.get("metrics") or {}).items())
         if isinstance(v, dict)

@@ -6,7 +6,6 @@ The template receives a view in which every string from the report is already es
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -17,7 +16,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from champion.errors import ChampionError
+from champion.evaluation.report import Report, bump_reasons
 from champion.render.escape import md, mermaid_label
+from champion.render.figures import figure
 
 COMMENT_LIMIT = 65_536
 NONE = "\u2013"  # an en dash: no value
@@ -39,13 +40,6 @@ def _marker_part(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_./=-]", "_", text)[:100]
 
 
-def num(x: Any, signed: bool = False) -> str:
-    # read_report refuses NaN and infinities; a template of the user's own may pass anything.
-    if not isinstance(x, (int, float)) or isinstance(x, bool) or not math.isfinite(x):
-        return NONE
-    return f"{x:+.4g}" if signed else f"{x:.4g}"
-
-
 def _mark(metric: Mapping[str, Any]) -> str:
     verdict = metric.get("verdict", "none")
     if verdict in ("pass", "fail"):
@@ -63,21 +57,21 @@ def _interval(metric: Mapping[str, Any]) -> str:
     iv = metric.get("interval")
     if not iv:
         return NONE
-    return f"{num(iv.get('low'), True)} to {num(iv.get('high'), True)} ({md(iv.get('method', ''))})"
+    return f"{figure(iv.get('low'), True, NONE)} to {figure(iv.get('high'), True, NONE)} ({md(iv.get('method', ''))})"
 
 
 def _metric_row(m: Mapping[str, Any]) -> dict[str, str]:
     return {
         "name": md(m["name"]),
-        "champion": num(m.get("champion")),
-        "candidate": num(m.get("candidate")),
-        "delta": num(m.get("delta"), True),
+        "champion": figure(m.get("champion"), missing=NONE),
+        "candidate": figure(m.get("candidate"), missing=NONE),
+        "delta": figure(m.get("delta"), True, NONE),
         "interval": _interval(m),
         "mark": _mark(m),
     }
 
 
-def _worst_slices(report: Mapping[str, Any]) -> list[dict[str, str]]:
+def _worst_slices(report: Report) -> list[dict[str, str]]:
     """Per slice, its worst metric (most regressed, direction-aware); failed slices first."""
     rows = []
     for s in report.get("slices", []):
@@ -99,9 +93,9 @@ def _worst_slices(report: Mapping[str, Any]) -> list[dict[str, str]]:
                 "label": f"{md(s['column'])} = {md(s['value'])}",
                 "rows": str(int(s.get("rows", 0))),
                 "metric": md(m["name"]),
-                "champion": num(m.get("champion")),
-                "candidate": num(m.get("candidate")),
-                "delta": num(m.get("delta"), True),
+                "champion": figure(m.get("champion"), missing=NONE),
+                "candidate": figure(m.get("candidate"), missing=NONE),
+                "delta": figure(m.get("delta"), True, NONE),
                 "mark": _mark(m),
             }
         )
@@ -112,11 +106,13 @@ def _numbers(m: Mapping[str, Any], *keys: str) -> bool:
     return all(isinstance(m.get(k), (int, float)) and not isinstance(m.get(k), bool) for k in keys)
 
 
-def _charts(report: Mapping[str, Any]) -> list[str]:
+def _charts(report: Report) -> list[str]:
     """Every gated metric, as Mermaid: those whose values lie in [0, 1] share one chart (champion
     and candidate side by side); any other (rmse, mae, latency, ...) gets a chart of its own on
     its own scale, since one axis cannot show 0.93 next to 27,800."""
-    gated = [m for m in report.get("metrics", []) if m.get("rule") and _numbers(m, "candidate")]
+    gated: list[Mapping[str, Any]] = [
+        m for m in report.get("metrics", []) if m.get("rule") and _numbers(m, "candidate")
+    ]
     sides = ("champion", "candidate") if report.get("champion") else ("candidate",)
     unit = [
         m
@@ -186,11 +182,11 @@ def _safe_url(url: str | None) -> str | None:
     return url
 
 
-def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[str, Any]:
+def view(report: Report, *, key: str, run_url: str | None) -> dict[str, Any]:
     suggested = report.get("suggested", {})
     gate = report.get("gate", {})
     failed = not gate.get("passed", False)
-    champion = report.get("champion") or {}
+    champion: Mapping[str, Any] = report.get("champion") or {}
     data = report.get("data")
     reasons = [md(r) for r in gate.get("reasons", [])]
     bump = md(suggested.get("bump", ""))
@@ -225,11 +221,13 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
     details.append(
         (
             "statistics",
-            f"{num(stats.get('level', 0) * 100)}% intervals, "
+            f"{figure(stats.get('level', 0) * 100, missing=NONE)}% intervals, "
             f"{int(stats.get('resamples', 0))} resamples, seed {int(stats.get('seed', 0))}",
         )
     )
-    timings = ", ".join(f"{md(k)} {num(v)} s" for k, v in sorted(report.get("timings", {}).items()))
+    timings = ", ".join(
+        f"{md(k)} {figure(v, missing=NONE)} s" for k, v in sorted(report.get("timings", {}).items())
+    )
     slices = _worst_slices(report)
     charts = _charts(report)
     return {
@@ -248,7 +246,7 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
         "data_text": f"{md(data['path'])} ({int(data['rows'])} rows)"
         if data
         else "its metrics files",
-        "level": num(stats.get("level", 0.95) * 100),
+        "level": figure(stats.get("level", 0.95) * 100, missing=NONE),
         "metrics": [_metric_row(m) for m in report.get("metrics", [])],
         "reasons": reasons[:MAX_REASONS],
         "reasons_omitted": max(0, len(reasons) - MAX_REASONS),
@@ -261,21 +259,13 @@ def view(report: Mapping[str, Any], *, key: str, run_url: str | None) -> dict[st
             if not c.endswith("improved significantly")
             and c not in ("initial version", "no signature change and no significant improvement")
         ],
-        "bump_reasons": "; ".join(md(r) for r in _bump_reasons(report)),
+        "bump_reasons": "; ".join(md(r) for r in bump_reasons(report)),
         "chart": charts[0] if charts else "",  # for custom templates written before `charts`
         "charts": charts,
         "details": details,
         "timings": timings,
         "run_url": _safe_url(run_url),
     }
-
-
-def _bump_reasons(report: Mapping[str, Any]) -> list[str]:
-    """`suggested.reasons`; a report written before it existed gives the signature's reasons."""
-    reasons = report.get("suggested", {}).get("reasons")
-    if reasons is None:
-        reasons = report.get("signature", {}).get("reasons", [])
-    return [str(r) for r in reasons]
 
 
 @cache
@@ -302,7 +292,7 @@ def _template(path: Path | None) -> Any:
 
 
 def render_comment(
-    report: Mapping[str, Any],
+    report: Report,
     *,
     key: str = "default",
     template: Path | None = None,

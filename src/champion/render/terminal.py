@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
-from champion.output import table
+from champion.evaluation.report import MetricJson, Report, bump_reasons
+from champion.render.figures import figure
 
 VERDICT = {"none": "-"}  # no rule on that metric
 
 
-def num(x: float | None, signed: bool = False) -> str:
-    if x is None or not math.isfinite(x):
-        return "-"
-    return f"{x:+.4g}" if signed else f"{x:.4g}"
+def table(rows: list[list[str]], headers: list[str]) -> list[str]:
+    """Columns padded to their widest cell, two spaces apart; no trailing spaces."""
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return [fmt.format(*headers).rstrip(), *(fmt.format(*map(str, r)).rstrip() for r in rows)]
 
 
-def interval(metric: dict[str, Any]) -> str:
+def interval(metric: MetricJson) -> str:
     iv = metric.get("interval")
     if not iv:
         return "-"
-    return f"[{num(iv['low'], True)}, {num(iv['high'], True)}]"
+    return f"[{figure(iv['low'], True)}, {figure(iv['high'], True)}]"
 
 
-def headline(report: dict[str, Any]) -> str:
+def headline(report: Report) -> str:
     suggested = report["suggested"]
     if suggested["version"] is None:  # the gate failed: no release is suggested
         change = f"{suggested['from'] or ''} (no release)".strip()
@@ -35,19 +34,13 @@ def headline(report: dict[str, Any]) -> str:
             else suggested["version"]
         )
         bump = f" ({suggested['bump']})"
-    verdict = report["gate"]["verdict"]
+    verdict: str = report["gate"]["verdict"]
     if report["initial"]:
         verdict += " (initial version)"
     return f"{report['model']} {change}{bump}: gate {verdict}"
 
 
-def bump_reasons(report: dict[str, Any]) -> list[str]:
-    """Why the suggested bump; reports written before `suggested.reasons` give the signature's."""
-    reasons = report["suggested"].get("reasons")
-    return list(reasons if reasons is not None else report["signature"]["reasons"])
-
-
-def summary(report: dict[str, Any], report_path: str | None = None) -> list[str]:
+def summary(report: Report, report_path: str | None = None) -> list[str]:
     champion = report.get("champion")
     against = (
         f"champion {champion['version'] or champion['source']}"
@@ -62,9 +55,9 @@ def summary(report: dict[str, Any], report_path: str | None = None) -> list[str]
     rows = [
         [
             m["name"],
-            num(m["champion"]),
-            num(m["candidate"]),
-            num(m["delta"], True),
+            figure(m["champion"]),
+            figure(m["candidate"]),
+            figure(m["delta"], True),
             interval(m),
             VERDICT.get(m["verdict"], m["verdict"]),
         ]
@@ -82,7 +75,7 @@ def summary(report: dict[str, Any], report_path: str | None = None) -> list[str]
     for reason in report["gate"]["reasons"]:
         lines.append(f"  - {reason}")
     lines.append(f"suggested bump {report['suggested']['bump']}: {'; '.join(bump_reasons(report))}")
-    predictions = (champion or {}).get("predictions")
+    predictions = champion.get("predictions") if champion else None
     if predictions:
         source = (
             "recorded at its release" if predictions["from"] == "recorded" else "from its model"

@@ -6,24 +6,22 @@ whole folder checked against its manifest again before the loader is called."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import errno
 import io
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from champion.deploy.pointer import ArtifactRef
+from champion.deploy.store import is_url
 from champion.errors import ChampionError
-from champion.evaluation.models import load, sha256_of
+from champion.files import TooLarge, copy_hashed, replacing, replacing_folder, sha256_file
+from champion.loading import SERVABLE
 from champion.loading.custom import Loader
+from champion.loading.verified import load
 from champion.manifest import MAX_INDEX_BYTES, FolderError, check_folder, parse_index
-from champion.pointer import ArtifactRef
-from champion.store import is_url
-
-SERVABLE = ("joblib", "pickle", "skops", "onnx")
-_CHUNK = 1 << 20
 
 
 class RuntimeLoadError(ChampionError):
@@ -87,21 +85,16 @@ def fetch(ref: ArtifactRef, url: str, cache_dir: Path) -> Path:
     """`cache_dir/<sha256>`, downloaded unless a cached copy still has the recorded sha256."""
     target = cache_dir / ref.sha256
     if target.is_file():
-        if sha256_of(target) == (ref.sha256, ref.size):
+        if sha256_file(target) == (ref.sha256, ref.size):
             return target
         with contextlib.suppress(FileNotFoundError):
             target.unlink()  # a corrupt or tampered cache entry is fetched again, never trusted
-    fd, temp = _temp_file(cache_dir, ref.sha256)
+    _make(cache_dir)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with replacing(target) as out:
             _download(url, out, ref.sha256, ref.size, what=url)
-        os.replace(temp, target)
-    except BaseException as e:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        if isinstance(e, OSError):
-            raise _cache_error(e, url, cache_dir) from e
-        raise
+    except OSError as e:
+        raise _cache_error(e, url, cache_dir) from e
     return target
 
 
@@ -131,27 +124,18 @@ def fetch_folder(ref: ArtifactRef, url: str, cache_dir: Path) -> Path:
             "refusing to load it. Republish the pointer (champion publish)"
         )
     base = url.rsplit("/", 1)[0] if is_url(url) else str(Path(url.removeprefix("file://")).parent)
-    temp = Path(_temp_dir(cache_dir, ref.sha256))
+    _make(cache_dir)
     try:
-        for entry in manifest.files:
-            file_url = resolve(urls[entry.path], base)
-            dest = temp / entry.path
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with dest.open("wb") as out:
-                _download(
-                    file_url, out, entry.sha256, entry.size, what=f"{entry.path} ({file_url})"
-                )
-        try:
-            os.replace(temp, target)
-        except OSError:
-            if not target.is_dir():  # else another process fetched it meanwhile: load checks it
-                raise
-            shutil.rmtree(temp, ignore_errors=True)
-    except BaseException as e:
-        shutil.rmtree(temp, ignore_errors=True)
-        if isinstance(e, OSError):
-            raise _cache_error(e, url, cache_dir) from e
-        raise
+        with replacing_folder(target) as temp:
+            for entry in manifest.files:
+                file_url = resolve(urls[entry.path], base)
+                dest = temp / entry.path
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with dest.open("wb") as out:
+                    what = f"{entry.path} ({file_url})"
+                    _download(file_url, out, entry.sha256, entry.size, what=what)
+    except OSError as e:
+        raise _cache_error(e, url, cache_dir) from e
     return target
 
 
@@ -171,18 +155,9 @@ def _named(cached: Path, path: str) -> Path:
     return named
 
 
-def _temp_file(cache_dir: Path, sha256: str) -> tuple[int, str]:
+def _make(cache_dir: Path) -> None:
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(dir=cache_dir, prefix=f".{sha256[:16]}.", suffix=".part")
-    except OSError as e:
-        raise _unwritable(cache_dir, e) from e
-
-
-def _temp_dir(cache_dir: Path, sha256: str) -> str:
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkdtemp(dir=cache_dir, prefix=f".{sha256[:16]}.", suffix=".part")
     except OSError as e:
         raise _unwritable(cache_dir, e) from e
 
@@ -194,6 +169,8 @@ def _unwritable(cache_dir: Path, e: OSError) -> RuntimeLoadError:
 
 
 def _cache_error(e: OSError, url: str, cache_dir: Path) -> RuntimeLoadError:
+    if isinstance(e, PermissionError) or e.errno == errno.EROFS:
+        return _unwritable(cache_dir, e)
     return RuntimeLoadError(
         f"cannot write {url} to the model cache {cache_dir}: {e.strerror or e}: free space or "
         "pass another cache_dir"
@@ -237,23 +214,27 @@ def _open(url: str) -> Iterator[IO[bytes]]:
         stream.close()
 
 
-def _copy(src: IO[bytes], out: IO[bytes], limit: int, what: str) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    while True:
+class _Reading:
+    """The artifact's stream, whose failures (a network's, a filesystem's) say what was read."""
+
+    def __init__(self, src: IO[bytes], what: str) -> None:
+        self.src, self.what = src, what
+
+    def read(self, size: int = -1) -> bytes:
         try:
-            chunk = src.read(_CHUNK)
+            return self.src.read(size)
         except Exception as e:  # each filesystem raises its own errors
             raise RuntimeLoadError(
-                f"cannot read artifact {what}: {type(e).__name__}: {e}: check the network and retry"
+                f"cannot read artifact {self.what}: {type(e).__name__}: {e}: check the network "
+                "and retry"
             ) from e
-        if not chunk:
-            return digest.hexdigest(), size
-        size += len(chunk)
-        if size > limit:  # stop early: a bigger file cannot be the recorded one
-            raise RuntimeLoadError(
-                f"{what} is bigger than the {limit} bytes recorded for it: refusing to load "
-                "it. Republish the pointer (champion publish) or restore the artifact"
-            )
-        digest.update(chunk)
-        out.write(chunk)
+
+
+def _copy(src: IO[bytes], out: IO[bytes], limit: int, what: str) -> tuple[str, int]:
+    try:
+        return copy_hashed(_Reading(src, what), out, limit=limit)
+    except TooLarge:  # stopped early: a bigger file cannot be the recorded one
+        raise RuntimeLoadError(
+            f"{what} is bigger than the {limit} bytes recorded for it: refusing to load "
+            "it. Republish the pointer (champion publish) or restore the artifact"
+        ) from None

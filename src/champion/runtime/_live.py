@@ -11,12 +11,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
+from champion.deploy.pointer import ArtifactRef, Pointer, parse, pointer_name
+from champion.deploy.store import Store, is_url
 from champion.errors import ChampionError
 from champion.loading.custom import Loader
-from champion.pointer import ArtifactRef, Pointer, parse, pointer_name
 from champion.runtime._artifact import RuntimeLoadError, load_verified, resolve
 from champion.runtime._routing import routes_to_canary
-from champion.store import Store, is_url
 
 log = logging.getLogger("champion.runtime")
 

@@ -77,15 +77,19 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     """Round tick values covering [lo, hi] (steps of 1, 2 or 5 times a power of ten)."""
     if hi < lo:
         lo, hi = hi, lo
-    if hi - lo <= max(abs(lo), abs(hi)) * 1e-9:
-        # One value (or as good as one): a band around it.
-        pad = max(abs(lo), abs(hi)) * 0.05 or 1.0
+    scale = max(abs(lo), abs(hi))
+    if hi - lo <= scale * 1e-9 or scale < 1e-290:
+        # One value (or as good as one, or values so near 0 that a step between them underflows,
+        # as 5e-324 does): a band around it.
+        pad = scale * 0.05 if scale >= 1e-290 else 1.0
         lo, hi = lo - pad, hi + pad
     raw = (hi - lo) / max(count - 1, 1)
     power = 10.0 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     digits = max(0, 2 - math.floor(math.log10(step)))
     first = math.floor(lo / step)
+    if first * step > lo:  # lo / step underflowed to -0.0 (lo a hair below 0)
+        first -= 1
     ticks = [round((first + i) * step, digits) for i in range(count + 3)]
     last = next(i for i, t in enumerate(ticks) if t >= hi)
     return ticks[: last + 1]

@@ -28,7 +28,7 @@ def text(value: object, limit: int = MAX_TEXT) -> str | None:
     return clean or None
 
 
-def number(value: object) -> float | None:
+def finite_number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     result = float(value)

@@ -14,7 +14,7 @@ from typing import Any
 
 from champion.registry.state import ModelState, VersionInfo
 from champion.registry.views import iso
-from champion.site.clean import integer, mapping, number, sha256, text
+from champion.site.clean import finite_number, integer, mapping, sha256, text
 from champion.site.links import Forge
 from champion.site.schema import (
     KIND,
@@ -59,7 +59,9 @@ def _metrics(meta: Mapping[str, Any]) -> dict[str, float]:
     for name, value in mapping(meta.get("metrics")).items():
         # release records {candidate, champion, delta}; a plain number is taken as it is.
         found = (
-            number(mapping(value).get("candidate")) if isinstance(value, dict) else number(value)
+            finite_number(mapping(value).get("candidate"))
+            if isinstance(value, dict)
+            else finite_number(value)
         )
         key = text(name, 100)
         if found is not None and key is not None:

@@ -31,7 +31,7 @@ class Forge:
     host: str
 
     def run(self, value: object) -> str | None:
-        """A workflow run's URL as champion records it (`ci.run_url`), rebuilt; else None."""
+        """A workflow run's URL as champion records it (`ci.context.run_url`), rebuilt; else None."""
         parts = self._parts(value)
         if parts is None:
             return None

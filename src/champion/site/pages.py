@@ -12,8 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -22,6 +20,7 @@ from typing import Any
 
 from champion._version import __version__
 from champion.errors import ChampionError
+from champion.files import write_atomic
 from champion.site import charts
 from champion.site.schema import KIND, ModelJson, SiteJson, VersionJson
 
@@ -200,19 +199,10 @@ def previous_pages(out: Path) -> set[str]:
 
 
 def write(out: Path, files: Mapping[str, str], stale: set[str]) -> None:
-    """Each file through a temp file and a rename; then the pages of models no longer listed go."""
+    """Each file written atomically (readable as any new file is, by a web server too); then the
+    pages of models no longer listed go."""
     for name, content in files.items():
-        target = out / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".champion-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(content)
-            os.chmod(tmp, 0o644)  # mkstemp's 0600 would keep a web server from reading it
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(out / name, content)
     for name in stale - set(files):
         page = out / name
         if page.resolve().parent == (out / "models").resolve():

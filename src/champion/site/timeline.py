@@ -12,7 +12,7 @@ from typing import Any
 from champion.registry.state import Event
 from champion.registry.tags import CANARY_SUFFIX, Action, Version
 from champion.registry.views import iso
-from champion.site.clean import integer, mapping, number, text, version
+from champion.site.clean import finite_number, integer, mapping, text, version
 from champion.site.links import Forge
 from champion.site.schema import BreachJson, EventJson, EvidenceJson, PullRequestJson, SpanJson
 
@@ -45,8 +45,8 @@ def _evidence(meta: Mapping[str, Any]) -> EvidenceJson | None:
                 "readings": [
                     {
                         "at": text(mapping(r).get("at"), 40),
-                        "value": number(mapping(r).get("value")),
-                        "limit": number(mapping(r).get("limit")),
+                        "value": finite_number(mapping(r).get("value")),
+                        "limit": finite_number(mapping(r).get("limit")),
                     }
                     for r in (readings[-MAX_READINGS:] if isinstance(readings, list) else [])
                 ],
@@ -57,7 +57,7 @@ def _evidence(meta: Mapping[str, Any]) -> EvidenceJson | None:
         "stage": text(ev.get("stage"), 100),
         "source": text(ev.get("source"), 500),
         "window": text(ev.get("window"), 100),
-        "interval_seconds": number(ev.get("interval_seconds")),
+        "interval_seconds": finite_number(ev.get("interval_seconds")),
         "readings": integer(ev.get("readings")),
         "first_reading": text(ev.get("from"), 40),
         "last_reading": text(ev.get("to"), 40),
@@ -114,7 +114,7 @@ def _entry(
         "created_at": iso(event.timestamp),
         "actor": text(meta.get("actor"), 100),
         "reason": text(reason),
-        "weight": number(canary.get("weight")) if kind == "canary-start" else None,
+        "weight": finite_number(canary.get("weight")) if kind == "canary-start" else None,
         "run_url": forge.run(meta.get("run_url")) if forge else None,
         "pull_request": pull_request(meta, forge) if event.action is Action.REGISTER else None,
         "evidence": _evidence(meta),

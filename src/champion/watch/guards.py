@@ -14,14 +14,14 @@ TRIGGER = "watch"  # `trigger` in the rollback tags' metadata: what the cooldown
 
 
 @dataclass(frozen=True)
-class Baseline:
+class Previous:
     """The version a rollback would return to, and the last second it was live in the stage."""
 
     version: Version
     until: int | None
 
 
-def baseline_of(state: ModelState, stage: str) -> Baseline | None:
+def baseline_of(state: ModelState, stage: str) -> Previous | None:
     target = rollback_target(state, stage)
     if target is None:
         return None
@@ -31,7 +31,7 @@ def baseline_of(state: ModelState, stage: str) -> Baseline | None:
         if before == target.version and live != target.version:
             until = event.timestamp
         before = live
-    return Baseline(target.version, until)
+    return Previous(target.version, until)
 
 
 def last_automatic_rollback(state: ModelState, stage: str) -> Event | None:

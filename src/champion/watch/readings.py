@@ -89,17 +89,17 @@ def clock(at: float) -> str:
     return datetime.fromtimestamp(at, tz=timezone.utc).strftime("%H:%M:%SZ")
 
 
-def number(value: float) -> str:
+def value_text(value: float) -> str:
     return f"{value:.6g}" if math.isfinite(value) else str(value)
 
 
 def describe_breach(track: Track, window: Window) -> str:
     """One line: the rule, the readings that breached it and when."""
     run = track.streak()
-    values = [number(p.value) for p in run if p.value is not None]
+    values = [value_text(p.value) for p in run if p.value is not None]
     if len(values) > 6:
         values = [*values[:2], "…", *values[-3:]]
-    limits = {number(p.limit) for p in run if p.limit is not None}
+    limits = {value_text(p.limit) for p in run if p.limit is not None}
     against = "" if track.rule.threshold is not None else f" (limit {', '.join(sorted(limits))})"
     if window.readings is not None:
         how = f"at {len(run)} consecutive readings"

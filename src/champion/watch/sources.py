@@ -162,7 +162,7 @@ def decode(body: bytes, what: str) -> Any:
         raise SourceError(f"{what} did not answer with valid JSON: {detail}") from None
 
 
-def number(value: Any, where: str) -> Sample:
+def as_sample(value: Any, where: str) -> Sample:
     """A JSON value as a metric: a number or a numeric string (Prometheus sends strings)."""
     if value is None:
         return NoData(f"{where} is null")
@@ -247,7 +247,7 @@ class JsonSource:
         samples: dict[str, Sample] = {}
         for name, where in queries.items():
             try:
-                samples[name] = number(lookup(document, where), where)
+                samples[name] = as_sample(lookup(document, where), where)
             except _Missing as e:
                 samples[name] = NoData(str(e), misconfigured=True)
         return samples
@@ -295,7 +295,7 @@ class PrometheusSource:
         kind = data.get("resultType") if isinstance(data, dict) else None
         result = data.get("result") if isinstance(data, dict) else None
         if kind == "scalar" and isinstance(result, list) and len(result) == 2:
-            return number(result[1], f"query {query!r}")
+            return as_sample(result[1], f"query {query!r}")
         if kind != "vector" or not isinstance(result, list):
             return NoData(
                 f"query {query!r} gives a {kind or 'malformed'} result; an instant vector or a "
@@ -313,7 +313,7 @@ class PrometheusSource:
         value = result[0].get("value") if isinstance(result[0], dict) else None
         if not isinstance(value, list) or len(value) != 2:
             raise SourceError(f"{what}: a series without a [time, value] pair")
-        return number(value[1], f"query {query!r}")
+        return as_sample(value[1], f"query {query!r}")
 
 
 def open_source(
