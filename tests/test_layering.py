@@ -51,6 +51,18 @@ def offenders(folder: str, never: tuple[str, ...]) -> dict[str, list[str]]:
 NETWORK = ("requests", "urllib.request", "http.client", "socket", "github", "fsspec", "s3fs")
 MODEL_LOADERS = ("joblib", "pickle", "skops", "onnxruntime", "sklearn", "champion.loading")
 UPPER = ("champion.cli", "champion.commands")
+# What a service must not load through the runtime (tests/runtime checks it as Python loads).
+LIGHT_NEVER = (
+    *UPPER,
+    "champion.github",
+    "champion.registry",
+    "champion.evaluation",
+    "champion.config",
+    "champion.project",
+    "champion.artifacts",
+    "champion.git",
+    "dvc",
+)
 
 RULES = {
     # Plain git: works on any CI, judges nothing (champion.yaml's policy reaches its write loop
@@ -116,12 +128,45 @@ RULES = {
     "champion.release": (*UPPER, "champion.watch", "champion.policy"),
     "champion.watch": (*UPPER, "champion.evaluation", "champion.release", "champion.policy"),
     "champion.site": (*UPPER, *MODEL_LOADERS, "champion.evaluation.run"),
+    # Below the concepts that make a version live or read its tag (release, deploy,
+    # evaluation); above the registry, config and the edges it checks artifacts with.
+    "champion.signing": (
+        *UPPER,
+        "champion.github",
+        "champion.evaluation",
+        "champion.release",
+        "champion.deploy",
+        "champion.watch",
+        "champion.render",
+        "champion.site",
+        "champion.runtime",
+        "champion.policy",  # the policy's `signed` rule asks signing, never the other way
+    ),
+    # What the runtime imports of it: a bundle and a tag's record, checked, nothing heavier.
+    "champion.signing.bundle": (*LIGHT_NEVER,),
+    "champion.signing.record": (*LIGHT_NEVER,),
 }
 
 
 @pytest.mark.parametrize("folder", sorted(RULES))
 def test_a_layer_never_imports_what_it_must_not(folder: str) -> None:
     assert offenders(folder, RULES[folder]) == {}
+
+
+def test_the_runtime_imports_only_the_light_part_of_signing() -> None:
+    """signing.bundle (verify a file or folder against a bundle) and signing.record; check,
+    make and policy read the registry and champion.yaml, which a service has not (what the
+    package's __init__ loads with them: tests/runtime/test_runtime_imports.py)."""
+    used = {
+        i
+        for module, imports in IMPORTS.items()
+        if _within(module, ("champion.runtime",))
+        for i in imports
+        if _within(i, ("champion.signing",))
+    }
+    assert used and all(
+        _within(i, ("champion.signing.bundle", "champion.signing.record")) for i in used
+    ), used
 
 
 def test_no_module_imports_the_cli() -> None:

@@ -99,6 +99,18 @@ def _add_deploy_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", metavar="OWNER/NAME", help="default: $GITHUB_REPOSITORY")
 
 
+def _add_sign_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--sign",
+        nargs="?",
+        const="key",
+        choices=["key", "sigstore"],
+        help="sign the artifact (OpenSSF model-signing) before the tag is written: with the EC "
+        "key in $CHAMPION_SIGNING_KEY or --signing-key (default), or keylessly in CI (sigstore)",
+    )
+    p.add_argument("--signing-key", metavar="PATH", help="the PEM private key to sign with")
+
+
 def _add_read_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON (a stable shape, see the docs)")
     p.add_argument(
@@ -135,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--bump", choices=["major", "minor", "patch"], help="bump from the latest (default patch)"
     )
     p.add_argument("-m", "--message", help="a note stored in the version's metadata")
+    _add_sign_options(p)
     _add_write_options(p)
 
     p = sub.add_parser("promote", help="make a version the live one in a stage")
@@ -320,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--github-release", action="store_true", help="one GitHub Release per version")
     p.add_argument("--dispatch-workflow", metavar="FILE", help="then dispatch it (deploy.yml)")
     p.add_argument("--repo", metavar="OWNER/NAME", help="default: $GITHUB_REPOSITORY")
+    _add_sign_options(p)
     _add_write_options(p)
 
     p = sub.add_parser("summary", help="render report.json to $GITHUB_STEP_SUMMARY (or stdout)")
@@ -385,6 +399,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="mark rollbacks of the last N days on the index (default 7)",
     )
 
+    p = sub.add_parser(
+        "verify",
+        help="check a version's signature against its artifact as others fetch it",
+        description="Exit 0 verified, 1 missing or invalid (which, and why), 2 bad input. "
+        "Whose signature: --key, or --identity and --issuer, else signing: in champion.yaml.",
+    )
+    p.add_argument("model")
+    p.add_argument(
+        "version", nargs="?", help="default: the version live in gate_stage, else the latest"
+    )
+    p.add_argument("--key", metavar="PUB", help="the signer's PEM public key")
+    p.add_argument("--identity", help="the Sigstore signer (workflow URI or e-mail)")
+    p.add_argument("--issuer", metavar="URL", help="the Sigstore identity's OIDC issuer")
+    p.add_argument(
+        "--export-signature",
+        metavar="FILE",
+        help="write the version's bundle here, as OpenSSF's model_signing CLI reads it",
+    )
+    p.add_argument("--github-output", metavar="FILE", help="default: $GITHUB_OUTPUT")
+
     p = sub.add_parser("demo", help="run the whole flow on an embedded example in a temp folder")
     p.add_argument("--workdir", help="build the example here instead of a temp folder (kept)")
     return parser
@@ -448,6 +482,20 @@ def _dispatch(args: argparse.Namespace) -> int:
             github_output=args.github_output,
         )
 
+    if args.command == "verify":
+        from champion.commands.verify import verify
+
+        return verify(
+            open_project(args.cwd),
+            args.model,
+            args.version,
+            key=args.key,
+            identity=args.identity,
+            issuer=args.issuer,
+            export_signature=args.export_signature,
+            github_output=args.github_output,
+        )
+
     if args.command == "evaluate":
         from champion.commands.evaluate import evaluate
 
@@ -491,6 +539,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             github_release=args.github_release,
             repo=args.repo,
             dispatch_workflow=args.dispatch_workflow,
+            sign=args.sign,
+            signing_key=args.signing_key,
             github_output=args.github_output,
         )
     if args.command == "register":
@@ -503,6 +553,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             version=args.set_version,
             bump=args.bump,
             message=args.message,
+            sign=args.sign,
+            signing_key=args.signing_key,
             push=args.push,
             github_output=args.github_output,
         )

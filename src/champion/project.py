@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from champion.config import Config, load_config
 from champion.git import Git
@@ -16,6 +17,10 @@ class Project:
     root: Path
     config: Config
     registry: Registry
+    # Signature verdicts of this run by (tag, commit, trust): signing's checks before a version
+    # goes live, the policy's `signed` rule and publish ask about the same version, and each
+    # check fetches and hashes its artifact (champion.signing.check.verify_info).
+    signatures: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def check_stage(self, stage: str, model: str) -> str:
         """A stage `model` may use: champion.yaml's `stages:`, or without that key the default
@@ -31,10 +36,17 @@ def open_project(
     root = Git(cwd).toplevel()
     config = load_config(root)
     who = acting(actor)  # an --actor that contradicts GITHUB_ACTOR is refused, policy or not
-    guard = None
+    project = Project(root, config, Registry(root, remote, actor=actor))
     if config.policy:
-        from champion.policy.guard import PolicyGuard
+        from champion.policy.guard import PolicyGuard, signature_check
 
         source = config.path.name if config.path else "champion.yaml"
-        guard = PolicyGuard(config.policy, actor=who, teams=GitHubTeams(), source=source)
-    return Project(root, config, Registry(root, remote, guard=guard, actor=actor))
+        # The registry knows the guard only as a StageGuard: it judges every stage write.
+        project.registry.guard = PolicyGuard(
+            config.policy,
+            actor=who,
+            teams=GitHubTeams(),
+            verify=signature_check(project),
+            source=source,
+        )
+    return project

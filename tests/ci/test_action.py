@@ -48,6 +48,10 @@ def test_release_rollback_and_publish_command_lines() -> None:
     assert plan(command="release", model="a b", github_release="true") == [
         ["release", "a", "b", "--github-release", "--push"]
     ]
+    assert plan(command="release", model="a", sign="sigstore") == [
+        ["release", "a", "--sign=sigstore", "--push"]
+    ]
+    assert plan(command="release", model="a", sign="false") == [["release", "a", "--push"]]
     assert plan(command="rollback", model="m", reason="bad", to="0.1.0", dry_run="true") == [
         ["rollback", "m", "--reason=bad", "--to=0.1.0", "--dry-run", "--push"]
     ]

@@ -98,7 +98,17 @@ def test_promote_push_writes_the_pointer_with_the_documented_fields(
     assert data["commit"] == tag_commit(repo.origin, "churn@v0.2.0")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data["updated_at"])
     artifact = data["artifact"]
-    assert set(artifact) == {"path", "sha256", "size", "url", "format", "kind", "loader"}
+    assert set(artifact) == {
+        "path",
+        "sha256",
+        "size",
+        "url",
+        "format",
+        "kind",
+        "loader",
+        "signature",
+    }
+    assert artifact["signature"] is None  # registered without --sign
     # models/churn.bin: no format: in champion.yaml and a suffix that names none, so the pointer
     # says so (null) rather than guess; LiveModel then asks for format: or a loader.
     assert (artifact["path"], artifact["size"], artifact["format"]) == (MODEL, 7, None)

@@ -138,7 +138,7 @@ def test_signed_asks_the_verifier_and_refuses_without_one() -> None:
     assert bad is not None and not bad.ok and "digest is not the signed one" in bad.record
     assert "--sign" in bad.satisfy
     missing = rules.check_signed(policy, "churn", info, None)
-    assert missing is not None and not missing.ok and "cannot verify" in missing.record
+    assert missing is not None and not missing.ok and "can verify" in missing.record
     assert rules.check_signed(StagePolicy("prod"), "churn", info, None) is None
 
 

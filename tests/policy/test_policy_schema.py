@@ -66,6 +66,8 @@ def test_a_whole_policy_loads(tmp_path: Path) -> None:
         "    promote: [alice, 'dependabot[bot]', '@acme/ml-leads']\n"
         "    rollback: ['@acme/oncall', 'workflow:watch.yml']\n"
         "  staging: {promote: [ci-bot]}\n"
+        # signed: verifies by signing:'s key (its file is read when a write needs it).
+        "signing: {public_key: keys/release.pub.pem}\n"
     )
     repo = make_repo(tmp_path, config)
     policy = load_config(repo.path).policy

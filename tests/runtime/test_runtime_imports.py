@@ -47,6 +47,17 @@ def test_the_runtime_loads_no_registry_evaluation_github_cli_or_dvc() -> None:
     assert _forbidden(modules) == set()
 
 
+def test_the_runtime_loads_only_the_light_part_of_signing() -> None:
+    """LiveModel(public_key=...) verifies bundles: signing.bundle and the tag's record, never
+    the parts that read the registry, champion.yaml or artifacts at a commit."""
+    modules = loaded_by("champion.runtime")
+    signing = {m for m in modules if m.startswith("champion.signing")}
+    assert "champion.signing.bundle" in signing
+    assert signing <= {"champion.signing", "champion.signing.bundle", "champion.signing.record"}
+    heavy = ("champion.config", "champion.project", "champion.artifacts", "champion.git")
+    assert not {m for m in modules if any(m == h or m.startswith(f"{h}.") for h in heavy)}
+
+
 def test_the_check_can_see_them() -> None:
     seen = _forbidden(loaded_by("champion.cli, champion.registry"))
     assert {"champion.cli", "champion.registry"} <= seen

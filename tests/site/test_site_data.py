@@ -279,9 +279,16 @@ def test_text_is_capped_and_stripped() -> None:
 
 
 def test_a_signing_bundle_shows_who_signed() -> None:
-    meta = {"signature": {"bundle": {"mediaType": "x"}, "identity": "release@example.com"}}
+    meta = {"signing": {"bundle": {"mediaType": "x"}, "identity": "release@example.com"}}
     [version] = model([ref("churn@v1.0.0", "c1", 100, meta)])["versions"]
     assert version["signature"] == {"identity": "release@example.com"}
+    meta = {"signing": {"bundle": {"mediaType": "x"}, "method": "key", "key_hint": "ab" * 32}}
+    [version] = model([ref("churn@v1.0.0", "c1", 100, meta)])["versions"]
+    assert version["signature"] == {"identity": "key abababababab"}
+    # `signature` is the model's input/output signature, whatever it holds.
+    meta = {"signature": {"bundle": {"mediaType": "x"}, "identity": "release@example.com"}}
+    [version] = model([ref("churn@v1.0.0", "c1", 100, meta)])["versions"]
+    assert version["signature"] is None
 
 
 def test_links_are_rebuilt_from_checked_parts() -> None:

@@ -149,6 +149,8 @@ def _release(i: Inputs) -> list[Argv]:
     argv = ["release", *_models(i)]
     for name in ("ref", "promote", "bump", "report", "repo", "allow-failed-gate"):
         _opt(argv, i, name)
+    if i.get("sign") not in ("", "false"):  # `false`: a workflow's switch to release unsigned
+        _opt(argv, i, "sign")
     if i.flag("github-release"):
         argv.append("--github-release")
     if i.flag("push", default=True):
@@ -261,6 +263,7 @@ INPUT_NAMES = (
     "promote", "bump", "allow-failed-gate", "push", "github-release", "dispatch-workflow",
     "commit", "source", "rules", "metrics", "headers", "interval", "window", "for", "timeout",
     "cooldown", "rollback", "requirements", "working-directory", "github-token", "python-version",
+    "sign",
 )  # fmt: skip
 _PLURAL = {"rule": "rules", "metric": "metrics", "header": "headers"}
 _OPTION = re.compile(r"(?<![\w-])--([a-z][a-z-]*)(?:[ =](?:[A-Z][A-Z_/|]*|N)\b)?")

@@ -14,6 +14,7 @@ from champion.release.announce import wants_github_release
 from champion.release.engine import Outcome, deploy_lines, outputs, release_all
 from champion.release.evidence import Pull, flag_override, label_override, pull_of
 from champion.render.escape import md
+from champion.signing.make import signer
 
 
 def release(
@@ -29,6 +30,8 @@ def release(
     github_release: bool = False,
     repo: str | None = None,
     dispatch_workflow: str | None = None,
+    sign: str | None = None,
+    signing_key: str | None = None,
     github_output: str | None = None,
 ) -> int:
     config = project.config
@@ -53,6 +56,8 @@ def release(
     for spec in specs:
         if promote or spec.promote_to:
             check_pointer(project, spec.name)
+    # How each model is signed (--sign, else its release.sign): keys checked before any work.
+    signers = {spec.name: signer(sign or spec.sign, signing_key) for spec in specs}
     commit = project.registry.git.resolve_commit(ref)
     given = read_report(report) if report else None
     # Labels need the API: a token and a repository (the Actions environment has both).
@@ -70,6 +75,7 @@ def release(
         pull=pull,
         override=flag or label_override(pull),
         repo=repo,
+        signers=signers,
     )
     # GitHub Releases come after every tag is pushed: a GitHub failure then stops no version, its
     # outputs are still written, and a rerun makes the missing release.

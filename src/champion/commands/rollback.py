@@ -9,6 +9,7 @@ from champion.errors import ChampionError
 from champion.project import Project
 from champion.registry import Version
 from champion.registry.state import VersionInfo
+from champion.signing.policy import enforce
 
 
 def rollback(
@@ -45,6 +46,7 @@ def rollback(
                 f"{path} of {info.tag} has sha256 {found.sha256}, but its tag recorded "
                 f"{meta['sha256']}: refusing to roll back to it; pick another version with --to"
             )
+        enforce(project, spec.name, info, f"roll {stage} back to")  # signing.required
 
     result = project.registry.rollback(
         spec.name,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from champion.config.declarations import dvc_yaml_files
 from champion.config.load import MAX_MODELS, load_config
-from champion.config.model import Config, DataSection, ModelConfig, StatsSection
+from champion.config.model import Config, DataSection, ModelConfig, SigningSection, StatsSection
 from champion.config.schema import CONFIG_FILE, MAX_BYTES
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Config",
     "DataSection",
     "ModelConfig",
+    "SigningSection",
     "StatsSection",
     "dvc_yaml_files",
     "load_config",

@@ -36,6 +36,17 @@ class StatsSection:
 
 
 @dataclass(frozen=True)
+class SigningSection:
+    """`signing:`: whose signature a version must carry to go live (champion.signing.policy
+    reads it; the key file is checked there, when a command needs it)."""
+
+    required: bool = False
+    public_key: str | None = None  # a PEM file, relative to the repository root
+    identity: str | None = None  # Sigstore: the signer (a workflow URI or an e-mail)
+    issuer: str | None = None  # Sigstore: the identity's OIDC issuer
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     name: str
     path: str
@@ -155,6 +166,12 @@ class ModelConfig:
         return value if isinstance(value, str) else None
 
     @property
+    def sign(self) -> str | None:
+        """`release.sign`: "key" (also `true`), "sigstore", or None (unsigned)."""
+        value = (self.sections.get("release") or {}).get("sign")
+        return "key" if value is True else value if isinstance(value, str) else None
+
+    @property
     def promote_to(self) -> str | None:
         release = self.sections.get("release") or {}
         value = release.get("promote")
@@ -171,6 +188,7 @@ class Config:
     path: Path | None = None  # the champion.yaml read, if any
     # Whether a `stages:` key chose the stages; without one, any stage the tags name is allowed too.
     stages_declared: bool = False
+    signing: SigningSection | None = None  # `signing:`, when champion.yaml has one
     # policy: per stage, the rules a version must meet to go live there (issue 20).
     policy: Mapping[str, StagePolicy] = field(default_factory=dict)
 

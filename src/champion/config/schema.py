@@ -63,6 +63,15 @@ class Reference(Spec):
         return isinstance(value, str) and REFERENCE.match(value) is not None
 
 
+class Sign(Spec):
+    """`release.sign`: true (a key), false, or how to sign."""
+
+    what = "true, false, key or sigstore"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, bool) or value in ("key", "sigstore")
+
+
 class ListOf(Spec):
     def __init__(self, item: Spec) -> None:
         self.item = item
@@ -154,7 +163,9 @@ MODEL = Fields(
             {"confidence": NUMBER, "resamples": NUMBER, "seed": NUMBER},
         ),
         "trusted_types": ListOf(STR),
-        "release": Fields({"promote": STR, "bump": OneOf("auto", "major", "minor", "patch")}),
+        "release": Fields(
+            {"promote": STR, "bump": OneOf("auto", "major", "minor", "patch"), "sign": Sign()}
+        ),
         "pointer": STR,
     }
 )
@@ -166,6 +177,7 @@ TOP = Fields(
         "models": MapOf(MODEL, "a mapping of model names to their settings"),
         # The values' meaning (stages, durations, logins) is config/policy.py's to check.
         "policy": MapOf(Fields(dict.fromkeys(POLICY_KEYS, ANY)), "a mapping of stages to rules"),
+        "signing": Fields({"required": BOOL, "public_key": STR, "identity": STR, "issuer": STR}),
     }
 )
 SLICE_GATE = Fields({"min_size": NUMBER, "rules": MapOf(GATE_RULE)})

@@ -179,6 +179,73 @@ class _Demo:
         self.show_pointer("pointers-onnx")
         self.serve(ONNX_MODEL, "pointers-onnx")
 
+    def signing_key(self) -> list[str]:
+        """A key pair made for the demo, and the release options that sign with it; none when
+        the `signing` extra is not installed (the demo says so and goes on)."""
+        from champion.signing import SigningUnavailable
+        from champion.signing.bundle import require
+
+        try:
+            require()
+        except SigningUnavailable as e:
+            self.step(f"v0.2.0 is released unsigned: {e}")
+            return []
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.step(
+            "sign the release: an EC key pair (as `openssl ecparam -name prime256v1 -genkey` "
+            "makes), its private half a CI secret, its public half for whoever verifies"
+        )
+        key = ec.generate_private_key(ec.SECP256R1())
+        keys = self.workspace / "keys"
+        keys.mkdir()
+        private = keys / "release.pem"
+        private.touch(mode=0o600)
+        private.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        (keys / "release.pub.pem").write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        return ["--sign", "--signing-key", str(private)]
+
+    def verify_signature(self, version: str) -> None:
+        """champion verify passes for the version as the remotes hold it, and fails for a
+        tampered copy: a mirror whose DVC remote had the artifact's bytes changed."""
+        public = str(self.workspace / "keys" / "release.pub.pem")
+        bundle = str(self.workspace / f"{MODEL}-{version}.sig")
+        self.step(f"{MODEL} {version} is signed (OpenSSF model-signing): champion verify checks it")
+        self.champion("verify", MODEL, version, "--key", public, "--export-signature", bundle)
+        self.step("a tampered copy: a mirror whose DVC remote had the model's bytes changed")
+        mirror = self.workspace / "tampered-mirror"
+        self.run("git", "clone", "-q", str(self.origin), str(mirror / "clone"), cwd=self.workspace)
+        shutil.copytree(self.dvc_remote, mirror / "dvc-remote")
+        import yaml
+
+        dvc_file = self.project / "models" / f"{MODEL}.joblib.dvc"
+        md5 = yaml.safe_load(dvc_file.read_text())["outs"][0]["md5"]
+        target = mirror / "dvc-remote" / "files" / "md5" / md5[:2] / md5[2:]
+        target.chmod(0o644)
+        data = bytearray(target.read_bytes())
+        data[len(data) // 2] ^= 0xFF  # one byte flipped
+        target.write_bytes(bytes(data))
+        clone = mirror / "clone"
+        self.run(
+            sys.executable, "-m", "dvc", "remote", "modify", "local", "url",
+            str(mirror / "dvc-remote"), cwd=clone, show=False,
+        )  # fmt: skip
+        self.run(
+            sys.executable, "-m", "champion", "verify", MODEL, version, "--key", public,
+            cwd=clone, ok=(1,),
+        )  # fmt: skip
+
     def verify_from_a_fresh_clone(self, version: str) -> None:
         """What a rollback relies on: any version's artifact comes back from the remotes alone."""
         self.step(
@@ -235,8 +302,11 @@ def run(workdir: str | None = None) -> int:
         )
         d.dvc("checkout", "-q")
         d.git("push", "-q", "origin", "main", show=True)
-        d.champion("release", MODEL, "--promote", "prod", "--push")
+        signing = d.signing_key()
+        d.champion("release", MODEL, "--promote", "prod", "--push", *signing)
         d.champion("promote", MODEL, "0.2.0", "--stage", "staging", "--push")
+        if signing:
+            d.verify_signature("0.2.0")
 
         d.step("what is live, and how it got there")
         d.champion("status")

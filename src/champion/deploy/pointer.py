@@ -11,7 +11,9 @@ that does not exist) is no "newer view": publish replaces it and says so.
      "commit": "<sha>", "counter": 7, "updated_at": "2026-11-22T10:00:00Z",
      "artifact": {"path": "models/churn.joblib", "sha256": "...", "size": 1234,
                   "url": "s3://bucket/dvc/files/md5/ab/cdef...", "format": "joblib",
-                  "kind": "file", "loader": null},
+                  "kind": "file", "loader": null,
+                  "signature": null | {"url": "signatures/<sha256>.json", "sha256": "...",
+                                       "method": "key" | "sigstore"}},
      "canary": null | {"version": "1.5.0", "weight": 0.1, "tag": ..., "commit": ..., "artifact": {...}}}
 """
 
@@ -48,6 +50,16 @@ class PointerError(ChampionError):
 
 
 @dataclass(frozen=True)
+class SignatureRef:
+    """The version's signing bundle (issue 18), beside the pointers: a service verifies the
+    artifact by it without git. `sha256` is the bundle file's, so a swapped file is noticed."""
+
+    url: str
+    sha256: str
+    method: str  # "key" | "sigstore"
+
+
+@dataclass(frozen=True)
 class ArtifactRef:
     """`kind` "folder": `sha256` is the folder's manifest's, and `url` names its index (each
     file's path, sha256, size and URL; champion.runtime reads it)."""
@@ -59,6 +71,7 @@ class ArtifactRef:
     format: str | None = "joblib"  # None: no format known, a loader loads it
     kind: str = "file"
     loader: str | None = None  # "module:function" that loads it, as champion.yaml said
+    signature: SignatureRef | None = None
 
 
 @dataclass(frozen=True)
@@ -190,7 +203,22 @@ def _artifact(raw: Any) -> ArtifactRef:
         format=fmt,
         kind=kind,
         loader=loader,
+        signature=_signature(raw.get("signature")),
     )
+
+
+def _signature(raw: Any) -> SignatureRef | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("'artifact.signature' must be null or an object")
+    sha256 = _str(raw, "sha256")
+    if not _SHA256.match(sha256):
+        raise ValueError("'artifact.signature.sha256' must be 64 lowercase hex digits")
+    method = raw.get("method")
+    if method not in ("key", "sigstore"):
+        raise ValueError("'artifact.signature.method' must be key or sigstore")
+    return SignatureRef(url=_str(raw, "url"), sha256=sha256, method=method)
 
 
 def _canary(raw: Any) -> Canary:

@@ -23,7 +23,7 @@ from typing import Any
 from champion import artifacts
 from champion.config import ModelConfig
 from champion.deploy import pointer
-from champion.deploy.pointer import ArtifactRef, Canary, Pointer
+from champion.deploy.pointer import ArtifactRef, Canary, Pointer, SignatureRef
 from champion.deploy.store import Store, is_url
 from champion.errors import ChampionError
 from champion.loading import SERVABLE
@@ -32,6 +32,7 @@ from champion.project import Project
 from champion.registry import ModelState
 from champion.registry.state import VersionInfo, build_state, canary_weight
 from champion.registry.tags import canary_stage, parse_tag, ref_patterns
+from champion.signing.policy import enforce
 
 
 class PublishError(ChampionError):
@@ -50,7 +51,11 @@ class Published:
     repairs: tuple[str, ...] = ()  # what was found wrong beside the pointer, and mended
 
 
-def publish(project: Project, model: str, stage: str, *, fetch: bool = True) -> Published:
+def publish(
+    project: Project, model: str, stage: str, *, fetch: bool = True, check_signatures: bool = True
+) -> Published:
+    """`check_signatures`: with `signing.required`, the versions the pointer names must be
+    signed (a stage change checked that before its tags: after_change passes False)."""
     spec = project.config.model(model)
     location = spec.pointer
     if location is None:
@@ -62,6 +67,8 @@ def publish(project: Project, model: str, stage: str, *, fetch: bool = True) -> 
     fetch = fetch and registry.git.remote_exists(registry.remote)
     # With a remote: what the remote says, not a stale view.
     state = _remote_state(project, spec.name) if fetch else registry.state(spec.name)
+    if check_signatures:
+        _enforce_signing(project, spec.name, state, stage)
     store = Store(location, root=project.root)
     repairs: list[str] = []
     new = build_pointer(project, spec, state, stage, store, repairs)
@@ -220,12 +227,43 @@ def _artifact(
                 f"{sha256} for {path}: refusing to publish it"
             )
         url = _folder_index(project.root, path, info, files, meta, store, repairs)
-        return ArtifactRef(path, sha256, size, url, fmt, "folder", loader)
+        return ArtifactRef(path, sha256, size, url, fmt, "folder", loader, _signature(info, store))
     if meta.get("tracked_by") == "dvc":
         url = _in_dvc_remote(project.root, path, info, sha256).url
     else:
         url = _beside_pointers(project.root, path, info.commit, sha256, store, repairs)
-    return ArtifactRef(path, sha256, size, url, fmt, "file", loader)
+    return ArtifactRef(path, sha256, size, url, fmt, "file", loader, _signature(info, store))
+
+
+def _enforce_signing(project: Project, model: str, state: ModelState, stage: str) -> None:
+    for name in (stage, canary_stage(stage)):
+        live = state.live.get(name)
+        info = state.find(live.version) if live is not None else None
+        if info is not None:
+            enforce(project, model, info, f"publish {name} of")
+
+
+def _signature(info: VersionInfo, store: Store) -> SignatureRef | None:
+    """The version's signing bundle written beside the pointers as `signatures/SHA256.json`
+    (its own sha256: a bundle is a few KB, a folder's more, too big for the pointer itself)."""
+    import hashlib
+    import json
+
+    from champion.signing import SigningError, read_record
+
+    try:
+        signed = read_record(info.metadata, info.tag)
+    except SigningError as e:
+        raise PublishError(f"{e}: refusing to publish a signature a service cannot read") from e
+    if signed is None:
+        return None
+    data = (json.dumps(signed.bundle, sort_keys=True, indent=2) + "\n").encode()
+    sha256 = hashlib.sha256(data).hexdigest()
+    name = f"signatures/{sha256}.json"
+    there = store.read(name)
+    if there is None or there.data != data:
+        store.write(name, data, there)  # False: another publisher wrote the same meanwhile
+    return SignatureRef(store.url(name), sha256, signed.method)
 
 
 def check_location(project: Project, spec: ModelConfig) -> None:
@@ -262,13 +300,21 @@ def _recorded(info: VersionInfo) -> dict[str, Any]:
 
 def verify_fetchable(project: Project, model: str, info: VersionInfo, doing: str) -> str | None:
     """Before a version is made live (promote, release --promote, canary): the bytes a deploy
-    job or a service will fetch are the ones its tag recorded. A DVC-tracked artifact is read
-    from the DVC remote, as rollback reads it (artifacts.describe, remote only: a folder file by
-    file), or from this machine's DVC cache when only the cache has it yet (publish pushes it,
-    then reads the remote again); a git-tracked one from git, whose copy beside the pointer
-    publish checks. Nothing is loaded: only hashed. Returns a warning when there is nothing to
-    check against (a version another tool registered, for a model without a pointer: GTO's own
-    tags record no sha256)."""
+    job or a service will fetch are the ones its tag recorded, and, under `signing.required`
+    in champion.yaml, its signature verifies over them (SignatureRequired, exit 2, otherwise).
+    Returns a warning when its bytes could not be checked (see _fetchable)."""
+    warning = _fetchable(project, model, info, doing)
+    enforce(project, model, info, doing)
+    return warning
+
+
+def _fetchable(project: Project, model: str, info: VersionInfo, doing: str) -> str | None:
+    """The bytes: a DVC-tracked artifact is read from the DVC remote, as rollback reads it
+    (artifacts.describe, remote only: a folder file by file), or from this machine's DVC cache
+    when only the cache has it yet (publish pushes it, then reads the remote again); a
+    git-tracked one from git, whose copy beside the pointer publish checks. Nothing is loaded:
+    only hashed. Returns a warning when there is nothing to check against (a version another
+    tool registered, for a model without a pointer: GTO's own tags record no sha256)."""
     spec = project.config.model(model)
     recorded = info.metadata.get("artifact")
     if spec.pointer is None and not (

@@ -45,10 +45,20 @@ class _ChampionRequired(TypedDict):
     bytes: int
 
 
+class SigningJson(TypedDict):
+    """Whether the champion's tag carries a signature (as it claims: not verified here), and
+    whether champion.yaml requires one (issue 18)."""
+
+    signed: bool
+    signer: str | None
+    required: bool
+
+
 class ChampionJson(_ChampionRequired, total=False):
     format: str | None
     loader: str | None
     predictions: PredictionsJson
+    signing: SigningJson  # a registered version's only
 
 
 class DataJson(TypedDict):

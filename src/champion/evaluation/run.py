@@ -30,7 +30,7 @@ from champion.evaluation.data import DataError, DataSpec, Reader
 from champion.evaluation.metricsfile import from_files
 from champion.evaluation.outputs import Predictions, Truth
 from champion.evaluation.predict import Evaluated, evaluate_rows, feature_plan, infer_task
-from champion.evaluation.report import Report
+from champion.evaluation.report import Report, SigningJson
 from champion.loading.custom import make_importable
 from champion.loading.verified import LoadedModel, load
 from champion.project import Project
@@ -139,6 +139,8 @@ def run(
                 project, model, cand, champ, base, spec, stats, timings, record_to
             )
     report = _header(model, cand, champ, base, stats)
+    if report["champion"] is not None and base.kind == "version":
+        report["champion"]["signing"] = _signing(project, base)
     report["task"] = measured.task
     report["data"] = measured.data
     report.update(_verdicts(project, model, measured, champ is not None, state))
@@ -174,6 +176,22 @@ def record(
     reader = Reader(_data_spec(project, model, None))
     plan = feature_plan(cand.obj, reader, f"candidate {cand.source}", task)
     return _record(cand, evaluate_rows(reader, task, (cand.obj, plan), None), reader, record_to)
+
+
+def _signing(project: Project, base: baselines.Baseline) -> SigningJson:
+    """Whether the champion's tag carries a signature (issue 18), and whether champion.yaml
+    requires one. What the tag claims: `champion verify` checks it, and promote, rollback and
+    publish do under `signing.required`; evaluation makes no network call for it."""
+    from champion.signing import SigningError, read_record
+
+    signer = None
+    try:
+        signed = read_record(base.metadata or {}, base.tag or "the champion's tag")
+        signer = signed.signer() if signed is not None else None
+    except SigningError:
+        signed = None
+    required = project.config.signing is not None and project.config.signing.required
+    return {"signed": signed is not None, "signer": signer, "required": required}
 
 
 def _display(path: Path, root: Path) -> str:

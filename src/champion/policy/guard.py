@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from champion.config.policy import StagePolicy
 from champion.errors import PolicyRefused
@@ -18,6 +19,9 @@ from champion.policy import actors, rules
 from champion.registry.plans import Plan
 from champion.registry.state import ModelState, VersionInfo
 from champion.registry.tags import CANARY_SUFFIX, Action, Version
+
+if TYPE_CHECKING:
+    from champion.project import Project
 
 # What the guard reads the time from: tests replace it to judge soak at any moment.
 CLOCK: Callable[[], float] = time.time
@@ -130,6 +134,32 @@ def _registration(state: ModelState, plan: Plan, version: Version) -> VersionInf
             return VersionInfo(version, tag.tag, tag.commit, None, tag.metadata)
     # The registry refuses to assign a version it does not know; judged as one with no record.
     return VersionInfo(version, "", "", None, {})
+
+
+def signature_check(project: Project) -> rules.SignatureCheck:
+    """The `signed` rule's verifier: signing's own (champion.signing.check.verify_info), by the
+    key or Sigstore identity `signing:` in champion.yaml names (config/load.py requires one when
+    a stage is `signed`), over the artifact as a service fetches it. The same verdict serves
+    `signing.required`'s check of the same version in this run, so it is made once."""
+
+    def problem(model: str, info: VersionInfo) -> str | None:
+        from champion.errors import ChampionError
+        from champion.signing import SigningUnavailable
+        from champion.signing.check import verify_info
+        from champion.signing.policy import policy_of
+
+        try:
+            signing = policy_of(project.config)
+            if signing is None or signing.trust is None:
+                return "signing: in champion.yaml names no key or identity to verify it by"
+            verdict = verify_info(project, project.config.model(model), info, signing.trust)
+        except SigningUnavailable:
+            raise  # not the version's fault: the message says what to install
+        except ChampionError as e:  # the artifact or the key could not be read: never a pass
+            return f"it could not be checked: {e}"
+        return None if verdict.ok else f"it is {verdict.status}: {verdict.reason}"
+
+    return problem
 
 
 def now() -> int:

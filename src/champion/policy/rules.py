@@ -17,7 +17,8 @@ from champion.registry.state import Event, VersionInfo, stage_timeline
 from champion.registry.tags import Action, Version
 
 # A signature check of a model's version (its tag, commit and registration metadata): None when
-# valid, else what is wrong. The signing engine provides it (issue 18); the rule only asks.
+# valid, else what is wrong. guard.signature_check makes it from the signing engine's verifier
+# (issue 18); the rule only asks.
 SignatureCheck = Callable[[str, VersionInfo], "str | None"]
 
 
@@ -208,17 +209,18 @@ def check_signed(
         return Verdict(
             "signed",
             False,
-            "this champion cannot verify signatures",
-            "install a champion with model signing, or remove signed: from the policy",
+            "nothing here can verify its signature",
+            "name the key or Sigstore identity to verify by under signing: in champion.yaml",
         )
     problem = verify(model, info)
     if problem is None:
-        return Verdict("signed", True, f"{version} carries a valid signature")
+        return Verdict("signed", True, f"{version}'s signature verifies")
     return Verdict(
         "signed",
         False,
         f"{version}'s signature does not verify: {problem}",
-        "release a version signed with the project's key (champion release --sign)",
+        "promote a version signed by the key or identity signing: names (champion release "
+        "--sign, or register --sign)",
     )
 
 

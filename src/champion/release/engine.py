@@ -30,6 +30,9 @@ from champion.release.evidence import (
     recorded_verdict,
 )
 from champion.release.metadata import suggestion, tag_metadata
+from champion.signing.make import Signer, sign_artifact
+from champion.signing.policy import SignatureRequired, required_trust
+from champion.signing.record import KEY as SIGNING
 
 if TYPE_CHECKING:
     from champion.evaluation.run import Recording
@@ -70,9 +73,11 @@ def release_all(
     pull: Pull,
     override: gates.Override | None,
     repo: str | None,
+    signers: dict[str, Signer | None] | None = None,
 ) -> list[Outcome]:
-    """Every model is validated (artifact, bump, evaluation, DVC remote) before any tag is written:
-    a failure on one model leaves the registry as it was for all of them."""
+    """Every model is validated (artifact, bump, evaluation, DVC remote, signature) before any
+    tag is written: a failure on one model leaves the registry as it was for all of them.
+    `signers`: how each model's new version is signed (by name; none: unsigned)."""
     # The versions' predictions, until their tags name them.
     with tempfile.TemporaryDirectory(
         prefix="champion-eval-", ignore_cleanup_errors=True
@@ -90,6 +95,7 @@ def release_all(
                 override=override,
                 repo=repo,
                 recordings=Path(recordings),
+                how=(signers or {}).get(spec.name),
             )
             for spec in specs
         ]
@@ -248,6 +254,7 @@ def _prepare(
     override: gates.Override | None,
     repo: str | None,
     recordings: Path,
+    how: Signer | None = None,
 ) -> Outcome | _Pending | _Promote:
     registry = project.registry
     # With --push, what the remote has decides: a version only this clone holds is not released.
@@ -326,6 +333,17 @@ def _prepare(
         }
     if recording is not None:
         metadata["model_libraries"] = recording.libraries
+    if how is not None:  # the last check before the tags: a failed signing writes none
+        signed = sign_artifact(
+            project.root, spec.path, commit, artifact.sha256, how, check=required_trust(project)
+        )
+        metadata[SIGNING] = signed.as_metadata()
+    elif promote and required_trust(project) is not None:
+        raise SignatureRequired(
+            f"refusing to release {spec.name} to {promote} unsigned: signing.required is set in "
+            f"{project.config.path.name if project.config.path else 'champion.yaml'}; release "
+            "with --sign (or release.sign: true). Nothing was written"
+        )
     return _Pending(
         spec,
         commit,
@@ -419,6 +437,9 @@ def _write(project: Project, pending: _Pending | _Promote, *, push: bool) -> Out
     if refused:
         outcome.refused = refused
         outcome.note = f"NOT promoted to {pending.stage}: champion.yaml's policy refused it"
+    signed = metadata.get(SIGNING)
+    if isinstance(signed, dict):
+        outcome.note = "; ".join(n for n in (outcome.note, f"signed ({signed['method']})") if n)
     if pending.stage and not promote and verdict is not None:
         outcome.held = (
             f"{spec.name} {plan.version} ({outcome.tag}) was released but not promoted to "

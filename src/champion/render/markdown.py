@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from champion.errors import ChampionError
-from champion.evaluation.report import Report, bump_reasons
+from champion.evaluation.report import Report, SigningJson, bump_reasons
 from champion.render.escape import md, mermaid_label
 from champion.render.figures import figure
 
@@ -69,6 +69,17 @@ def _metric_row(m: Mapping[str, Any]) -> dict[str, str]:
         "interval": _interval(m),
         "mark": _mark(m),
     }
+
+
+def _signing_note(signing: SigningJson | None) -> str:
+    """Issue 18: an unsigned champion is marked (loudly when champion.yaml requires signing)."""
+    if signing is None:
+        return ""
+    if signing["signed"]:
+        return f", signed by {md(signing['signer'] or '?')} (as its tag claims)"
+    if signing["required"]:
+        return ", ⚠️ **unsigned**, although signing.required is set: it could not go live again"
+    return ", unsigned"
 
 
 def _worst_slices(report: Report) -> list[dict[str, str]]:
@@ -214,7 +225,7 @@ def view(report: Report, *, key: str, run_url: str | None) -> dict[str, Any]:
             (
                 "champion",
                 f"{md(champion.get('tag') or champion.get('source'))}, sha256 "
-                f"`{md(champion['sha256'][:16])}…`",
+                f"`{md(champion['sha256'][:16])}…`" + _signing_note(champion.get("signing")),
             )
         )
     stats = report.get("stats", {})

@@ -22,6 +22,7 @@ from champion.loading import SERVABLE
 from champion.loading.custom import Loader
 from champion.loading.verified import load
 from champion.manifest import MAX_INDEX_BYTES, FolderError, check_folder, parse_index
+from champion.signing.bundle import Trust
 
 
 class RuntimeLoadError(ChampionError):
@@ -43,8 +44,11 @@ def load_verified(
     cache_dir: Path,
     trusted_types: tuple[str, ...],
     loader: Loader | None = None,
+    trust: Trust | None = None,
+    base: str = "",
 ) -> Any:
-    """`loader` (LiveModel's) wins over the pointer's; either loads whatever the format."""
+    """`loader` (LiveModel's) wins over the pointer's; either loads whatever the format. With
+    `trust`, the version's signature must verify by it before anything is loaded."""
     loader = loader if loader is not None else ref.loader
     if loader is None and ref.format not in SERVABLE:
         if ref.format is None:
@@ -57,12 +61,12 @@ def load_verified(
             f"{url} has format {ref.format!r}, which cannot be served: the runtime loads "
             f"{', '.join(SERVABLE)} artifacts, or any artifact through a loader"
         )
-    if ref.kind == "folder":
-        path = fetch_folder(ref, url, cache_dir)
-    else:
-        path = fetch(ref, url, cache_dir)
-        if loader is not None:
-            path = _named(path, ref.path)
+    folder = ref.kind == "folder"
+    path = fetch_folder(ref, url, cache_dir) if folder else fetch(ref, url, cache_dir)
+    if trust is not None:
+        verify_signature(ref, base, path, trust, ref.path)
+    if ref.kind != "folder" and loader is not None:
+        path = _named(path, ref.path)
     try:
         loaded = load(
             path,
@@ -79,6 +83,37 @@ def load_verified(
     except ChampionError as e:  # ModelLoadError, LoaderError, FolderError, OnnxError
         raise RuntimeLoadError(str(e)) from e
     return loaded.obj
+
+
+def verify_signature(ref: ArtifactRef, base: str, path: Path, trust: Trust, what: str) -> None:
+    """The version's bundle (beside the pointers: relative URLs start from `base`) fetched,
+    checked against the sha256 the pointer records, and verified against the artifact just
+    fetched, before it is loaded."""
+    from champion.signing.bundle import SigningError, check_bundle, verify_path
+
+    if ref.signature is None:
+        raise RuntimeLoadError(
+            f"{what} carries no signature and this LiveModel requires one (public_key=/identity=): "
+            "release it with --sign and publish the pointer again"
+        )
+    url = resolve(ref.signature.url, base)
+    with io.BytesIO() as buffer:
+        size_limit = 4 << 20
+        with _open(url) as src:
+            got, _ = _copy(src, buffer, size_limit, f"signature {url}")
+        data = buffer.getvalue()
+    if got != ref.signature.sha256:
+        raise RuntimeLoadError(
+            f"signature {url} has sha256 {got}, but the pointer records {ref.signature.sha256}: "
+            "refusing to load the artifact; republish the pointer (champion publish)"
+        )
+    try:
+        import json
+
+        bundle = check_bundle(json.loads(data), f"signature {url}")
+        verify_path(path, bundle, trust, what)
+    except (SigningError, ValueError) as e:
+        raise RuntimeLoadError(f"signature check failed, refusing to load it: {e}") from e
 
 
 def fetch(ref: ArtifactRef, url: str, cache_dir: Path) -> Path:

@@ -17,6 +17,7 @@ from champion.errors import ChampionError
 from champion.loading.custom import Loader
 from champion.runtime._artifact import RuntimeLoadError, load_verified, resolve
 from champion.runtime._routing import routes_to_canary
+from champion.signing.bundle import Trust
 
 log = logging.getLogger("champion.runtime")
 
@@ -102,6 +103,9 @@ class LiveModel:
         trusted_types: Iterable[str] = (),
         on_swap: Callable[[Swap], object] | None = None,
         loader: Loader | None = None,
+        public_key: str | bytes | Path | None = None,
+        identity: str | None = None,
+        issuer: str | None = None,
     ) -> None:
         if poll_interval is not None and not poll_interval > 0:
             raise ValueError(
@@ -114,6 +118,7 @@ class LiveModel:
         self.poll_interval = poll_interval
         self._trusted = tuple(trusted_types)
         self._loader = loader
+        self._trust = _trust(public_key, identity, issuer)
         self._on_swap = on_swap
         self._store, self._name, self._base = _locate(pointer_url, stage)
         self._source = self._store.url(self._name)
@@ -339,7 +344,9 @@ class LiveModel:
                 return _Loaded(version, ref.sha256, ref.format, loader, model.obj)
         url = resolve(ref.url, self._base)
         try:
-            obj = load_verified(ref, url, self.cache_dir, self._trusted, loader)
+            obj = load_verified(
+                ref, url, self.cache_dir, self._trusted, loader, self._trust, self._base
+            )
         except RuntimeLoadError as e:
             raise RuntimeLoadError(f"{self.model} {version} (pointer {self._source}): {e}") from e
         return _Loaded(version, ref.sha256, ref.format, loader, obj)
@@ -354,6 +361,24 @@ class LiveModel:
             return self._load(pointer.canary.version, pointer.canary.artifact, loaded), None
         except Exception as e:
             return None, f"canary not serving, {pointer.version} serves every call: {_describe(e)}"
+
+
+def _trust(
+    public_key: str | bytes | Path | None, identity: str | None, issuer: str | None
+) -> Trust | None:
+    """Whose signature every loaded version must carry, checked now (a bad key raises here)."""
+    if public_key is None and identity is None and issuer is None:
+        return None
+    from champion.signing.bundle import SigningError
+
+    try:
+        if public_key is not None:
+            if identity is not None or issuer is not None:
+                raise SigningError("pass public_key, or identity and issuer, not both")
+            return Trust.key(public_key, source="public_key")
+        return Trust.sigstore(identity or "", issuer or "", "identity/issuer")
+    except SigningError as e:
+        raise RuntimeLoadError(str(e)) from e
 
 
 def _locate(pointer_url: str, stage: str) -> tuple[Store, str, str]:

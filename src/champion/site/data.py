@@ -70,12 +70,13 @@ def _metrics(meta: Mapping[str, Any]) -> dict[str, float]:
 
 
 def _signature(meta: Mapping[str, Any]) -> SignatureJson | None:
-    """A signing bundle (issue 18), told apart from the model's input/output signature that
-    release records under the same key by its `bundle`."""
-    sig = mapping(meta.get("signature"))
+    """The version's signing bundle (issue 18: `signing` in its tag; `signature` is the model's
+    input/output signature). Who signed is what the tag claims: the site does not verify it."""
+    sig = mapping(meta.get("signing"))
     if "bundle" not in sig:
         return None
-    identity = sig.get("identity") or sig.get("key") or sig.get("key_hint")
+    hint = text(sig.get("key_hint"), 64)
+    identity = sig.get("identity") or (f"key {hint[:12]}" if hint else None)
     return {"identity": text(identity, 300)}
 
 
