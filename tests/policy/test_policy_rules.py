@@ -177,3 +177,13 @@ def test_durations_format_readably() -> None:
         "2d2h",
         "1h30m",
     ]
+
+
+def test_the_standing_of_signed_reads_only_whether_a_signature_is_there() -> None:
+    policy = StagePolicy("prod", signed=True)
+    none = rules.check_carries_signature(policy, V1, {})
+    assert none is not None and not none.ok and none.record == "0.1.0 carries no signature"
+    broken = rules.check_carries_signature(policy, V1, {"signing": {"method": "pgp"}})
+    assert broken is not None and not broken.ok
+    assert "its signature cannot be read" in broken.record and "method" in broken.record
+    assert rules.check_carries_signature(StagePolicy("prod"), V1, {}) is None

@@ -210,3 +210,28 @@ def test_release_promote_needs_a_signed_version(repo: Repo, keys: KeyPair, capsy
     )
     assert "released churn 0.5.0" in out and "signed (key)" in out
     assert "churn#prod#1" in repo.tags()
+
+
+def test_status_says_whether_the_candidate_carries_a_signature(repo: Repo, capsys: Capsys) -> None:
+    configure(repo, KEY, SIGNED_PROD)
+    ok(capsys, repo, "promote", "churn", "0.2.0", "--stage", "staging")
+    view = json.loads(ok(capsys, repo, "status", "churn", "--json"))["models"][0]["policy"]
+    # With no after:, the candidate is the latest: 0.3.0, which carries a signature (another
+    # key's: only a promotion fetches and verifies it).
+    signed = view["prod"]["candidate"]
+    assert signed["version"] == "0.3.0" and signed["eligible"] is True
+    assert signed["rules"] == [
+        {
+            "rule": "signed",
+            "ok": True,
+            "record": "0.3.0 carries a signature, verified when it is promoted",
+            "satisfy": None,
+        }
+    ]
+    history = json.loads(ok(capsys, repo, "history", "churn", "--json"))["policy"]["prod"]
+    unsigned = next(v for v in history["versions"] if v["version"] == "0.2.0")
+    assert unsigned["eligible"] is False
+    assert unsigned["rules"][0]["record"] == "0.2.0 carries no signature"
+    assert "0.2.0 not eligible (signed: 0.2.0 carries no signature)" in ok(
+        capsys, repo, "history", "churn"
+    )

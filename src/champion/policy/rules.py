@@ -15,6 +15,8 @@ from typing import Any
 from champion.config.policy import StagePolicy, format_duration
 from champion.registry.state import Event, VersionInfo, stage_timeline
 from champion.registry.tags import Action, Version
+from champion.signing.bundle import SigningError
+from champion.signing.record import read_record
 
 # A signature check of a model's version (its tag, commit and registration metadata): None when
 # valid, else what is wrong. guard.signature_check makes it from the signing engine's verifier
@@ -224,6 +226,23 @@ def check_signed(
     )
 
 
+def check_carries_signature(
+    policy: StagePolicy, version: Version, registration: Mapping[str, Any]
+) -> Verdict | None:
+    """For status and history: whether the registration carries a signature at all. Whether it
+    verifies is judged when the version is promoted (it fetches the artifact)."""
+    if not policy.signed:
+        return None
+    satisfy = "promote a version signed by the key or identity signing: names (release --sign)"
+    try:
+        signed = read_record(registration, f"{version}'s registration")
+    except SigningError as e:
+        return Verdict("signed", False, f"its signature cannot be read: {e}", satisfy)
+    if signed is None:
+        return Verdict("signed", False, f"{version} carries no signature", satisfy)
+    return Verdict("signed", True, f"{version} carries a signature, verified when it is promoted")
+
+
 def check_actor(
     rule: str, allowed: Sequence[str] | None, actor: str | None, member_of: Sequence[str], why: str
 ) -> Verdict | None:
@@ -254,8 +273,9 @@ def standing(
     registration: Mapping[str, Any],
     now: int,
 ) -> list[Verdict]:
-    """The version's standing for `policy.stage` on the rules of its record (not who runs it, nor
-    its signature, which need the network): for status and history."""
+    """The version's standing for `policy.stage` on the rules of its record: for status and
+    history. Not who runs it, nor whether its signature verifies (both need the network): that a
+    signature is there at all."""
     found = [
         check_after(policy, history, version, now),
         check_soak(policy, history, version, now),

@@ -1,6 +1,7 @@
 """A version's standing against a stage's policy, for status and history (and their --json):
-whether its record meets the rules, and from when. Who runs the promotion and its signature are
-judged only when it happens (they need the network); the view lists who may."""
+whether its record meets the rules, and from when. Who runs the promotion and whether its
+signature verifies are judged only when it happens (they need the network); the view lists who
+may, and says whether a signature is there."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ def version_standing(
     policy: StagePolicy, state: ModelState, info: VersionInfo, now: int
 ) -> dict[str, Any]:
     verdicts = rules.standing(policy, state.history, info.version, info.metadata, now)
+    present = rules.check_carries_signature(policy, info.version, info.metadata)
+    verdicts += [present] if present is not None else []
     failed = [v for v in verdicts if not v.ok]
     soak = next((v for v in verdicts if v.rule == "soak"), None)
     # Only waiting stands between it and the stage: it is eligible from then.
