@@ -158,6 +158,7 @@ def schema_keys(tmp_path: Path) -> set[str]:
         "models.NAME.gate.METRIC.": model + "    gate: {roc_auc: {zzz: 1}}\n",
         "models.NAME.gate.slices.": model + "    gate: {slices: {zzz: 1}}\n",
         "models.NAME.gate.policy.": model + "    gate: {policy: {zzz: 1}}\n",
+        "policy.STAGE.": model + "policy: {prod: {zzz: 1}}\n",
     }
     keys = {prefix + key for prefix, text in where.items() for key in known_keys(tmp_path, text)}
     dvc = "artifacts:\n  m:\n    path: m.joblib\n    zzz: 1\n"

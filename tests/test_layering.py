@@ -65,10 +65,12 @@ LIGHT_NEVER = (
 )
 
 RULES = {
-    # Plain git: works on any CI, judges nothing.
+    # Plain git: works on any CI, judges nothing (champion.yaml's policy reaches its write loop
+    # as a StageGuard the command layer passes in).
     "champion.registry": (
         *UPPER,
         "champion.github",
+        "champion.policy",
         "champion.evaluation",
         "champion.release",
         "champion.deploy",
@@ -97,10 +99,34 @@ RULES = {
     # outputs are edges every layer may use.
     "champion.ci.context": (*UPPER, "champion.registry", "champion.evaluation", "champion.github"),
     "champion.ci.workflow": (*UPPER, "champion.registry", "champion.evaluation", "champion.github"),
-    "champion.config": (*UPPER, "champion.github", "champion.release", "champion.deploy"),
-    "champion.deploy": (*UPPER, "champion.evaluation", "champion.release", "champion.watch"),
-    "champion.release": (*UPPER, "champion.watch"),
-    "champion.watch": (*UPPER, "champion.evaluation", "champion.release"),
+    "champion.config": (
+        *UPPER,
+        "champion.github",
+        "champion.release",
+        "champion.deploy",
+        "champion.policy",
+    ),
+    # The policy judges a model's own tags (registry) against champion.yaml's policy: (config);
+    # teams come through the GitHub edge. What it guards never reaches back into it.
+    "champion.policy": (
+        *UPPER,
+        "champion.evaluation",
+        "champion.release",
+        "champion.deploy",
+        "champion.watch",
+        "champion.render",
+        "champion.site",
+    ),
+    "champion.deploy": (
+        *UPPER,
+        "champion.evaluation",
+        "champion.release",
+        "champion.watch",
+        "champion.policy",
+    ),
+    # A release's --promote meets the policy inside the registry's write loop, as PolicyRefused.
+    "champion.release": (*UPPER, "champion.watch", "champion.policy"),
+    "champion.watch": (*UPPER, "champion.evaluation", "champion.release", "champion.policy"),
     "champion.site": (*UPPER, *MODEL_LOADERS, "champion.evaluation.run"),
     # Below the concepts that make a version live or read its tag (release, deploy,
     # evaluation); above the registry, config and the edges it checks artifacts with.
@@ -114,6 +140,7 @@ RULES = {
         "champion.render",
         "champion.site",
         "champion.runtime",
+        "champion.policy",  # the policy's `signed` rule asks signing, never the other way
     ),
     # What the runtime imports of it: a bundle and a tag's record, checked, nothing heavier.
     "champion.signing.bundle": (*LIGHT_NEVER,),
@@ -170,6 +197,36 @@ def test_the_core_never_imports_github_code() -> None:
         [sys.executable, "-c", CHECK], capture_output=True, text=True, check=True, timeout=120
     )
     assert proc.stdout.strip() == ""
+
+
+POLICY_CHECK = CHECK.replace(
+    "champion.render.markdown",
+    "champion.config, champion.policy.guard, champion.policy.rules, champion.project",
+)
+
+
+def test_the_policy_loads_github_code_only_to_read_a_team() -> None:
+    # A policy of logins, stages and durations judges without GitHub's client; opening a project
+    # builds the guard, so this runs on every command.
+    proc = subprocess.run(
+        [sys.executable, "-c", POLICY_CHECK],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert proc.stdout.strip() == ""
+
+
+def test_only_the_policy_s_team_lookup_reaches_github() -> None:
+    reach = offenders("champion.policy", ("champion.github", "github"))
+    assert set(reach) == {"champion.policy.actors"}
+
+
+def test_the_policy_is_used_by_the_project_and_the_standing_commands_alone() -> None:
+    users = {m for m, i in IMPORTS.items() if any(_within(x, ("champion.policy",)) for x in i)}
+    outside = {m for m in users if not _within(m, ("champion.policy",))}
+    assert outside == {"champion.project", "champion.commands.history", "champion.commands.status"}
 
 
 def test_the_comment_command_does() -> None:

@@ -81,6 +81,11 @@ def _add_write_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--push", action="store_true", help="push the tags with one atomic push")
     p.add_argument("--remote", default="origin", help="the remote to push to (default: origin)")
     p.add_argument(
+        "--actor",
+        metavar="LOGIN",
+        help="who acts, for the tags and champion.yaml's policy (default: $GITHUB_ACTOR)",
+    )
+    p.add_argument(
         "--github-output", metavar="FILE", help="append outputs here (default: $GITHUB_OUTPUT)"
     )
 
@@ -584,7 +589,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             github_output=args.github_output,
         )
 
-    project = open_project(args.cwd, remote=args.remote)
+    project = open_project(args.cwd, remote=args.remote, actor=getattr(args, "actor", None))
     if args.command == "build":
         from champion.commands.build import build_models
 

@@ -37,3 +37,7 @@ class GateFailed(ChampionError):
 class GitHubError(ChampionError):
     """The GitHub API refused or failed a request: a missing permission, no pull request, an
     outage that outlasted the retries. The message never carries the token."""
+
+
+class PolicyRefused(ChampionError):
+    """champion.yaml's `policy:` does not let this stage write happen (yet, or by this actor)."""

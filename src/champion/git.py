@@ -33,6 +33,15 @@ _FALLBACK_IDENTITY = {"name": "champion", "email": "champion@localhost"}
 
 
 @dataclass(frozen=True)
+class Lease:
+    """A ref a push moves from `old` (empty: it must not exist yet) to `new`, or not at all."""
+
+    ref: str
+    new: str
+    old: str = ""
+
+
+@dataclass(frozen=True)
 class RefRecord:
     """One tag ref as git reports it; `commit` is the peeled commit, `annotated` False for a
     lightweight tag. Refs read from a remote carry no date, tagger or message."""
@@ -189,13 +198,14 @@ class Git:
             env["GIT_COMMITTER_EMAIL"] = _FALLBACK_IDENTITY["email"]
         return env
 
-    def create_tags(self, tags: Iterable[tuple[str, str, str, int]]) -> None:
+    def create_tags(self, tags: Iterable[tuple[str, str, str, int]]) -> dict[str, str]:
         """Creates annotated tags (name, commit, message, unix date) all at once or not at all:
         the tag objects first, then every ref in one `update-ref` transaction, so a crash (even a
-        kill -9) never leaves half of an operation's tags behind. Never moves an existing tag."""
+        kill -9) never leaves half of an operation's tags behind. Never moves an existing tag.
+        Returns each tag's object id by name."""
         tags = list(tags)
         if not tags:
-            return
+            return {}
         # Who writes, as `git tag` would record it (config, environment, or the fallback).
         ident = self.run("var", "GIT_COMMITTER_IDENT", env=self.identity_env()).stdout.strip()
         who = ident.rsplit(" ", 2)[0]
@@ -209,6 +219,7 @@ class Git:
                 raise GitError(f"cannot create tag {name}: {proc.stderr.strip()}")
             refs.append((f"refs/tags/{name}", proc.stdout.strip()))
         self.update_refs(create=refs)
+        return {ref.removeprefix("refs/tags/"): oid for ref, oid in refs}
 
     def update_refs(
         self,
@@ -232,19 +243,36 @@ class Git:
         if names:
             self.run("tag", "-d", *names, check=False)
 
-    def push_atomic(self, remote: str, tags: Sequence[str]) -> tuple[bool, str]:
-        """Pushes the tags all-or-nothing. Returns (ok, stderr); never forces."""
+    def push_atomic(
+        self, remote: str, tags: Sequence[str], *, lease: Lease | None = None
+    ) -> tuple[bool, str]:
+        """Pushes the tags all-or-nothing. Returns (ok, stderr); never forces a tag. With a
+        `lease`, the same push moves one more ref, only from the value it is expected to hold:
+        if the remote's ref holds anything else, nothing of the push is written."""
         refspecs = [f"refs/tags/{t}:refs/tags/{t}" for t in tags]
-        proc = self.run("push", "--atomic", "--porcelain", remote, *refspecs, check=False)
+        options = []
+        if lease is not None:
+            refspecs.append(f"{lease.new}:{lease.ref}")
+            # An empty expected value: the ref must not exist yet.
+            options.append(f"--force-with-lease={lease.ref}:{lease.old}")
+        proc = self.run("push", "--atomic", "--porcelain", *options, remote, *refspecs, check=False)
         return proc.returncode == 0, (proc.stderr + proc.stdout).strip()
 
     def fetch_mirror(
-        self, remote: str, patterns: Sequence[str], into: str, *, prune: bool = True
+        self,
+        remote: str,
+        patterns: Sequence[str],
+        into: str,
+        *,
+        prune: bool = True,
+        also: Sequence[tuple[str, str]] = (),
     ) -> None:
         """Mirrors the remote's refs matching `patterns` (`refs/tags/...`, globs or names) under
-        `into`, forced, in one fetch: one consistent snapshot of the remote, local tags untouched.
-        The refspecs go through stdin, so thousands of names fit."""
+        `into`, forced, in one fetch: one snapshot of the remote, local tags untouched. `also`
+        adds (source, destination) refspecs to the same fetch. The refspecs go through stdin, so
+        thousands of names fit."""
         refspecs = "".join(f"+{p}:{into}{p.removeprefix('refs/tags/')}\n" for p in patterns)
+        refspecs += "".join(f"+{src}:{dst}\n" for src, dst in also)
         options = ["--prune"] if prune else []
         proc = self.run(
             "fetch",

@@ -17,6 +17,7 @@ from testing.repos import Repo, git, make_repo, run_cli
 
 WORKERS = 8
 PROMOTERS = 4
+STAGE_WRITERS = 6
 
 _TAG = re.compile(
     r"^churn(?:@v(?P<version>\d+\.\d+\.\d+)|#(?P<stage>[a-z]+)(?P<un>!?)#(?P<n>\d+))$"
@@ -212,3 +213,60 @@ def test_concurrent_promotions_leave_one_live_version(
 
     found = api.find_versions_in_stage(str(repo.path), "churn", "prod")
     assert [x.version for x in found or []] == [f"v{live}"]
+
+
+def test_concurrent_writes_to_different_stages_take_distinct_counters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The counter is 1 + the largest among ALL the model's tags (DESIGN.md), not per stage: two
+    # writers on different stages must not both take the next one (churn#prod#4 and
+    # churn#staging#4), although their tags' names never collide.
+    repo = make_repo(tmp_path)
+    versions = {"0.1.0": repo.git("rev-parse", "HEAD")}
+    ok(capsys, repo, "register", "churn", "--push")
+    for n in range(1, STAGE_WRITERS + 1):
+        versions[f"0.1.{n}"] = repo.commit_artifact(f"model {n}")
+        ok(capsys, repo, "register", "churn", "--push")
+    ok(capsys, repo, "promote", "churn", "0.1.0", "--stage", "staging", "--push")
+    ok(capsys, repo, "promote", "churn", "0.1.0", "--stage", "prod", "--push")
+    # As GTO or an older champion would leave it: no counter ref yet, so the first writers race
+    # to create it (tests/registry/test_counter_lease.py has each case alone).
+    git(repo.origin, "update-ref", "-d", "refs/champion/counters/churn#counter")
+
+    clones = [repo.clone(tmp_path / f"promoter-{i}") for i in range(STAGE_WRITERS)]
+    stages = ["staging", "prod"] * (STAGE_WRITERS // 2)
+    wanted = [f"0.1.{i + 1}" for i in range(STAGE_WRITERS)]
+    results = run_together(
+        [
+            (c.path, ["-C", str(c.path), "promote", "churn", version, "--stage", stage, "--push"])
+            for c, version, stage in zip(clones, wanted, stages, strict=True)
+        ],
+        tmp_path / "barrier",
+    )
+    for r in results:
+        assert r.code == 0, f"{r.args}: {r.err}"
+
+    counters: dict[int, list[str]] = {}
+    for name in origin_tags(repo, "churn#*"):
+        m = _TAG.match(name)
+        assert m is not None, name
+        counters.setdefault(int(m["n"]), []).append(name)
+    assert {n: names for n, names in counters.items() if len(names) > 1} == {}
+    # Two first assigns, then an unassign and an assign per promotion: nothing skipped either.
+    assert sorted(counters) == list(range(1, 2 * STAGE_WRITERS + 3))
+
+    # Each stage ends with the version of its last promotion by counter, as GTO reads it too.
+    result = run_cli(capsys, repo.path, "status", "churn", "--json", "--remote")
+    assert result.code == 0, result.err
+    live = json.loads(result.out)["models"][0]["stages"]
+    repo.git("fetch", "-q", "origin", "refs/tags/*:refs/tags/*")
+    from gto import api
+
+    for stage in ("staging", "prod"):
+        assigns = [
+            counters[n][0] for n in sorted(counters) if counters[n][0].startswith(f"churn#{stage}#")
+        ]
+        last = assigns[-1]
+        assert live[stage]["tag"] == last
+        found = api.find_versions_in_stage(str(repo.path), "churn", stage)
+        assert [f"v{live[stage]['version']}"] == [x.version for x in found or []]

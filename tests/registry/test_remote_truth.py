@@ -195,11 +195,11 @@ def lose_the_race(monkeypatch: pytest.MonkeyPatch, other: Repo, *args: str) -> l
     real = Git.push_atomic
     done: list[Any] = []
 
-    def push_atomic(self: Git, remote: str, tags: Any) -> tuple[bool, str]:
+    def push_atomic(self: Git, remote: str, tags: Any, **kw: Any) -> tuple[bool, str]:
         if not done:
             done.append(champion(other.path, *args, "--push"))
             assert done[0].returncode == 0, done[0].stderr
-        return real(self, remote, tags)
+        return real(self, remote, tags, **kw)
 
     monkeypatch.setattr(Git, "push_atomic", push_atomic)
     return done

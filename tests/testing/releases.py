@@ -85,10 +85,16 @@ def log_pushes(repo: Repo) -> Path:
     return log
 
 
-def pushes(log: Path) -> list[set[str]]:
+def pushes(log: Path, *, other_refs: bool = False) -> list[set[str]]:
+    """The tags of each push. The counter ref a push of stage tags also moves
+    (refs/champion/counters/..., see tests/registry/test_counter_lease.py) is left out unless
+    `other_refs`."""
     if not log.exists():
         return []
-    return [set(line.split()) for line in log.read_text().splitlines() if line.strip()]
+    found = [set(line.split()) for line in log.read_text().splitlines() if line.strip()]
+    return (
+        found if other_refs else [{r for r in refs if not r.startswith("refs/")} for refs in found]
+    )
 
 
 def refuse_pushes(repo: Repo, message: str = "tags are frozen") -> None:

@@ -14,6 +14,10 @@ def history(
 ) -> int:
     state = _notes.read_state(project, model, remote)
     view = views.history_view(state)
+    if project.config.policy:
+        from champion.policy import guard, standing
+
+        view["policy"] = standing.history_standing(project.config.policy, state, guard.now())
     if as_json:
         console.dump_json(view)
         return 0
@@ -45,4 +49,9 @@ def history(
     colour = tables.colour_allowed(sys.stdout)
     for text in tables.table(rows, headers, tables.history_paint, colour=colour):
         console.styled(text)
+    for stage, found in view.get("policy", {}).items():
+        console.line("")
+        console.line(f"policy standing for {stage}:")
+        for item in found["versions"]:
+            console.line(f"  {standing.describe(stage, item).split(': ', 1)[1]}")
     return 0

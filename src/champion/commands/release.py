@@ -5,7 +5,7 @@ import os
 from champion import console
 from champion.ci import workflow
 from champion.deploy.after_change import check_dispatch, check_pointer
-from champion.errors import ChampionError, GateFailed, GitHubError
+from champion.errors import ChampionError, GateFailed, GitHubError, PolicyRefused
 from champion.evaluation.report import read_report
 from champion.project import Project
 from champion.release import gate as gates
@@ -94,6 +94,12 @@ def release(
         stage = promote or spec.promote_to
         for text in deploy_lines(project, spec, outcome, stage, push, dispatch_workflow, repo):
             console.line(text)
+    refused = [o.refused for o in outcomes if o.refused]
+    if refused:
+        raise PolicyRefused(
+            "\n".join(refused) + "\nThe version is registered; promote it when the policy allows "
+            "(champion promote MODEL VERSION --stage STAGE)"
+        )
     held = [o.held for o in outcomes if o.held]
     if held:
         raise GateFailed(
@@ -125,7 +131,9 @@ def _present(outcomes: list[Outcome], github_output: str | None) -> None:
             console.line(f"{o.model}: {note}")
             lines.append(f"- {md(f'{o.model}: {note}', 1000)}")
     title = "### champion release"
-    if any(o.held for o in outcomes):
+    if any(o.refused for o in outcomes):
+        title += ": ❌ not promoted, champion.yaml's policy refused it"
+    elif any(o.held for o in outcomes):
         title += ": ❌ not promoted, the gate failed"
     workflow.append_summary(title + "\n\n" + "\n".join(lines) + "\n")
     workflow.set_outputs(github_output, outputs(outcomes))

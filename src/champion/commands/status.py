@@ -18,6 +18,18 @@ def status(
         for warning in state.warnings:
             console.warn(warning)
     view = views.status_view(list(states.values()), list(config.stages))
+    standings: list[str] = []
+    if config.policy:
+        from champion.policy import guard, standing
+
+        now = guard.now()
+        for item, state in zip(view["models"], states.values(), strict=True):
+            item["policy"] = standing.status_standing(config.policy, state, now)
+            standings += [
+                f"{state.model} → {standing.describe(stage, found['candidate'])}"
+                for stage, found in item["policy"].items()
+                if found["candidate"] is not None
+            ]
     if as_json:
         console.dump_json(view)
         return 0
@@ -40,4 +52,9 @@ def status(
     paint = tables.status_paint(stages)
     for text in tables.table(rows, header, paint, colour=tables.colour_allowed(sys.stdout)):
         console.styled(text)
+    if standings:
+        console.line("")
+        console.line("policy standing:")
+    for text in standings:
+        console.line(f"  {text}")
     return 0

@@ -1,5 +1,6 @@
 """The repository's configuration: champion.yaml (model: what it declares; schema: the checker;
-load: reading it) and the models dvc.yaml and GTO's index declare (declarations)."""
+load: reading it; policy: its `policy:` section) and the models dvc.yaml and GTO's index declare
+(declarations)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from typing import Any
 from champion.config import declarations
 from champion.config.dtypes import problem as dtype_problem
 from champion.config.model import Config, ModelConfig, SigningSection
+from champion.config.policy import StagePolicy, parse_policy
 from champion.config.schema import (
     CONFIG_FILE,
     GATE_POLICY,
@@ -127,8 +128,24 @@ def _build(
         models=models,
         path=path,
         stages_declared=declared,
+        policy=_policy(doc, data, stages),
         signing=_signing(data.get("signing")),
     )
+
+
+def _policy(doc: Document, data: dict[str, Any], stages: tuple[str, ...]) -> dict[str, StagePolicy]:
+    policy = parse_policy(data.get("policy"), stages, doc.error)
+    signing = data.get("signing") or {}
+    for stage, rules in policy.items():
+        # The rule verifies by signing:'s key or identity, as signing.required does.
+        if rules.signed and not (signing.get("public_key") or signing.get("identity")):
+            raise doc.error(
+                ("policy", stage, "signed"),
+                f"policy.{stage}.signed needs whose signature to verify: add signing: "
+                "{public_key: PATH} (a PEM file in the repository), or signing: {identity: ..., "
+                "issuer: ...} for Sigstore",
+            )
+    return policy
 
 
 def _signing(raw: dict[str, Any] | None) -> SigningSection | None:

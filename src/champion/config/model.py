@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from champion.config.policy import StagePolicy
 from champion.config.schema import CONFIG_FILE, did_you_mean
 from champion.errors import ConfigError, RegistryError
 from champion.loading import infer_format
@@ -188,6 +189,8 @@ class Config:
     # Whether a `stages:` key chose the stages; without one, any stage the tags name is allowed too.
     stages_declared: bool = False
     signing: SigningSection | None = None  # `signing:`, when champion.yaml has one
+    # policy: per stage, the rules a version must meet to go live there (issue 20).
+    policy: Mapping[str, StagePolicy] = field(default_factory=dict)
 
     def model(self, name: str) -> ModelConfig:
         try:

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from champion import untrusted
+from champion.config.policy import KEYS as POLICY_KEYS
 from champion.errors import ConfigError, RegistryError
 from champion.loading import FORMATS
 from champion.loading.custom import REFERENCE
@@ -174,6 +175,8 @@ TOP = Fields(
         "gate_stage": STR,
         "first_version": STR,
         "models": MapOf(MODEL, "a mapping of model names to their settings"),
+        # The values' meaning (stages, durations, logins) is config/policy.py's to check.
+        "policy": MapOf(Fields(dict.fromkeys(POLICY_KEYS, ANY)), "a mapping of stages to rules"),
         "signing": Fields({"required": BOOL, "public_key": STR, "identity": STR, "issuer": STR}),
     }
 )

@@ -1,5 +1,6 @@
 """Registry operations on one repository: read a model's state; register, assign, unassign and
-deregister with all-or-nothing pushes that retry on contention and never overwrite a tag.
+deregister with all-or-nothing pushes that retry on contention and never overwrite a tag (and
+move the model's counter ref with a lease, so no two writes take the same counter).
 
 With `--push`, every decision is made against the remote's state, never this clone's: tags that
 only this clone has (a run without --push, a crash before the push) are pushed when they are
@@ -18,12 +19,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from champion._version import __version__
 from champion.ci import context
 from champion.errors import GitError, PushRejected, RegistryError
-from champion.git import Git, RefRecord
+from champion.git import Git, Lease, RefRecord
 from champion.registry import plans
 from champion.registry.plans import Plan
 from champion.registry.state import (
@@ -46,9 +47,19 @@ _MODEL_PART = re.compile("[@#]")
 # Where a push-planning run mirrors the remote's tags of a model for a moment (one fetch, one
 # consistent snapshot, with the tag messages); emptied again right after.
 _MIRROR = "refs/champion/fetched/"
+# Each push that writes stage tags also moves the model's counter ref (to its newest tag) from the
+# value the plan was made with: two writers who took the same counter on different stages
+# (churn#prod#4 and churn#staging#4, names that never collide) cannot both land, so the counter
+# stays 1 + the largest of ALL the model's tags (DESIGN.md). Outside refs/tags: GTO never sees it.
+_COUNTERS = "refs/champion/counters/"
+_COUNTER_MIRROR = "refs/champion/fetched-counter"  # beside _MIRROR: no model's tags are there
+# A fetch reads the remote's refs one by one, so it can catch a write halfway through its atomic
+# update (its counter ref moved, a tag not yet): then it reads again, this many times at most.
+_TORN_READS = 3
 # A rejected ref for one of these reasons means someone else wrote first: refetch and recompute.
 # The reasons can come on the `!` ref lines or on the remote's own `remote: error:` lines; an
-# atomic transaction that lost a race says only "atomic transaction failed" on the ref lines.
+# atomic transaction that lost a race says only "atomic transaction failed" on the ref lines, and
+# a counter ref another write moved is "stale info" (or, moved during the push, "cannot lock").
 _CONTENTION = (
     "already exists",
     "cannot lock ref",
@@ -106,11 +117,27 @@ class WriteResult:
         return notes
 
 
+class StageGuard(Protocol):
+    """Judges a plan before anything of it is written (champion.yaml's `policy:`, issue 20);
+    raises to refuse it. Given the state the plan was made on: the remote's with --push."""
+
+    def check(self, state: ModelState, plan: Plan) -> None: ...
+
+
 class Registry:
-    def __init__(self, root: str | os.PathLike[str], remote: str = "origin") -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        remote: str = "origin",
+        *,
+        guard: StageGuard | None = None,
+        actor: str | None = None,
+    ) -> None:
         self.git = Git(root)
         self.root = Path(root)
         self.remote = remote
+        self.guard = guard
+        self.actor = actor  # --actor: recorded in the tags as GITHUB_ACTOR is
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -154,11 +181,24 @@ class Registry:
 
     def _sync(self, model: str) -> _Synced:
         self._check_remote()
+        for _ in range(_TORN_READS):
+            synced = self._fetch(model)
+            # The counter ref names the newest tag of the write that moved it: when that tag is
+            # missing, the fetch saw the write halfway, and a plan made on it would reuse its
+            # counter with the lease still holding. (A tag deleted by hand stays missing: then
+            # the counter is 1 + the largest of the tags that are left, as GTO counts.)
+            if not synced.counter or synced.counter in {r.oid for r in synced.remote.values()}:
+                break
+        return synced
+
+    def _fetch(self, model: str) -> _Synced:
         patterns = ref_patterns(model)
         mirrored = [_MIRROR + p.removeprefix("refs/tags/") for p in patterns]
+        # A glob, so that a remote without the ref fails nothing (its `*` matches the empty tail).
+        counter = [(f"{counter_ref(model)}*", f"{_COUNTER_MIRROR}*")]
         unread: list[RefRecord] = []
         try:
-            self.git.fetch_mirror(self.remote, patterns, _MIRROR)
+            self.git.fetch_mirror(self.remote, patterns, _MIRROR, also=counter)
         except GitError:
             # A ref git cannot store here (a name of 5000 digits, put in the remote's
             # packed-refs by hand) fails the whole fetch: fetch the tags in champion's grammar by
@@ -167,9 +207,16 @@ class Registry:
             unread = [r for r in listed if parse_tag(r.name) is None]
             self._clear_mirror(mirrored)
             wanted = [f"refs/tags/{r.name}" for r in listed if parse_tag(r.name) is not None]
-            self.git.fetch_mirror(self.remote, wanted, _MIRROR, prune=False)
+            self.git.fetch_mirror(self.remote, wanted, _MIRROR, prune=False, also=counter)
         theirs = self.git.for_each_ref(mirrored, prefix=_MIRROR)
-        self.git.update_refs(delete=[(_MIRROR + r.name, r.oid) for r in theirs])
+        counted = self.git.for_each_ref([f"{_COUNTER_MIRROR}*"], prefix="")
+        self.git.update_refs(
+            delete=[
+                *((_MIRROR + r.name, r.oid) for r in theirs),
+                *((r.name, r.oid) for r in counted),
+            ]
+        )
+        at = next((r.oid for r in counted if r.name == _COUNTER_MIRROR), "")
         mine = self.git.for_each_ref(patterns)
         remote = {r.name: r for r in theirs}
         have = {r.name for r in mine}
@@ -180,7 +227,7 @@ class Registry:
         local_only = tuple(r for r in mine if r.name not in remote or remote[r.name].oid != r.oid)
         state = build_state(model, [*theirs, *unread])
         state = replace(state, unpushed=tuple(r.name for r in local_only))
-        return _Synced(state, local_only, remote)
+        return _Synced(state, local_only, remote, at)
 
     def _clear_mirror(self, mirrored: Sequence[str]) -> None:
         found = self.git.for_each_ref(mirrored, prefix="")
@@ -367,7 +414,7 @@ class Registry:
         if push:
             return self._write_pushed(model, plan, dry_run)
         state = self.state(model)
-        planned = plan(state)  # validates; raises before anything is written
+        planned = self._checked(state, plan(state))  # validates; raises before anything is written
         if dry_run or not planned.tags:
             return WriteResult(model, planned, warnings=state.warnings)
         first = _next_tag_time(state)
@@ -377,13 +424,26 @@ class Registry:
         written = tuple(t.tag for t in planned.tags)
         return WriteResult(model, planned, written=written, warnings=state.warnings)
 
+    def _checked(self, state: ModelState, planned: Plan) -> Plan:
+        """The one gate every write passes: the guard's judgement of any stage tag, then the
+        acting identity stamped on every tag."""
+        if not planned.tags:
+            return planned
+        if self.guard is not None and any(t.name.stage for t in planned.tags):
+            self.guard.check(state, planned)
+        if self.actor is None:
+            return planned
+        tags = tuple(replace(t, metadata={**t.metadata, "actor": self.actor}) for t in planned.tags)
+        return replace(planned, tags=tags)
+
     def _write_pushed(
         self, model: str, plan: Callable[[ModelState], Plan], dry_run: bool
     ) -> WriteResult:
         dropped: list[str] = []
         for attempt in range(1, MAX_ATTEMPTS + 1):
             synced = self._sync(model)
-            planned = plan(synced.state)  # validates; raises before anything is written
+            # Validates and judges; raises before anything is written.
+            planned = self._checked(synced.state, plan(synced.state))
             newest = _newest(synced.state)
             found = reconcile(
                 planned.tags,
@@ -417,11 +477,13 @@ class Registry:
             reused_at = [r.timestamp or 0 for r in synced.local_only if r.name in found.reuse]
             first = max(_next_tag_time(synced.state), max(reused_at, default=0) + 1)
             fresh = [t for t in planned.tags if t.tag not in found.reuse]
-            self.git.create_tags(
+            oids = self.git.create_tags(
                 (t.tag, t.commit, t.message(), first + i) for i, t in enumerate(fresh)
             )
+            oids |= {r.name: r.oid for r in synced.local_only if r.name in found.reuse}
             names = [t.tag for t in planned.tags]
-            ok, output = self.git.push_atomic(self.remote, names)
+            lease = _counter_lease(model, planned, oids, synced.counter)
+            ok, output = self.git.push_atomic(self.remote, names, lease=lease)
             if ok:
                 return WriteResult(
                     model,
@@ -453,6 +515,23 @@ class _Synced:
     state: ModelState  # the remote's
     local_only: tuple[RefRecord, ...]  # this clone's tags of the model that the remote lacks
     remote: dict[str, RefRecord]
+    counter: str = ""  # where the remote's counter ref points ("" when it has none)
+
+
+def counter_ref(model: str) -> str:
+    """The ref a counted write moves (the `#counter` tail: a model `a` and a model `a/b` would
+    otherwise need a ref and a folder of the same name)."""
+    return f"{_COUNTERS}{model_in_tag(model)}#counter"
+
+
+def _counter_lease(model: str, planned: Plan, oids: dict[str, str], expected: str) -> Lease | None:
+    """The counter ref moved to the plan's newest counted tag, from where the plan found it;
+    None for a plan without counters (a registration, a deregistration), which takes none."""
+    counted = [t for t in planned.tags if t.name.counter is not None]
+    if not counted:
+        return None
+    newest = max(counted, key=lambda t: t.name.counter or 0)
+    return Lease(counter_ref(model), oids[newest.tag], expected)
 
 
 def _newest(state: ModelState) -> int:

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from champion import artifacts
 from champion.config import ModelConfig
 from champion.deploy.after_change import after_stage_change
-from champion.errors import ChampionError, RegistryError
+from champion.errors import ChampionError, PolicyRefused, RegistryError
 from champion.evaluation.report import Report
 from champion.project import Project
-from champion.registry import ModelState, Registry, VersionInfo
+from champion.registry import ModelState, Registry, VersionInfo, WriteResult
 from champion.release import bump as bumps
 from champion.release import gate as gates
 from champion.release.evidence import (
@@ -56,6 +56,7 @@ class Outcome:
     promoted: bool = False
     gate: str = ""  # passed | failed | none; "" when not judged
     held: str = ""  # why it was not promoted (a failed gate), for the error
+    refused: str = ""  # why champion.yaml's policy did not let it go live (issue 20)
     # What became of tags only this clone had (see Registry._write_pushed).
     local: list[str] = field(default_factory=list)
 
@@ -374,15 +375,16 @@ def _write(project: Project, pending: _Pending | _Promote, *, push: bool) -> Out
             metadata["predictions"] = _store(project, pending, push=push)
         except ChampionError as e:  # an optimisation: the version stands without it
             warnings.append(f"{spec.name}: its predictions are not recorded: {e}")
-    try:
-        result = registry.register(
+
+    def register(stage: str | None) -> WriteResult:
+        return registry.register(
             spec.name,
             commit,
             bump=decision.bump,
             first_version=project.config.first_version,
             bump_reason=decision.reason,
             metadata=metadata,
-            promote=promote,
+            promote=stage,
             promote_metadata=(
                 {"reason": _override_reason(override), "gate_override": override.as_metadata()}
                 if overriding and override is not None
@@ -390,6 +392,18 @@ def _write(project: Project, pending: _Pending | _Promote, *, push: bool) -> Out
             ),
             push=push,
         )
+
+    refused = ""
+    try:
+        try:
+            result = register(promote)
+        except PolicyRefused as e:
+            if not promote:
+                raise
+            # The version is what the branch holds: registered all the same, held back from the
+            # stage as a failed gate holds it, and the run fails (exit 2) after every model.
+            refused, promote = str(e), None
+            result = register(None)
     except RegistryError:
         # Another job may have released this very commit meanwhile: then there is nothing to do.
         state = registry.remote_state(spec.name) if push else registry.state(spec.name)
@@ -420,6 +434,9 @@ def _write(project: Project, pending: _Pending | _Promote, *, push: bool) -> Out
         local=result.local_notes(),
     )
     outcome.note = _promotion_note(outcome, verdict, override)
+    if refused:
+        outcome.refused = refused
+        outcome.note = f"NOT promoted to {pending.stage}: champion.yaml's policy refused it"
     signed = metadata.get(SIGNING)
     if isinstance(signed, dict):
         outcome.note = "; ".join(n for n in (outcome.note, f"signed ({signed['method']})") if n)
@@ -449,14 +466,25 @@ def _store(project: Project, pending: _Pending, *, push: bool) -> dict[str, Any]
 def _promote(registry: Registry, pending: _Promote, *, push: bool) -> Outcome:
     spec, info, stage = pending.spec, pending.info, pending.stage
     override = pending.override
-    result = registry.assign(
-        spec.name,
-        info.version,
-        stage,
-        reason=_override_reason(override) if override else "",
-        metadata={"gate_override": override.as_metadata()} if override else None,
-        push=push,
-    )
+    try:
+        result = registry.assign(
+            spec.name,
+            info.version,
+            stage,
+            reason=_override_reason(override) if override else "",
+            metadata={"gate_override": override.as_metadata()} if override else None,
+            push=push,
+        )
+    except PolicyRefused as e:
+        return Outcome(
+            spec.name,
+            False,
+            str(info.version),
+            info.tag,
+            note=f"{pending.note}; NOT promoted to {stage}: champion.yaml's policy refused it",
+            stage=stage,
+            refused=str(e),
+        )
     plan = result.plan
     # Without tags to write, the note says it is already live there.
     done = f"promoted to {stage}: {', '.join(result.written)}" if plan.tags else plan.note

@@ -77,6 +77,16 @@ def verify_version(
 
 
 def verify_info(project: Project, spec: ModelConfig, info: VersionInfo, trust: Trust) -> Verdict:
+    """Once per version and trust in a run (Project.signatures): the checks before it goes
+    live, the policy's `signed` rule and publish all ask, each fetch would read the artifact."""
+    key = (info.tag, info.commit, trust)
+    found = project.signatures.get(key)
+    if not isinstance(found, Verdict):
+        found = project.signatures[key] = _verify(project, spec, info, trust)
+    return found
+
+
+def _verify(project: Project, spec: ModelConfig, info: VersionInfo, trust: Trust) -> Verdict:
     def verdict(status: Status, reason: str = "", signer: str = "") -> Verdict:
         return Verdict(spec.name, str(info.version), info.tag, status, reason, signer)
 
