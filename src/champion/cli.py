@@ -667,22 +667,25 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if args.command == "watch":
         from champion.commands.watch import watch
+        from champion.watch.loop import WatchOptions
 
         return watch(
             project,
             args.model,
-            source=args.source,
-            rules=args.rules,
-            metrics=args.metrics,
-            baseline=args.baseline,
-            headers=args.headers,
-            stage=args.stage,
-            interval=args.interval,
-            window=args.window,
-            run_for=args.run_for,
-            timeout=args.timeout,
-            rollback=args.rollback,
-            cooldown=args.cooldown,
+            WatchOptions(
+                source=args.source,
+                rules=args.rules,
+                metrics=args.metrics,
+                baseline=args.baseline,
+                headers=args.headers,
+                stage=args.stage,
+                interval=args.interval,
+                window=args.window,
+                run_for=args.run_for,
+                timeout=args.timeout,
+                rollback=args.rollback,
+                cooldown=args.cooldown,
+            ),
             push=args.push,
             dispatch_workflow=args.dispatch_workflow,
             repo=args.repo,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from champion import console, progress
@@ -17,7 +16,14 @@ from champion.project import Project
 from champion.registry import Live
 from champion.render.escape import md
 from champion.watch.guards import TRIGGER, guards
-from champion.watch.loop import Plan, make_plan, outcome_lines, read_baseline, take_readings
+from champion.watch.loop import (
+    Plan,
+    WatchOptions,
+    make_plan,
+    outcome_lines,
+    read_baseline,
+    take_readings,
+)
 from champion.watch.readings import Track, evidence, reason, value_text, verdict
 from champion.watch.rules import format_duration, parse_duration
 from champion.watch.sources import Secrets, open_source, parse_headers
@@ -26,36 +32,26 @@ from champion.watch.sources import Secrets, open_source, parse_headers
 def watch(
     project: Project,
     model: str,
+    options: WatchOptions,
     *,
-    source: str,
-    rules: Sequence[str],
-    metrics: Sequence[str] = (),
-    baseline: str | None = None,
-    headers: Sequence[str] = (),
-    stage: str | None = None,
-    interval: str = "60s",
-    window: str = "3",
-    run_for: str | None = None,
-    timeout: str = "10s",
-    rollback: bool = False,
-    cooldown: str = "30m",
     push: bool = False,
     dispatch_workflow: str | None = None,
     repo: str | None = None,
     github_output: str | None = None,
 ) -> int:
+    o = options
     spec = project.config.model(model)
-    stage = stage or project.config.gate_stage
+    stage = o.stage or project.config.gate_stage
     project.check_stage(stage, spec.name)
-    plan = make_plan(rules, metrics, interval, window, run_for, cooldown)
+    plan = make_plan(o.rules, o.metrics, o.interval, o.window, o.run_for, o.cooldown)
     for warning in plan.warnings:
         console.warn(warning)
-    wait = parse_duration(timeout, "--timeout")
+    wait = parse_duration(o.timeout, "--timeout")
     if wait <= 0:
-        raise ChampionError(f"--timeout {timeout!r}: give a positive duration, e.g. 10s")
-    values = parse_headers(headers, os.environ)
-    src = open_source(source, values, wait, Secrets(list(values.values())))
-    if rollback:
+        raise ChampionError(f"--timeout {o.timeout!r}: give a positive duration, e.g. 10s")
+    values = parse_headers(o.headers, os.environ)
+    src = open_source(o.source, values, wait, Secrets(list(values.values())))
+    if o.rollback:
         check_dispatch(dispatch_workflow, repo)
         check_pointer(project, spec.name)
         if push:
@@ -66,7 +62,7 @@ def watch(
         raise ChampionError(
             f"no version of {spec.name} is live in {stage}: nothing to watch (promote one first)"
         )
-    found = read_baseline(plan, src, baseline, state, stage)
+    found = read_baseline(plan, src, o.baseline, state, stage)
     if found.warning:
         console.warn(found.warning)
     if found.line:
@@ -99,7 +95,7 @@ def watch(
     for kind, text in said:
         (console.warn if kind == "warn" else console.line)(text)
     rolled_back = False
-    if result == "breached" and not rollback:
+    if result == "breached" and not o.rollback:
         console.line("nothing rolled back (--rollback rolls back automatically)")
     elif result == "breached":
         meta = {

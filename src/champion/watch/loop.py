@@ -29,6 +29,27 @@ from champion.watch.sources import JsonSource, PrometheusSource, SourceError, pa
 
 
 @dataclass(frozen=True)
+class WatchOptions:
+    """What one `champion watch` run was asked, as given (durations still text): where the
+    readings come from, the rules and their baseline, the schedule, and whether a sustained breach
+    rolls back. How the rollback is written (push, dispatch) stays with the command, as for every
+    other write."""
+
+    source: str
+    rules: Sequence[str]
+    metrics: Sequence[str] = ()
+    baseline: str | None = None
+    headers: Sequence[str] = ()
+    stage: str | None = None
+    interval: str = "60s"
+    window: str = "3"
+    run_for: str | None = None
+    timeout: str = "10s"
+    rollback: bool = False
+    cooldown: str = "30m"
+
+
+@dataclass(frozen=True)
 class Plan:
     rules: list[Rule]
     queries: dict[str, str]  # metric -> JSON pointer, dotted path or PromQL
