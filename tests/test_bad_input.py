@@ -136,6 +136,22 @@ def test_a_refused_push_leaves_no_local_tag(repo: Repo, capsys: Capsys) -> None:
         ),
         ("first_version: one\n", ["champion.yaml:1:", "invalid version 'one'"]),
         (
+            "models:\n  churn:\n    path: a.bin\n    stats: {resamples: 10000000}\n",
+            ["champion.yaml:4:", "stats.resamples must be a whole number from 10 to 100000"],
+        ),
+        (
+            "models:\n  churn:\n    path: a.bin\n    stats: {resamples: 0.5}\n",
+            ["champion.yaml:4:", "stats.resamples must be a whole number", "got float 0.5"],
+        ),
+        (
+            "models:\n  churn:\n    path: a.bin\n    stats: {confidence: 1}\n",
+            ["champion.yaml:4:", "stats.confidence must be a number from 0.5 to 0.999"],
+        ),
+        (
+            "models:\n  churn:\n    path: a.bin\n    stats: {seed: -1}\n",
+            ["champion.yaml:4:", "stats.seed must be a whole number from 0"],
+        ),
+        (
             "models:\n  churn:\n    path: ../outside.bin\n",
             ["champion.yaml:3:", "must be a path inside the repository"],
         ),

@@ -280,3 +280,19 @@ def test_yaml_that_is_big_but_not_expanding_loads() -> None:
     """The bounds count values after expansion: a plain 1,000-model file is fine."""
     text = yaml.safe_dump({"models": {f"m{i}": {"path": "m.bin"} for i in range(1000)}})
     assert len(untrusted.load_yaml(text, "champion.yaml")["models"]) == 1000
+
+
+def test_the_same_bounds_hold_for_a_dvc_file_at_the_commit(tmp_path: Path, capsys: Capsys) -> None:
+    # The .dvc file champion reads to find a DVC-tracked artifact's md5 comes from the commit
+    # being registered, so a pull request can write it: an alias bomb there is refused, bounded,
+    # naming the file, and no tag is written.
+    repo = make_repo(tmp_path)
+    repo.git("rm", "-q", "models/churn.bin")
+    aliases = laughs().rsplit("\nmodels:", 1)[0]
+    bomb = aliases + "\nouts: [{md5: 0123456789abcdef0123456789abcdef, path: churn.bin, x: *l8}]\n"
+    repo.commit_artifact(bomb, path="models/churn.bin.dvc", message="a hostile .dvc file")
+    result = run_cli(capsys, repo.path, "register", "churn")
+    assert result.code == 2, result.err
+    assert "models/churn.bin.dvc at " in result.err and "200,000 values" in result.err
+    assert not HIDDEN.search(result.err)
+    assert repo.tags() == []

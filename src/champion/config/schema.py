@@ -72,6 +72,20 @@ class Sign(Spec):
         return isinstance(value, bool) or value in ("key", "sigstore")
 
 
+class Between(Spec):
+    """A number within bounds; `whole` asks for an integer (a count, a seed). A bootstrap of
+    millions of resamples would run for hours and a confidence of 1 has no interval: both are
+    refused on load rather than met halfway through an evaluation."""
+
+    def __init__(self, low: float, high: float, what: str, *, whole: bool = False) -> None:
+        self.low, self.high, self.whole, self.what = low, high, whole, what
+
+    def check(self, value: Any) -> bool:
+        if not NUMBER.check(value) or (self.whole and not isinstance(value, int)):
+            return False
+        return bool(self.low <= value <= self.high)
+
+
 class ListOf(Spec):
     def __init__(self, item: Spec) -> None:
         self.item = item
@@ -160,7 +174,11 @@ MODEL = Fields(
         "metrics": ListOf(METRIC),
         "gate": MapOf(ANY, "a mapping of metric names to rules"),
         "stats": Fields(
-            {"confidence": NUMBER, "resamples": NUMBER, "seed": NUMBER},
+            {
+                "confidence": Between(0.5, 0.999, "a number from 0.5 to 0.999, e.g. 0.95"),
+                "resamples": Between(10, 100_000, "a whole number from 10 to 100000", whole=True),
+                "seed": Between(0, 2**32 - 1, "a whole number from 0 to 4294967295", whole=True),
+            },
         ),
         "trusted_types": ListOf(STR),
         "release": Fields(
