@@ -53,7 +53,14 @@ PROMOTE_THEN_ROLLBACK = [
         "churn#prod#5",
         "c1",
         301,
-        {"version": "1.0.0", "rollback": True, "to": "1.0.0", "reason": "errors", "actor": "bob"},
+        {
+            "version": "1.0.0",
+            "rollback": True,
+            "to": "1.0.0",
+            "reason": "errors",
+            "actor": "bob",
+            "run_id": "7",
+        },
     ),
 ]
 
@@ -78,6 +85,10 @@ def test_an_unassign_that_makes_way_is_one_event_with_its_assign() -> None:
         "1.1.0",
         "bob",
     )
+    # history's rule: `actor` counts when CI wrote the tag (a run recorded); the promote's
+    # `actor: alice` has no run, so the site names its tagger, as `champion history` does.
+    assert events[1]["actor"] == events[2]["actor"] != "alice"
+    assert events[0]["actor"] == "alice"
     assert rollback["reason"] == "errors" and not rollback["automatic"]
     assert events[0]["reason"] == "first" and events[0]["run_url"] == RUN
 
@@ -252,7 +263,8 @@ def test_hostile_metadata_keeps_only_what_it_must_be() -> None:
     assert version["message"] is not None
     assert "\u202e" not in version["message"] and "\x1b" not in version["message"]
     assert "<script>" in version["message"]  # kept as text: the template escapes it
-    assert version["actor"] is None and version["run_url"] is None
+    # An actor that is not a string is dropped: the site names the tagger (T), as history does.
+    assert version["actor"] == "T" and version["run_url"] is None
     assert version["artifact"] == {
         "path": version["artifact"]["path"],
         "sha256": None,

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from champion.registry.state import ModelState, VersionInfo
-from champion.registry.views import iso
+from champion.registry.views import iso, who
 from champion.site.clean import finite_number, integer, mapping, sha256, text
 from champion.site.links import Forge
 from champion.site.schema import (
@@ -80,6 +80,15 @@ def _signature(meta: Mapping[str, Any]) -> SignatureJson | None:
     return {"identity": text(identity, 300)}
 
 
+def _registered_by(state: ModelState, info: VersionInfo) -> str | None:
+    """Who registered the version, by history's rule (views.who): a tag's `actor` only counts
+    when it was written in CI; a laptop's `--actor` or a hand-written field is not evidence."""
+    for event in state.history:
+        if event.tag == info.tag:
+            return who(event)
+    return None
+
+
 def version_json(state: ModelState, info: VersionInfo, forge: Forge | None) -> VersionJson:
     meta = info.metadata
     artifact = mapping(meta.get("artifact"))
@@ -109,7 +118,7 @@ def version_json(state: ModelState, info: VersionInfo, forge: Forge | None) -> V
         "signature": _signature(meta),
         "metrics": _metrics(meta),
         "bump": text(meta.get("bump"), 20),
-        "actor": text(meta.get("actor"), 100),
+        "actor": text(_registered_by(state, info), 100),
         "message": text(meta.get("message")),
         "run_url": run_url,
         "pull_request": pull,

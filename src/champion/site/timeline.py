@@ -11,7 +11,7 @@ from typing import Any
 
 from champion.registry.state import Event
 from champion.registry.tags import CANARY_SUFFIX, Action, Version
-from champion.registry.views import iso
+from champion.registry.views import iso, who
 from champion.site.clean import finite_number, integer, mapping, text, version
 from champion.site.links import Forge
 from champion.site.schema import BreachJson, EventJson, EvidenceJson, PullRequestJson, SpanJson
@@ -112,7 +112,7 @@ def _entry(
         "counter": event.counter,
         "commit": event.commit,
         "created_at": iso(event.timestamp),
-        "actor": text(meta.get("actor"), 100),
+        "actor": text(who(event), 100),  # history's rule: `actor` counts when CI wrote it
         "reason": text(reason),
         "weight": finite_number(canary.get("weight")) if kind == "canary-start" else None,
         "run_url": forge.run(meta.get("run_url")) if forge else None,
